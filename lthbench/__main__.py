@@ -1,0 +1,3 @@
+from lthbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,195 @@
+"""The command line: a thin layer that wires the pipeline's stages together.
+
+Bad input (an invalid entry, an unknown id, missing data) prints one line to stderr and
+exits with status 2, before anything is written to the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lthbench import __version__
+from lthbench.errors import UserError
+
+
+def _entries(args: argparse.Namespace) -> list[Any]:
+    from lthbench.spec.load import default_registry, load_entries, resolve
+
+    registry = Path(args.registry) if args.registry else default_registry()
+    if not args.entries:
+        return load_entries([registry])
+    return resolve(args.entries, registry)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from lthbench.store import RunStore
+
+    return RunStore(args.store)
+
+
+def _data_root(args: argparse.Namespace) -> Path:
+    from lthbench.data import default_data_root
+
+    return Path(args.data_root) if args.data_root else default_data_root()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    rows = [
+        [e.id, e.tier, e.model.name, e.dataset.name, e.method.name, ",".join(map(str, e.seeds))]
+        for e in _entries(args)
+        if args.tier in (None, e.tier)
+    ]
+    print(tabulate(rows, headers=["id", "tier", "model", "dataset", "method", "seeds"]))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from lthbench.spec.load import default_registry, load_entries
+
+    paths = args.paths or [default_registry()]
+    entries = load_entries(paths)
+    print(f"{len(entries)} entries valid")
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> list[Any]:
+    from lthbench.runner.jobs import plan
+
+    entries = [e for e in _entries(args) if args.tier in (None, e.tier)]
+    if not entries:
+        raise UserError("no entries selected")
+    return plan(entries, args.seed, _data_root(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from lthbench.data import vision
+    from lthbench.runner.jobs import choose_device, execute
+
+    vision.DOWNLOAD["enabled"] = args.download
+    device = choose_device(args.device)
+    jobs = _jobs(args)
+    store = _store(args)
+    if args.dry_run:
+        for job in jobs:
+            context = job.context(store, _data_root(args), device, progress=False)
+            for run in job.method.plan(context, job.params):
+                state = "done" if run.complete else ("resumable" if (run.path / "checkpoint.pt").exists() else "new")
+                print(f"{job.entry.id}\tseed {job.seed}\t{run.id}\t{state}")
+        return 0
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    for job in jobs:
+        for record in execute(job, store, _data_root(args), device, progress=not args.quiet):
+            print(_summary_line(record), flush=True)
+    return 0
+
+
+def _summary_line(record: dict[str, Any]) -> str:
+    parts = [f"{record['entry_id']} seed {record['seed']}"]
+    for key in ("round", "control", "density"):
+        if record.get(key) is not None:
+            parts.append(f"{key} {record[key]}")
+    parts.append(f"test acc {record['final_test_accuracy']:.4f}")
+    parts.append(f"early stop {record['early_stop_iteration']}it")
+    parts.append(f"({record['wall_time_s']:.1f}s, run {record['run_id']})")
+    return "  ".join(parts)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from lthbench.runner.jobs import stored_records
+    from lthbench.spec.load import default_registry, resolve
+
+    store = _store(args)
+    run = store.find(args.target) if len(args.target) >= 6 else None
+    if run is not None:
+        records = [run.result() or {"run_id": run.id, "status": "incomplete"}]
+    else:
+        registry = Path(args.registry) if args.registry else default_registry()
+        entries = resolve([args.target], registry)
+        from lthbench.runner.jobs import Job
+
+        records = [
+            record
+            for entry in entries
+            for seed in entry.seeds
+            for record in stored_records(Job(entry, seed), store, _data_root(args))
+        ]
+    if args.json:
+        print(json.dumps(records, indent=1, sort_keys=True))
+        return 0
+    if not records:
+        print(f"no stored results for {args.target} in {store.root}")
+        return 0
+    keys = ["entry_id", "seed", "method", "final_test_accuracy", "test_accuracy_at_early_stop",
+            "early_stop_iteration", "min_val_loss", "wall_time_s", "run_id"]  # fmt: skip
+    print(tabulate([[r.get(k) for k in keys] for r in records], headers=keys, floatfmt=".4f"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lthbench", description="Reproducibility benchmark suite for lottery-ticket research."
+    )
+    parser.add_argument("--version", action="version", version=f"lthbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--registry", help="registry folder (default: the shipped registry/)")
+        sub.add_argument("--store", help="run store (default: $LTHBENCH_STORE or the user cache)")
+        sub.add_argument("--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)")
+
+    listing = commands.add_parser("list", help="list the registry's entries")
+    common(listing)
+    listing.add_argument("--tier", choices=["embedded", "paper"])
+    listing.set_defaults(func=cmd_list, entries=[])
+
+    validate = commands.add_parser("validate", help="validate entry files or folders")
+    validate.add_argument("paths", nargs="*")
+    validate.set_defaults(func=cmd_validate)
+
+    run = commands.add_parser("run", help="run entries (by id, file or folder)")
+    common(run)
+    run.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+    run.add_argument("--tier", choices=["embedded", "paper"])
+    run.add_argument("--seed", type=int, help="run only this seed")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
+    run.add_argument("--download", action="store_true", help="let torchvision download datasets")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(func=cmd_run)
+
+    show = commands.add_parser("show", help="show stored results of an entry or a run id")
+    common(show)
+    show.add_argument("target", help="entry id / file, or run id (prefix)")
+    show.add_argument("--json", action="store_true", help="print the records as JSON")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        parser.exit(2, "lthbench: error: --seed must be a non-negative integer\n")
+    try:
+        return int(args.func(args))
+    except UserError as error:
+        print(f"lthbench: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("lthbench: interrupted; completed runs are stored, the current one resumes next time",
+              file=sys.stderr)  # fmt: skip
+        return 130

@@ -1,0 +1,194 @@
+"""The papers' datasets through torchvision, read from a data root (``--data-root`` or
+``$LTHBENCH_DATA``). MNIST and CIFAR are held in memory as uint8 tensors and normalised per
+batch; ImageNet is an image folder read by a DataLoader with workers.
+
+Nothing is downloaded unless asked (``--download``); missing files give one line that says
+where to put them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+from lthbench.data.base import (
+    SPLIT_SEED,
+    DataInfo,
+    DatasetPlugin,
+    Splits,
+    TensorSplit,
+    carve_validation,
+    register_dataset,
+)
+from lthbench.errors import UserError
+from lthbench.spec.entry import DatasetSpec
+
+DOWNLOAD = {"enabled": False}
+"""Set by the CLI's --download; loaders never reach the network otherwise."""
+
+
+def _missing(name: str, where: Path, files: str) -> UserError:
+    return UserError(
+        f"dataset {name} not found: put {files} under {where} "
+        f"(or set --data-root / LTHBENCH_DATA, or pass --download where a network is available)"
+    )
+
+
+class _TorchvisionInMemory(DatasetPlugin):
+    """A torchvision dataset small enough to live in memory as uint8 tensors."""
+
+    folder: str
+    files: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def _dataset(self, root: Path, train: bool) -> object:
+        raise NotImplementedError
+
+    def check(self, spec: DatasetSpec, data_root: Path) -> None:
+        super().check(spec, data_root)
+        if spec.resize is not None:
+            raise UserError(f"dataset.resize: not supported for {self.name}")
+        if DOWNLOAD["enabled"]:
+            return
+        try:
+            self._dataset(data_root, train=True)
+            self._dataset(data_root, train=False)
+        except RuntimeError:
+            raise _missing(self.name, data_root / self.folder, self.files) from None
+
+    def _tensors(self, root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        try:
+            dataset = self._dataset(root, train)
+        except RuntimeError:
+            raise _missing(self.name, root / self.folder, self.files) from None
+        data = torch.as_tensor(np.asarray(dataset.data))  # type: ignore[attr-defined]
+        x = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
+        return x.contiguous(), torch.as_tensor(np.asarray(dataset.targets)).long()  # type: ignore[attr-defined]
+
+    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        train, val = carve_validation(*self._tensors(data_root, True), self.validation_size(spec))
+        test = self._tensors(data_root, False)
+        return Splits(
+            train=TensorSplit(*train, self.mean, self.std),
+            val=TensorSplit(*val, self.mean, self.std),
+            test=TensorSplit(*test, self.mean, self.std),
+            info=self.info(spec),
+            augment=self.augmentation if spec.augment else None,
+        )
+
+
+@register_dataset
+class Mnist(_TorchvisionInMemory):
+    name = "mnist"
+    num_classes = 10
+    input_size = (1, 28, 28)
+    full_train_size = 60000
+    default_validation_size = 5000
+    folder = "MNIST/raw"
+    files = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
+    mean, std = (0.1307,), (0.3081,)
+
+    def _dataset(self, root: Path, train: bool) -> object:
+        from torchvision.datasets import MNIST
+
+        return MNIST(str(root), train=train, download=DOWNLOAD["enabled"])
+
+
+@register_dataset
+class Cifar10(_TorchvisionInMemory):
+    name = "cifar10"
+    num_classes = 10
+    input_size = (3, 32, 32)
+    full_train_size = 50000
+    default_validation_size = 5000
+    augmentation = "crop_flip"
+    folder = "cifar-10-batches-py"
+    files = "the python version of CIFAR-10 (data_batch_1..5, test_batch, batches.meta)"
+    mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+    def _dataset(self, root: Path, train: bool) -> object:
+        from torchvision.datasets import CIFAR10
+
+        return CIFAR10(str(root), train=train, download=DOWNLOAD["enabled"])
+
+
+@register_dataset
+class Cifar100(_TorchvisionInMemory):
+    name = "cifar100"
+    num_classes = 100
+    input_size = (3, 32, 32)
+    full_train_size = 50000
+    default_validation_size = 5000
+    augmentation = "crop_flip"
+    folder = "cifar-100-python"
+    files = "the python version of CIFAR-100 (train, test, meta)"
+    mean, std = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
+
+    def _dataset(self, root: Path, train: bool) -> object:
+        from torchvision.datasets import CIFAR100
+
+        return CIFAR100(str(root), train=train, download=DOWNLOAD["enabled"])
+
+
+@register_dataset
+class ImageNet(DatasetPlugin):
+    """ImageNet as an image folder: ``<root>/imagenet/{train,val}/<class>/<image>``.
+
+    The official validation set serves as the test set; the validation split for early
+    stopping is carved from the training images.
+    """
+
+    name = "imagenet"
+    num_classes = 1000
+    input_size = (3, 224, 224)
+    full_train_size = 1281167
+    default_validation_size = 10000
+    augmentation = "random_resized_crop_flip"
+
+    def _folder(self, data_root: Path, split: str) -> Path:
+        return data_root / "imagenet" / split
+
+    def info(self, spec: DatasetSpec) -> DataInfo:
+        info = super().info(spec)
+        return info
+
+    def check(self, spec: DatasetSpec, data_root: Path) -> None:
+        super().check(spec, data_root)
+        for split in ("train", "val"):
+            folder = self._folder(data_root, split)
+            if not folder.is_dir() or not any(folder.iterdir()):
+                raise _missing(self.name, folder, "one folder of images per class")
+
+    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        from torchvision import transforms
+        from torchvision.datasets import ImageFolder
+
+        self.check(spec, data_root)
+        side = spec.resize or 224
+        normalize = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        plain = transforms.Compose([
+            transforms.Resize(int(side * 256 / 224)), transforms.CenterCrop(side),
+            transforms.ToTensor(), normalize,
+        ])  # fmt: skip
+        augmented = transforms.Compose([
+            transforms.RandomResizedCrop(side), transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(), normalize,
+        ])  # fmt: skip
+        train_folder = ImageFolder(str(self._folder(data_root, "train")), augmented if spec.augment else plain)
+        plain_train = ImageFolder(str(self._folder(data_root, "train")), plain)
+        test: Dataset = ImageFolder(str(self._folder(data_root, "val")), plain)
+        size = len(train_folder.samples)
+        validation = min(self.validation_size(spec), max(1, size // 10))
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()
+        classes = len(train_folder.classes)
+        info = DataInfo(classes, (3, side, side), size - validation)
+        return Splits(
+            train=Subset(train_folder, order[validation:]),
+            val=Subset(plain_train, order[:validation]),
+            test=test,
+            info=info,
+        )

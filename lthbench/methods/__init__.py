@@ -1,0 +1,9 @@
+"""Stage 3: methods, as plugins registered by name (``@register_method``).
+
+Adding a method is one new module here and one import line below.
+"""
+
+from lthbench.methods import dense  # noqa: F401 - registers the method
+from lthbench.methods.base import METHODS, Context, Method, register_method
+
+__all__ = ["METHODS", "Context", "Method", "register_method"]

@@ -1,0 +1,180 @@
+"""The method plugin interface, its registry, and the context a method trains through.
+
+A method (dense, lottery, early_bird, a control) is one module: a :class:`Method` subclass with
+a typed ``Params`` model, the ``metrics`` its result records carry (claims may name them), and
+``run``, registered with ``@register_method``. It trains through :meth:`Context.train_run`,
+which owns caching, checkpoints and resumption, so no method re-implements them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+import lthbench
+from lthbench.data import DATASETS, Splits
+from lthbench.data.base import DataInfo
+from lthbench.data.loader import iterations_per_epoch
+from lthbench.models import create_model
+from lthbench.spec.entry import Entry
+from lthbench.store import Run, RunStore
+from lthbench.train import TrainHooks, train
+
+RUN_METRICS = frozenset({
+    "final_test_accuracy", "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss",
+    "final_val_loss", "final_val_accuracy", "val_accuracy_at_early_stop", "final_train_accuracy",
+    "final_train_loss", "final_test_loss", "test_loss_at_early_stop", "iterations", "wall_time_s",
+})  # fmt: skip
+"""What every trained run reports (see lthbench.train.loop.summarise)."""
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Method:
+    """Subclass, set the class attributes, implement ``plan`` and ``run``; register it."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = NoParams
+    metrics: ClassVar[frozenset[str]] = RUN_METRICS
+
+    def plan(self, context: Context, params: Any) -> list[Run]:
+        """The stored runs this method needs for one seed (for --dry-run and caching)."""
+        raise NotImplementedError
+
+    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
+        """Execute (or read from the store) and return this seed's result records."""
+        raise NotImplementedError
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: entries name the method by ``cls.name``."""
+    METHODS[cls.name] = cls()
+    return cls
+
+
+@functools.lru_cache(maxsize=8)
+def _load_splits(entry_dataset: Any, data_root: Path, device: str) -> Splits:
+    splits = DATASETS[entry_dataset.name].load(entry_dataset, data_root)
+    if device != "cpu":
+        for name in ("train", "val", "test"):
+            split = getattr(splits, name)
+            if hasattr(split, "to"):
+                setattr(splits, name, split.to(torch.device(device)))
+    return splits
+
+
+@dataclass
+class Context:
+    """Everything a method needs to train the runs of one (entry, seed)."""
+
+    entry: Entry
+    seed: int
+    store: RunStore
+    data_root: Path
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    progress: bool = True
+    checkpoint_seconds: float = 60.0
+
+    @property
+    def data_info(self) -> DataInfo:
+        return DATASETS[self.entry.dataset.name].info(self.entry.dataset)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return iterations_per_epoch(self.data_info.train_size, self.entry.training.batch_size)
+
+    def splits(self) -> Splits:
+        return _load_splits(self.entry.dataset, self.data_root, str(self.device))
+
+    def build_model(self, seed: int | None = None) -> nn.Module:
+        """The network at initialisation θ0, determined by the seed alone."""
+        info = self.data_info
+        torch.manual_seed(self.seed if seed is None else seed)
+        return create_model(self.entry.model, info.num_classes, info.input_size)
+
+    def identity(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.entry.run_config(self.seed), **(extra or {})}
+
+    def run_for(self, extra: dict[str, Any] | None = None) -> Run:
+        return self.store.run(self.identity(extra))
+
+    def train_run(
+        self,
+        extra: dict[str, Any] | None = None,
+        prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None,
+        label: str = "",
+    ) -> dict[str, Any]:
+        """Train one stored run, or return its stored result.
+
+        ``extra`` joins the run's identity (e.g. a lottery round); ``prepare`` may change the
+        model at θ0 (apply a mask, load other weights) and return hooks for the loop.
+        """
+        run = self.run_for(extra)
+        stored = run.result()
+        if stored is not None:
+            return stored
+        with run.lock():
+            stored = run.result()
+            if stored is not None:
+                return stored
+            splits = self.splits()
+            run.write_json("config.json", self._resolved(run))
+            model = self.build_model()
+            init = run.load_tensors("init.pt")
+            if init is None:
+                run.save_tensors("init.pt", model.state_dict())
+            else:
+                model.load_state_dict(init)
+            hooks = prepare(model, run) if prepare is not None else None
+            outcome = train(
+                model,
+                splits,
+                self.entry.training,
+                seed=self.seed,
+                precision=self.entry.precision,
+                device=self.device,
+                checkpoints=run,
+                checkpoint_seconds=self.checkpoint_seconds,
+                hooks=hooks,
+                progress=f"{self.entry.id} seed {self.seed}{' ' + label if label else ''}"
+                if self.progress
+                else None,
+            )
+            record = {
+                **outcome.summary,
+                "iterations": outcome.iterations,
+                "wall_time_s": outcome.wall_time_s,
+                "device": str(self.device),
+                "torch_version": torch.__version__,
+                "lthbench_version": lthbench.__version__,
+                "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            }
+            run.finish(record, model.state_dict(), outcome.log)
+        result = run.result()
+        assert result is not None
+        return result
+
+    def _resolved(self, run: Run) -> dict[str, Any]:
+        full = self.entry.model_dump(mode="json", include={"model", "dataset", "training", "precision"})
+        return {
+            "identity": run.identity,
+            "resolved": {**full, "seed": self.seed},
+            "data": {
+                "train_size": self.data_info.train_size,
+                "iterations_per_epoch": self.iterations_per_epoch,
+                "total_iterations": self.entry.training.duration.to_iterations(self.iterations_per_epoch),
+            },
+        }

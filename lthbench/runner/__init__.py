@@ -1,0 +1,1 @@
+"""Stage 6: the runner turns entries × seeds into jobs and executes them."""

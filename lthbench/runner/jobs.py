@@ -1,0 +1,108 @@
+"""Entries × seeds → jobs; every check that can fail runs before anything is written.
+
+A job is one (entry, seed): the method's chain of runs for that seed, executed in order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lthbench.data import DATASETS
+from lthbench.errors import UserError
+from lthbench.methods import METHODS, Context
+from lthbench.models import check_model
+from lthbench.spec.entry import Entry
+from lthbench.store import RunStore
+
+MAX_TOTAL_ITERATIONS = 100_000_000
+
+
+@dataclass
+class Job:
+    entry: Entry
+    seed: int
+
+    @property
+    def method(self) -> Any:
+        return METHODS[self.entry.method.name]
+
+    @property
+    def params(self) -> Any:
+        return self.method.Params.model_validate(self.entry.method.params)
+
+    def context(self, store: RunStore, data_root: Path, device: torch.device, progress: bool) -> Context:
+        seconds = float(os.environ.get("LTHBENCH_CHECKPOINT_SECONDS", "60"))
+        return Context(self.entry, self.seed, store, data_root, device, progress, seconds)
+
+    def records(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Result records with the entry's identity in front (runs may be shared by entries)."""
+        return [
+            {"entry_id": self.entry.id, "seed": self.seed, "method": self.entry.method.name, **r}
+            for r in results
+        ]
+
+
+def check_entry(entry: Entry, data_root: Path) -> None:
+    """Everything about an entry that needs its dataset: shapes, budget, data files."""
+    dataset = DATASETS[entry.dataset.name]
+    dataset.check(entry.dataset, data_root)
+    info = dataset.info(entry.dataset)
+    check_model(entry.model, info.num_classes, info.input_size)
+    hp = entry.training
+    per_epoch = -(-info.train_size // hp.batch_size)
+    total = hp.duration.to_iterations(per_epoch)
+    if total > MAX_TOTAL_ITERATIONS:
+        raise UserError(
+            f"training.duration: {hp.duration} is {total} iterations; at most {MAX_TOTAL_ITERATIONS}"
+        )
+    if hp.batch_size > info.train_size:
+        raise UserError(
+            f"training.batch_size: {hp.batch_size} exceeds the {info.train_size} training examples"
+        )
+    if hp.warmup.to_iterations(per_epoch) > total:
+        raise UserError(f"training.warmup: {hp.warmup} is longer than training.duration {hp.duration}")
+    for index, milestone in enumerate(hp.milestones):
+        if milestone.to_iterations(per_epoch) > total:
+            raise UserError(
+                f"training.milestones[{index}]: {milestone} is past training.duration {hp.duration}"
+            )
+
+
+def plan(entries: Iterable[Entry], seed: int | None, data_root: Path) -> list[Job]:
+    jobs: list[Job] = []
+    for entry in entries:
+        check_entry(entry, data_root)
+        seeds = entry.seeds if seed is None else [seed]
+        jobs.extend(Job(entry, s) for s in seeds)
+    return jobs
+
+
+def execute(
+    job: Job, store: RunStore, data_root: Path, device: torch.device, progress: bool = True
+) -> list[dict[str, Any]]:
+    context = job.context(store, data_root, device, progress)
+    return job.records(job.method.run(context, job.params))
+
+
+def stored_records(job: Job, store: RunStore, data_root: Path) -> list[dict[str, Any]]:
+    """The job's completed results without training anything (for `show`)."""
+    context = job.context(store, data_root, torch.device("cpu"), progress=False)
+    results = [run.result() for run in job.method.plan(context, job.params)]
+    return job.records([r for r in results if r is not None])
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: no CUDA device is available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device: {name!r} is not a device (auto, cpu, cuda, cuda:1)") from None

@@ -1,0 +1,157 @@
+"""The registry entry: one YAML file that reads like the methods section of a paper.
+
+Defaults live here, typed, in one place. A field added later must default to a value that
+changes nothing, so that the identity of every existing run (see :meth:`Entry.run_config`)
+stays the same: identities are computed from non-default values only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lthbench.spec.duration import Duration, DurationField
+
+ENTRY_FORMAT_VERSION = 1
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+MAX_SEEDS = 1000
+MAX_BATCH_SIZE = 1 << 20
+
+Tier = Literal["embedded", "paper"]
+Precision = Literal["fp32", "bf16"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors, values are not silently coerced, entries are immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelSpec(_Strict):
+    """Any timm model by name; the papers' nets are registered into timm by lthbench."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetSpec(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    validation_size: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    """Examples held out of the training set for early stopping; None: the dataset's default."""
+    augment: bool = False
+    """The dataset's standard augmentation (random crop + flip for CIFAR-like images)."""
+    resize: Annotated[int, Field(ge=4, le=1024)] | None = None
+    """Resize square images to this side (e.g. 8x8 digits to 32x32 for a timm CNN)."""
+
+
+class MethodSpec(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingHparams(_Strict):
+    """One training run's hyperparameters, shared by every method."""
+
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: Annotated[float, Field(gt=0, le=100)]
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    nesterov: bool = False
+    weight_decay: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH_SIZE)]
+    duration: DurationField
+    warmup: DurationField = Duration()
+    """Linear learning-rate warmup from lr/warmup_iterations to lr."""
+    milestones: list[DurationField] = Field(default_factory=list)
+    """Points at which the learning rate is multiplied by gamma."""
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    eval_interval: DurationField = Duration(iterations=100)
+
+    @field_validator("duration", "eval_interval")
+    @classmethod
+    def _positive(cls, value: Duration) -> Duration:
+        if value.is_zero:
+            raise ValueError("must be longer than 0it")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingHparams:
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0")
+        if self.optimizer == "adam" and self.momentum:
+            raise ValueError("momentum applies to 'sgd' only (Adam has its own betas)")
+        return self
+
+
+class SourceSpec(_Strict):
+    paper: Annotated[str, Field(min_length=1)]
+    location: str = ""
+    """Table, figure or section the settings and claims come from."""
+    url: str = ""
+    unverified: bool = False
+    """True when a number could not be checked against the paper text."""
+
+
+class Claim(_Strict):
+    """A checkable statement about this entry's results (evaluated by `lthbench check`)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=50)]
+    statement: Annotated[str, Field(min_length=1)]
+    """The claim in the paper's words (or the analogue's, for embedded entries)."""
+    metric: Annotated[str, Field(min_length=1)]
+    op: Literal[">=", "<=", ">", "<", "within"]
+    reference: float | str | list[float]
+    """A number, an interval for 'within', or another result of this entry."""
+    tolerance: Annotated[float, Field(ge=0)] = 0.0
+    where: dict[str, float | int | str] = Field(default_factory=dict)
+    required: bool = False
+
+
+class Entry(_Strict):
+    """One experiment: model, data, method, budget, seeds, claims and source."""
+
+    version: Annotated[int, Field(ge=1)] = 1
+    """Version of this entry's definition; bump it when a change alters what it measures."""
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    description: Annotated[str, Field(min_length=1)]
+    tier: Tier
+    model: ModelSpec
+    dataset: DatasetSpec
+    method: MethodSpec
+    seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**31)]], Field(min_length=1)]
+    training: TrainingHparams
+    precision: Precision = "fp32"
+    claims: list[Claim] = Field(default_factory=list)
+    source: SourceSpec
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(seeds) > MAX_SEEDS:
+            raise ValueError(f"at most {MAX_SEEDS} seeds")
+        duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate seeds {duplicates}")
+        return seeds
+
+    @field_validator("id")
+    @classmethod
+    def _no_dots_only(cls, value: str) -> str:
+        if re.search(r"\.\.", value):
+            raise ValueError("'..' is not allowed in an id")
+        return value
+
+    def run_config(self, seed: int) -> dict[str, Any]:
+        """The settings that determine a training run, with non-default values only.
+
+        Description, claims, source, tier and the method are left out: they do not change
+        what a training run computes, so a dense baseline is shared by every entry that
+        trains the same network the same way.
+        """
+        dumped = self.model_dump(
+            mode="json",
+            exclude_defaults=True,
+            include={"model", "dataset", "training", "precision"},
+        )
+        return {**dumped, "seed": seed}

@@ -1,0 +1,208 @@
+"""YAML files → validated entries, with errors that name the file, the key and what is allowed.
+
+Validation has two layers: the typed schema (:mod:`lthbench.spec.entry`), then the names the
+schema cannot know (timm models, datasets, methods and their params, claim metrics), which
+are looked up in the plugin registries.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lthbench.errors import UserError
+from lthbench.spec.entry import Entry
+
+MAX_FILE_BYTES = 256 * 1024
+REGISTRY_ENV = "LTHBENCH_REGISTRY"
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """Safe loading, plus: no anchors/aliases (billion laughs) and no duplicate keys."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed in registry entries",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictSafeLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictSafeLoader.construct_mapping
+)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"{path}: file is {size} bytes; entries are at most {MAX_FILE_BYTES}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise UserError(f"{path}: YAML error at {where}{error.problem}") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: YAML error: {error}") from None
+
+
+def _key_path(location: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif not (isinstance(item, str) and item.startswith("function-")):
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _describe(error: ValidationError, path: Path, prefix: str = "") -> UserError:
+    details = error.errors(include_url=False)
+    first = details[0]
+    key = _key_path(tuple(part for part in first["loc"] if not str(part).startswith("[")))
+    if prefix:
+        key = f"{prefix}.{key}" if key != "(top level)" else prefix
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    elif first["type"] == "literal_error":
+        message = message.replace("Input should be", "allowed:")
+    more = f" (and {len(details) - 1} more problem(s))" if len(details) > 1 else ""
+    return UserError(f"{path}: {key}: {message}{more}")
+
+
+def _check_names(entry: Entry, path: Path) -> Entry:
+    """Look up the names the schema cannot know and validate the method's params."""
+    from lthbench.data import DATASETS
+    from lthbench.methods import METHODS
+    from lthbench.models import check_model_name
+
+    problem = check_model_name(entry.model.name)
+    if problem:
+        raise UserError(f"{path}: model.name: {problem}")
+    if entry.dataset.name not in DATASETS:
+        allowed = ", ".join(sorted(DATASETS))
+        raise UserError(f"{path}: dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}")
+    if entry.method.name not in METHODS:
+        allowed = ", ".join(sorted(METHODS))
+        raise UserError(f"{path}: method.name: unknown method {entry.method.name!r}; allowed: {allowed}")
+    method = METHODS[entry.method.name]
+    try:
+        params: BaseModel = method.Params.model_validate(entry.method.params)
+    except ValidationError as error:
+        raise _describe(error, path, prefix="method.params") from None
+    for index, claim in enumerate(entry.claims):
+        if claim.metric not in method.metrics:
+            allowed = ", ".join(sorted(method.metrics))
+            raise UserError(
+                f"{path}: claims[{index}].metric: unknown metric {claim.metric!r} for method "
+                f"{entry.method.name!r}; allowed: {allowed}"
+            )
+    ids = [claim.id for claim in entry.claims]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise UserError(f"{path}: claims: duplicate claim ids {duplicates}")
+    resolved = params.model_dump(mode="json", exclude_defaults=True)
+    return entry.model_copy(update={"method": entry.method.model_copy(update={"params": resolved})})
+
+
+def load_entry(path: Path | str) -> Entry:
+    """Read and fully validate one entry file; raise :class:`UserError` naming file and key."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise UserError(f"{path}: entries are .yaml files")
+    data = read_yaml(path)
+    if data is None:
+        raise UserError(f"{path}: the file is empty; an entry is a mapping of keys (id, model, ...)")
+    if not isinstance(data, dict):
+        raise UserError(
+            f"{path}: (top level): an entry is a mapping of keys, not a {type(data).__name__}"
+        )
+    try:
+        entry = Entry.model_validate(data)
+    except ValidationError as error:
+        raise _describe(error, path) from None
+    if entry.id != path.stem:
+        raise UserError(f"{path}: id: {entry.id!r} must equal the file name {path.stem!r}")
+    return _check_names(entry, path)
+
+
+def default_registry() -> Path:
+    """``$LTHBENCH_REGISTRY``, else the source checkout's ``registry/``, else the packaged copy."""
+    if os.environ.get(REGISTRY_ENV):
+        return Path(os.environ[REGISTRY_ENV])
+    package = Path(__file__).resolve().parent.parent
+    checkout = package.parent / "registry"
+    return checkout if checkout.is_dir() else package / "registry"
+
+
+def entry_files(paths: Iterable[Path | str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UserError(f"{path}: no such file or directory")
+    return files
+
+
+def load_entries(paths: Iterable[Path | str]) -> list[Entry]:
+    """Load every entry under the given files and folders; entry ids must be unique."""
+    entries: list[Entry] = []
+    where: dict[str, Path] = {}
+    for path in entry_files(paths):
+        entry = load_entry(path)
+        if entry.id in where and where[entry.id] != path:
+            raise UserError(f"{path}: id: duplicate entry id {entry.id!r} (also in {where[entry.id]})")
+        where[entry.id] = path
+        entries.append(entry)
+    return entries
+
+
+def resolve(names: Iterable[str], registry: Path | None = None) -> list[Entry]:
+    """Entries by id (looked up in the registry) or by path to a file or folder."""
+    registry = registry or default_registry()
+    resolved: list[Entry] = []
+    for name in names:
+        candidate = Path(name)
+        if candidate.suffix in (".yaml", ".yml") or candidate.is_dir() or os.sep in name:
+            resolved.extend(load_entries([candidate]))
+            continue
+        matches = sorted(registry.rglob(f"{name}.yaml")) if registry.is_dir() else []
+        if not matches:
+            raise UserError(f"unknown entry {name!r}: no {name}.yaml under {registry} (see `lthbench list`)")
+        if len(matches) > 1:
+            raise UserError(f"entry id {name!r} is defined twice: {matches[0]} and {matches[1]}")
+        resolved.append(load_entry(matches[0]))
+    seen: set[str] = set()
+    return [e for e in resolved if not (e.id in seen or seen.add(e.id))]

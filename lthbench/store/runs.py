@@ -1,0 +1,137 @@
+"""Content-addressed run directories: a run's identity is the hash of what determines it.
+
+``<store>/runs/<run_id>/`` holds ``config.json`` (the fully resolved configuration),
+``init.pt`` (θ0), ``checkpoint.pt`` while running, ``final.pt``, ``log.json`` (the evaluation
+log) and ``result.json``, written last: a run is complete exactly when its result exists.
+Every file is written to a temporary name and renamed, so a kill never leaves half a file;
+a lock per run keeps two processes from training the same run at once.
+
+The id hashes the store format version and the *non-default* settings only, so adding a field
+whose default changes nothing keeps every existing id (pinned in the tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import torch
+from filelock import FileLock
+
+STORE_FORMAT_VERSION = 1
+STORE_ENV = "LTHBENCH_STORE"
+RESULT = "result.json"
+
+
+def default_store() -> Path:
+    return Path(os.environ.get(STORE_ENV) or platformdirs.user_cache_dir("lthbench")) / "store"
+
+
+def run_id(identity: dict[str, Any]) -> str:
+    """Hash of the store format version and a run's identifying (non-default) settings."""
+    canonical = json.dumps(
+        {"store_format": STORE_FORMAT_VERSION, **identity}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class Run:
+    """One run directory. Nothing is created on disk until something is written."""
+
+    def __init__(self, root: Path, identity: dict[str, Any]) -> None:
+        self.identity = identity
+        self.id = run_id(identity)
+        self.path = root / "runs" / self.id
+
+    def write_json(self, name: str, value: Any) -> None:
+        text = json.dumps(value, indent=1, sort_keys=True, allow_nan=True).encode()
+        _atomic_write(self.path / name, lambda stream: stream.write(text))
+
+    def read_json(self, name: str) -> Any | None:
+        """The parsed file, or None when it is absent or unreadable (never half-trusted)."""
+        try:
+            return json.loads((self.path / name).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save_tensors(self, name: str, value: Any) -> None:
+        _atomic_write(self.path / name, lambda stream: torch.save(value, stream))
+
+    def load_tensors(self, name: str) -> Any | None:
+        file = self.path / name
+        if not file.exists():
+            return None
+        return torch.load(file, map_location="cpu", weights_only=True)
+
+    def result(self) -> dict[str, Any] | None:
+        record = self.read_json(RESULT)
+        return record if isinstance(record, dict) and record.get("run_id") == self.id else None
+
+    @property
+    def complete(self) -> bool:
+        return self.result() is not None
+
+    def lock(self) -> FileLock:
+        self.path.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.path / ".lock"))
+
+    # The training loop's Checkpoints protocol:
+    def load(self) -> dict[str, Any] | None:
+        return self.load_tensors("checkpoint.pt")
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.save_tensors("checkpoint.pt", state)
+
+    def finish(self, result: dict[str, Any], final_state: dict[str, Any], log: list[Any]) -> None:
+        """Write final weights and log, then the result; only then drop the checkpoint."""
+        self.save_tensors("final.pt", final_state)
+        self.write_json("log.json", log)
+        self.write_json(RESULT, {**result, "run_id": self.id})
+        (self.path / "checkpoint.pt").unlink(missing_ok=True)
+
+
+class RunStore:
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else default_store()
+
+    def run(self, identity: dict[str, Any]) -> Run:
+        return Run(self.root, identity)
+
+    def find(self, run_id_prefix: str) -> Run | None:
+        runs = self.root / "runs"
+        if not run_id_prefix.isalnum() or not runs.is_dir():
+            return None
+        matches = [p for p in runs.iterdir() if p.name.startswith(run_id_prefix)]
+        if len(matches) != 1:
+            return None
+        config = json.loads((matches[0] / "config.json").read_text())
+        return Run(self.root, config["identity"])
+
+    def __iter__(self) -> Iterator[Run]:
+        runs = self.root / "runs"
+        for path in sorted(runs.iterdir()) if runs.is_dir() else []:
+            try:
+                config = json.loads((path / "config.json").read_text())
+            except (OSError, ValueError):
+                continue
+            yield Run(self.root, config["identity"])

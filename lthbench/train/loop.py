@@ -1,0 +1,219 @@
+"""The one training loop every method uses.
+
+Methods change it only through :class:`TrainHooks` (e.g. re-applying masks after each step,
+adding an L1 penalty on BatchNorm scales). The loop evaluates on validation and test every
+``eval_interval``, keeps early-stopping bookkeeping (the iteration of minimum validation
+loss, as in the LTH paper), and checkpoints everything a resumed run needs to end with
+exactly the metrics of an uninterrupted one: weights, optimizer state, RNG state, the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from lthbench.data.base import Splits, TensorSplit
+from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
+from lthbench.spec.entry import TrainingHparams
+from lthbench.train.schedule import LearningRate
+
+
+class Checkpoints(Protocol):
+    """Where the loop keeps its resumable state (the store provides one per run)."""
+
+    def load(self) -> dict[str, Any] | None: ...
+
+    def save(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class TrainHooks:
+    """How a method customises the loop without editing it."""
+
+    after_step: Callable[[nn.Module], None] | None = None
+    """Called after every optimizer step (e.g. to keep pruned weights at exactly zero)."""
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None
+    """Added to the loss (e.g. network slimming's L1 on BatchNorm scales)."""
+    after_eval: Callable[[int, nn.Module], dict[str, Any]] | None = None
+    """Called at every evaluation; what it returns is added to that evaluation's record."""
+
+
+@dataclass
+class TrainResult:
+    log: list[dict[str, Any]]
+    iterations: int
+    wall_time_s: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def make_optimizer(model: nn.Module, hp: TrainingHparams) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if hp.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov, weight_decay=hp.weight_decay
+        )
+    return torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, split: TensorSplit | Any, device: torch.device, precision: str
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split (per example, not per batch)."""
+    was_training = model.training
+    model.eval()
+    loss_sum, correct, count = 0.0, 0, 0
+    for x, y in eval_batches(split, device):
+        with autocast(precision, device):
+            logits = model(x)
+        loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").item()
+        correct += int((logits.argmax(1) == y).sum())
+        count += len(y)
+    model.train(was_training)
+    return loss_sum / count, correct / count
+
+
+def summarise(log: list[dict[str, Any]]) -> dict[str, Any]:
+    """Early-stopping figures: the first evaluation with minimum validation loss, and the end."""
+    best = min(log, key=lambda record: (record["val_loss"], record["iteration"]))
+    last = log[-1]
+    return {
+        "early_stop_iteration": best["iteration"],
+        "min_val_loss": best["val_loss"],
+        "val_accuracy_at_early_stop": best["val_accuracy"],
+        "test_accuracy_at_early_stop": best["test_accuracy"],
+        "test_loss_at_early_stop": best["test_loss"],
+        "final_val_loss": last["val_loss"],
+        "final_val_accuracy": last["val_accuracy"],
+        "final_test_loss": last["test_loss"],
+        "final_test_accuracy": last["test_accuracy"],
+        "final_train_loss": last["train_loss"],
+        "final_train_accuracy": last["train_accuracy"],
+    }
+
+
+def _rng_seed(seed: int) -> int:
+    """The global RNG (dropout, drop-path) gets a seed distinct from the init and data streams."""
+    return (seed * 2_654_435_761 + 97) % 2**63
+
+
+def train(
+    model: nn.Module,
+    splits: Splits,
+    hp: TrainingHparams,
+    *,
+    seed: int,
+    precision: str = "fp32",
+    device: torch.device | None = None,
+    checkpoints: Checkpoints | None = None,
+    checkpoint_seconds: float = 60.0,
+    hooks: TrainHooks | None = None,
+    progress: str | None = None,
+) -> TrainResult:
+    """Train ``model`` in place for ``hp.duration`` and return its evaluation log.
+
+    ``progress`` is the label of a progress bar (None: no bar).
+    """
+    device = device or torch.device("cpu")
+    hooks = hooks or TrainHooks()
+    model.to(device)
+    per_epoch = iterations_per_epoch(splits.info.train_size, hp.batch_size)
+    total = hp.duration.to_iterations(per_epoch)
+    eval_every = hp.eval_interval.to_iterations(per_epoch)
+    schedule = LearningRate.from_hparams(hp, per_epoch)
+    optimizer = make_optimizer(model, hp)
+    data = TrainBatches(splits.train, hp.batch_size, seed, device, splits.augment)
+
+    saved = checkpoints.load() if checkpoints else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["rng"])
+        start, log, elapsed = saved["iteration"], saved["log"], saved["elapsed"]
+    else:
+        torch.manual_seed(_rng_seed(seed))
+        start, log, elapsed = 0, [], 0.0
+
+    def record(iteration: int, train_loss: float | None, train_accuracy: float | None) -> None:
+        val_loss, val_accuracy = evaluate(model, splits.val, device, precision)
+        test_loss, test_accuracy = evaluate(model, splits.test, device, precision)
+        entry: dict[str, Any] = {
+            "iteration": iteration,
+            "epoch": iteration / per_epoch,
+            "lr": schedule.at(max(iteration - 1, 0)),
+            "train_loss": train_loss,
+            "train_accuracy": train_accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "test_loss": test_loss,
+            "test_accuracy": test_accuracy,
+        }
+        if hooks.after_eval is not None:
+            entry.update(hooks.after_eval(iteration, model))
+        log.append(entry)
+
+    began = time.perf_counter()
+    last_save = began
+    if start == 0:
+        record(0, None, None)
+
+    bar = tqdm(total=total, initial=start, desc=progress, disable=progress is None,
+               dynamic_ncols=True, mininterval=0.5, leave=False)  # fmt: skip
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    seen = 0
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]] = data.batches(start)
+    for iteration in range(start, total):
+        x, y = next(batches)
+        lr = schedule.at(iteration)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with autocast(precision, device):
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits.float(), y)
+            objective = loss + hooks.penalty(model) if hooks.penalty is not None else loss
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        optimizer.step()
+        if hooks.after_step is not None:
+            hooks.after_step(model)
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
+        seen += len(y)
+        done = iteration + 1
+        if done % eval_every == 0 or done == total:
+            record(done, float(loss_sum) / seen, int(correct) / seen)
+            loss_sum.zero_()
+            correct.zero_()
+            seen = 0
+            bar.set_postfix(loss=f"{log[-1]['train_loss']:.3f}",
+                            val_acc=f"{log[-1]['val_accuracy']:.3f}", refresh=False)  # fmt: skip
+            now = time.perf_counter()
+            if checkpoints is not None and done < total and now - last_save >= checkpoint_seconds:
+                checkpoints.save({
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "iteration": done,
+                    "log": log,
+                    "elapsed": elapsed + now - began,
+                })  # fmt: skip
+                last_save = now
+        bar.update(1)
+    bar.close()
+    wall = elapsed + time.perf_counter() - began
+    return TrainResult(log=log, iterations=total, wall_time_s=wall, summary=summarise(log))
