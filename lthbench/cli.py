@@ -52,10 +52,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from lthbench.spec.load import default_registry, load_entries
+    from lthbench.runner.jobs import check_entry
+    from lthbench.spec.load import default_registry, entry_files, load_entry
 
     paths = args.paths or [default_registry()]
-    entries = load_entries(paths)
+    entries = []
+    for path in entry_files(paths):
+        entry = load_entry(path)
+        try:
+            check_entry(entry)
+        except UserError as error:
+            raise UserError(f"{entry.file}: {error}") from None
+        entries.append(entry)
+    ids = [e.id for e in entries]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise UserError(f"duplicate entry ids: {', '.join(duplicates)}")
     print(f"{len(entries)} entries valid")
     return 0
 

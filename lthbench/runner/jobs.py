@@ -48,10 +48,12 @@ class Job:
         ]
 
 
-def check_entry(entry: Entry, data_root: Path) -> None:
-    """Everything about an entry that needs its dataset: shapes, budget, data files."""
+def check_entry(entry: Entry, data_root: Path | None = None) -> None:
+    """What the schema cannot see: model and data fit, the budget, and (given a data root)
+    that the data files are there. Needs no data loaded and writes nothing."""
     dataset = DATASETS[entry.dataset.name]
-    dataset.check(entry.dataset, data_root)
+    if data_root is not None:
+        dataset.check(entry.dataset, data_root)
     info = dataset.info(entry.dataset)
     check_model(entry.model, info.num_classes, info.input_size)
     hp = entry.training
@@ -77,7 +79,10 @@ def check_entry(entry: Entry, data_root: Path) -> None:
 def plan(entries: Iterable[Entry], seed: int | None, data_root: Path) -> list[Job]:
     jobs: list[Job] = []
     for entry in entries:
-        check_entry(entry, data_root)
+        try:
+            check_entry(entry, data_root)
+        except UserError as error:
+            raise UserError(f"{entry.file}: {error}") from None
         seeds = entry.seeds if seed is None else [seed]
         jobs.extend(Job(entry, s) for s in seeds)
     return jobs

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from lthbench.spec.duration import Duration, DurationField
 
@@ -124,6 +124,12 @@ class Entry(_Strict):
     precision: Precision = "fp32"
     claims: list[Claim] = Field(default_factory=list)
     source: SourceSpec
+    _file: str = PrivateAttr(default="")
+
+    @property
+    def file(self) -> str:
+        """The file this entry was read from (for error messages)."""
+        return self._file or f"entry {self.id}"
 
     @field_validator("seeds")
     @classmethod

@@ -130,7 +130,9 @@ def _check_names(entry: Entry, path: Path) -> Entry:
     if duplicates:
         raise UserError(f"{path}: claims: duplicate claim ids {duplicates}")
     resolved = params.model_dump(mode="json", exclude_defaults=True)
-    return entry.model_copy(update={"method": entry.method.model_copy(update={"params": resolved})})
+    entry = entry.model_copy(update={"method": entry.method.model_copy(update={"params": resolved})})
+    entry._file = str(path)
+    return entry
 
 
 def load_entry(path: Path | str) -> Entry:

@@ -1,0 +1,115 @@
+"""Bad input gets one clear line (file, key, what is allowed), exit status 2, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lthbench.cli import main
+from tests.conftest import tree
+
+BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
+    "unknown key": ({"epochs": 3}, "epochs: unknown key"),
+    "wrong type": ({"training": {"lr": "fast"}}, "training.lr"),
+    "unknown timm model": ({"model": {"name": "resnet_9000"}}, "model.name: unknown timm model"),
+    "unknown dataset": ({"dataset": {"name": "svhn"}}, "dataset.name: unknown dataset 'svhn'; allowed:"),
+    "unknown method": ({"method": {"name": "snip"}}, "method.name: unknown method 'snip'; allowed:"),
+    "unknown method param": ({"method": {"params": {"rounds": 3}}}, "method.params.rounds: unknown key"),
+    "negative seed": ({"seeds": [-1]}, "seeds[0]"),
+    "duplicate seeds": ({"seeds": [1, 1]}, "seeds: duplicate seeds [1]"),
+    "no seeds": ({"seeds": []}, "seeds"),
+    "bad duration": ({"training": {"duration": "3 epochs"}}, "training.duration: '3 epochs' is not a duration"),
+    "zero duration": ({"training": {"duration": "0it"}}, "training.duration: must be longer than 0it"),
+    "absurd duration": ({"training": {"duration": "1000000000000it"}}, "training.duration"),
+    "batch size zero": ({"training": {"batch_size": 0}}, "training.batch_size"),
+    "missing key": ({"training": None}, "training: required key is missing"),
+    "bad tier": ({"tier": "huge"}, "tier: allowed: 'embedded' or 'paper'"),
+    "bad optimizer": ({"training": {"optimizer": "lion"}}, "training.optimizer"),
+    "nesterov with adam": ({"training": {"nesterov": True}}, "nesterov needs optimizer 'sgd'"),
+    "id not file name": ({"id": "other"}, "id: 'other' must equal the file name"),
+    "id with path": ({"id": "../evil"}, "id: String should match pattern"),
+    "claim with unknown metric": (
+        {"claims": [{"id": "X", "statement": "s", "metric": "accuracy", "op": ">=", "reference": 1.0}]},
+        "claims[0].metric: unknown metric 'accuracy'",
+    ),
+    "model does not fit data": ({"model": {"name": "resnet18", "kwargs": None}}, "model.name: resnet18 does not accept inputs"),
+    "bad model kwargs": ({"model": {"kwargs": {"depth": 3}}}, "model.kwargs"),
+    "warmup past the end": ({"training": {"warmup": "1000it"}}, "training.warmup: 1000it is longer"),
+    "milestone past the end": ({"training": {"milestones": ["5ep"]}}, "training.milestones[0]"),
+    "batch larger than data": ({"training": {"batch_size": 4000}}, "training.batch_size: 4000 exceeds"),
+    "validation split too large": ({"dataset": {"validation_size": 4000}}, "dataset.validation_size"),
+    "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
+    "empty file": ("", "the file is empty"),
+    "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),
+    "duplicate key": ("id: tiny\nid: tiny\n", "duplicate key 'id'"),
+    "billion laughs": (
+        'a: &a ["lol","lol"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\n',
+        "aliases (*name) are not allowed",
+    ),
+}
+
+
+def _write(write_entry: Callable[..., Path], content: dict[str, Any] | str) -> Path:
+    if isinstance(content, str):
+        path = write_entry()
+        path.write_text(content)
+        return path
+    return write_entry(content, name="tiny")
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ENTRIES))
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_entry_is_one_clear_line_and_writes_nothing(
+    case: str, command: str, write_entry: Callable[..., Path], store: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    content, expected = BAD_ENTRIES[case]
+    path = _write(write_entry, content)
+    before = tree(store)
+    args = [command, str(path)] + (["--store", str(store), "--quiet"] if command == "run" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(path) in err, err
+    assert expected in err, err
+    assert tree(store) == before
+
+
+def test_unknown_entry_id(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "no-such-entry", "--store", str(store)]) == 2
+    assert "unknown entry 'no-such-entry'" in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_missing_data_says_where_to_put_it(
+    tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["run", "cifar10-conv2-dense", "--store", str(store), "--data-root", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "dataset cifar10 not found: put" in err and str(tmp_path / "cifar-10-batches-py") in err
+    assert not store.exists()
+
+
+def test_one_bad_entry_stops_the_whole_run_before_anything_is_written(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    write_entry(name="tiny")
+    bad = write_entry({"id": "tiny2", "training": {"warmup": "1000it"}}, name="tiny2")
+    assert main(["run", str(bad.parent), "--store", str(store), "--quiet"]) == 2
+    assert not store.exists()
+
+
+def test_negative_seed_flag(store: Path, write_entry: Callable[..., Path]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(write_entry()), "--seed", "-3", "--store", str(store)])
+    assert exit_info.value.code == 2
+    assert not store.exists()
+
+
+def test_shipped_registry_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "registry"]) == 0
+    assert "entries valid" in capsys.readouterr().out

@@ -1,0 +1,114 @@
+"""Determinism and exact resumption of the one training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from lthbench.methods import Context
+from lthbench.runner.jobs import Job, execute
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+from lthbench.train import TrainHooks
+from lthbench.train.schedule import LearningRate
+
+DATA_ROOT = Path("/nonexistent")  # embedded data needs none
+CPU = torch.device("cpu")
+
+
+def _run(entry_path: Path, store: Path, seed: int = 0) -> dict[str, Any]:
+    entry = load_entry(entry_path)
+    (record,) = execute(Job(entry, seed), RunStore(store), DATA_ROOT, CPU, progress=False)
+    return record
+
+
+def _log(store: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    run = RunStore(store).find(record["run_id"])
+    assert run is not None
+    return run.read_json("log.json")
+
+
+def test_same_seed_gives_identical_metrics(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_entry({"training": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}})
+    first, second = _run(path, tmp_path / "a"), _run(path, tmp_path / "b")
+    assert _log(tmp_path / "a", first) == _log(tmp_path / "b", second)
+    assert first["run_id"] == second["run_id"]
+    final_a = RunStore(tmp_path / "a").find(first["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
+    final_b = RunStore(tmp_path / "b").find(second["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
+    assert all(torch.equal(final_a[k], final_b[k]) for k in final_a)
+
+
+def test_different_seeds_differ(write_entry: Callable[..., Path], store: Path) -> None:
+    path = write_entry()
+    assert _log(store, _run(path, store, 0)) != _log(store, _run(path, store, 1))
+
+
+def test_second_run_is_a_cache_hit(write_entry: Callable[..., Path], store: Path) -> None:
+    path = write_entry()
+    first = _run(path, store)
+    files = {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()}
+    assert _run(path, store) == first
+    assert {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()} == files
+
+
+class _Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_resume_after_interruption_ends_with_identical_metrics(
+    write_entry: Callable[..., Path], tmp_path: Path, augment: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    overrides: dict[str, Any] = {"training": {"duration": "150it", "eval_interval": "20it"}}
+    if augment:  # CIFAR-like crop+flip on digits exercises the augmentation stream
+        overrides.update(
+            dataset={"name": "digits", "resize": 16, "augment": True, "validation_size": 100}
+        )
+        from lthbench.data.embedded import Digits
+
+        monkeypatch.setattr(Digits, "augmentation", "crop_flip")
+
+    entry = load_entry(write_entry(overrides))
+    reference = _run(write_entry(overrides), tmp_path / "reference")
+
+    context = Context(entry, 0, RunStore(tmp_path / "resumed"), DATA_ROOT, CPU, False, 0.0)
+    calls = {"n": 0}
+
+    def crash_midway(model: torch.nn.Module, run: Any) -> TrainHooks:
+        def after_step(_: torch.nn.Module) -> None:
+            calls["n"] += 1
+            if calls["n"] == 70:  # between the checkpoints at 60 and 80
+                raise _Crash
+
+        return TrainHooks(after_step=after_step)
+
+    with pytest.raises(_Crash):
+        context.train_run(prepare=crash_midway)
+    run = context.run_for()
+    assert run.load()["iteration"] == 60 and not run.complete
+    resumed = context.train_run()
+    assert _log(tmp_path / "resumed", resumed) == _log(tmp_path / "reference", reference)
+    for key in ("final_test_accuracy", "min_val_loss", "early_stop_iteration"):
+        assert resumed[key] == reference[key]
+
+
+def test_learning_rate_warmup_and_step_decay() -> None:
+    schedule = LearningRate(base=0.1, warmup_iterations=10, milestones=(20, 30), gamma=0.1)
+    assert schedule.at(0) == pytest.approx(0.01)
+    assert schedule.at(9) == pytest.approx(0.1)
+    assert schedule.at(19) == pytest.approx(0.1)
+    assert schedule.at(20) == pytest.approx(0.01)
+    assert schedule.at(30) == pytest.approx(0.001)
+
+
+def test_bf16_training_runs_and_records(write_entry: Callable[..., Path], store: Path) -> None:
+    record = _run(write_entry({"precision": "bf16"}), store)
+    assert 0.0 <= record["final_test_accuracy"] <= 1.0
+    assert record["iterations"] == 120
