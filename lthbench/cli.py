@@ -22,9 +22,10 @@ def _entries(args: argparse.Namespace) -> list[Any]:
     from lthbench.spec.load import default_registry, load_entries, resolve
 
     registry = Path(args.registry) if args.registry else default_registry()
+    overrides = getattr(args, "set", None) or []
     if not args.entries:
-        return load_entries([registry])
-    return resolve(args.entries, registry)
+        return load_entries([registry], overrides)
+    return resolve(args.entries, registry, overrides)
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -95,7 +96,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for job in jobs:
             context = job.context(store, _data_root(args), device, progress=False)
             for run in job.method.plan(context, job.params):
-                state = "done" if run.complete else ("resumable" if (run.path / "checkpoint.pt").exists() else "new")
+                state = (
+                    "done"
+                    if run.complete
+                    else ("resumable" if (run.path / "checkpoint.pt").exists() else "new")
+                )
                 print(f"{job.entry.id}\tseed {job.seed}\t{run.id}\t{state}")
         return 0
     if device.type == "cuda":
@@ -161,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--registry", help="registry folder (default: the shipped registry/)")
         sub.add_argument("--store", help="run store (default: $LTHBENCH_STORE or the user cache)")
-        sub.add_argument("--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)")
+        sub.add_argument(
+            "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"
+        )
 
     listing = commands.add_parser("list", help="list the registry's entries")
     common(listing)
@@ -181,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     run.add_argument("--download", action="store_true", help="let torchvision download datasets")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
+    )
     run.set_defaults(func=cmd_run)
 
     show = commands.add_parser("show", help="show stored results of an entry or a run id")

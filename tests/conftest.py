@@ -66,4 +66,6 @@ def tree(path: Path) -> dict[str, bytes]:
     """Every file under ``path`` with its bytes (to prove a store unchanged)."""
     if not path.exists():
         return {}
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }

@@ -15,14 +15,29 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "unknown key": ({"epochs": 3}, "epochs: unknown key"),
     "wrong type": ({"training": {"lr": "fast"}}, "training.lr"),
     "unknown timm model": ({"model": {"name": "resnet_9000"}}, "model.name: unknown timm model"),
-    "unknown dataset": ({"dataset": {"name": "svhn"}}, "dataset.name: unknown dataset 'svhn'; allowed:"),
-    "unknown method": ({"method": {"name": "snip"}}, "method.name: unknown method 'snip'; allowed:"),
-    "unknown method param": ({"method": {"params": {"rounds": 3}}}, "method.params.rounds: unknown key"),
+    "unknown dataset": (
+        {"dataset": {"name": "svhn"}},
+        "dataset.name: unknown dataset 'svhn'; allowed:",
+    ),
+    "unknown method": (
+        {"method": {"name": "snip"}},
+        "method.name: unknown method 'snip'; allowed:",
+    ),
+    "unknown method param": (
+        {"method": {"params": {"rounds": 3}}},
+        "method.params.rounds: unknown key",
+    ),
     "negative seed": ({"seeds": [-1]}, "seeds[0]"),
     "duplicate seeds": ({"seeds": [1, 1]}, "seeds: duplicate seeds [1]"),
     "no seeds": ({"seeds": []}, "seeds"),
-    "bad duration": ({"training": {"duration": "3 epochs"}}, "training.duration: '3 epochs' is not a duration"),
-    "zero duration": ({"training": {"duration": "0it"}}, "training.duration: must be longer than 0it"),
+    "bad duration": (
+        {"training": {"duration": "3 epochs"}},
+        "training.duration: '3 epochs' is not a duration",
+    ),
+    "zero duration": (
+        {"training": {"duration": "0it"}},
+        "training.duration: must be longer than 0it",
+    ),
     "absurd duration": ({"training": {"duration": "1000000000000it"}}, "training.duration"),
     "batch size zero": ({"training": {"batch_size": 0}}, "training.batch_size"),
     "missing key": ({"training": None}, "training: required key is missing"),
@@ -32,15 +47,31 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "id not file name": ({"id": "other"}, "id: 'other' must equal the file name"),
     "id with path": ({"id": "../evil"}, "id: String should match pattern"),
     "claim with unknown metric": (
-        {"claims": [{"id": "X", "statement": "s", "metric": "accuracy", "op": ">=", "reference": 1.0}]},
+        {
+            "claims": [
+                {"id": "X", "statement": "s", "metric": "accuracy", "op": ">=", "reference": 1.0}
+            ]
+        },
         "claims[0].metric: unknown metric 'accuracy'",
     ),
-    "model does not fit data": ({"model": {"name": "resnet18", "kwargs": None}}, "model.name: resnet18 does not accept inputs"),
+    "model does not fit data": (
+        {"model": {"name": "resnet18", "kwargs": None}},
+        "model.name: resnet18 does not accept inputs",
+    ),
     "bad model kwargs": ({"model": {"kwargs": {"depth": 3}}}, "model.kwargs"),
-    "warmup past the end": ({"training": {"warmup": "1000it"}}, "training.warmup: 1000it is longer"),
+    "warmup past the end": (
+        {"training": {"warmup": "1000it"}},
+        "training.warmup: 1000it is longer",
+    ),
     "milestone past the end": ({"training": {"milestones": ["5ep"]}}, "training.milestones[0]"),
-    "batch larger than data": ({"training": {"batch_size": 4000}}, "training.batch_size: 4000 exceeds"),
-    "validation split too large": ({"dataset": {"validation_size": 4000}}, "dataset.validation_size"),
+    "batch larger than data": (
+        {"training": {"batch_size": 4000}},
+        "training.batch_size: 4000 exceeds",
+    ),
+    "validation split too large": (
+        {"dataset": {"validation_size": 4000}},
+        "dataset.validation_size",
+    ),
     "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
     "empty file": ("", "the file is empty"),
     "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),

@@ -93,7 +93,9 @@ class DatasetPlugin:
         return DataInfo(self.num_classes, size, self.full_train_size - validation)
 
     def validation_size(self, spec: DatasetSpec) -> int:
-        size = self.default_validation_size if spec.validation_size is None else spec.validation_size
+        size = (
+            self.default_validation_size if spec.validation_size is None else spec.validation_size
+        )
         if not 1 <= size < self.full_train_size:
             raise UserError(
                 f"dataset.validation_size: {size} is not in [1, {self.full_train_size - 1}] "

@@ -68,7 +68,10 @@ class Mnist1d(DatasetPlugin):
             return torch.tensor(x, dtype=torch.float32).unsqueeze(1), torch.tensor(y).long()
 
         return _splits(
-            self, spec, tensors(arrays["x"], arrays["y"]), tensors(arrays["x_test"], arrays["y_test"])
+            self,
+            spec,
+            tensors(arrays["x"], arrays["y"]),
+            tensors(arrays["x_test"], arrays["y_test"]),
         )
 
 

@@ -59,7 +59,7 @@ class TrainBatches:
         self.batch_size = batch_size
         self.seed = seed
         self.device = device
-        self.augment = AUGMENTATIONS[augment] if augment in AUGMENTATIONS else None
+        self.augment = AUGMENTATIONS.get(augment)
         self.workers = workers
         self.per_epoch = iterations_per_epoch(len(split), batch_size)  # type: ignore[arg-type]
 
@@ -87,7 +87,10 @@ class TrainBatches:
                     x = self.augment(x, augment_rng)
                 if index < skip:
                     continue
-                yield x.to(self.device), self.split.y[chosen.to(self.split.y.device)].to(self.device)
+                yield (
+                    x.to(self.device),
+                    self.split.y[chosen.to(self.split.y.device)].to(self.device),
+                )
         else:
             loader = DataLoader(
                 self.split,

@@ -152,10 +152,6 @@ class ImageNet(DatasetPlugin):
     def _folder(self, data_root: Path, split: str) -> Path:
         return data_root / "imagenet" / split
 
-    def info(self, spec: DatasetSpec) -> DataInfo:
-        info = super().info(spec)
-        return info
-
     def check(self, spec: DatasetSpec, data_root: Path) -> None:
         super().check(spec, data_root)
         for split in ("train", "val"):
@@ -178,11 +174,17 @@ class ImageNet(DatasetPlugin):
             transforms.RandomResizedCrop(side), transforms.RandomHorizontalFlip(),
             transforms.ToTensor(), normalize,
         ])  # fmt: skip
-        train_folder = ImageFolder(str(self._folder(data_root, "train")), augmented if spec.augment else plain)
+        train_folder = ImageFolder(
+            str(self._folder(data_root, "train")), augmented if spec.augment else plain
+        )
         plain_train = ImageFolder(str(self._folder(data_root, "train")), plain)
         test: Dataset = ImageFolder(str(self._folder(data_root, "val")), plain)
         size = len(train_folder.samples)
-        validation = min(self.validation_size(spec), max(1, size // 10))
+        validation = self.validation_size(spec)
+        if validation >= size:
+            raise UserError(
+                f"dataset.validation_size: {validation} is not below the {size} training images"
+            )
         order = torch.randperm(size, generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()
         classes = len(train_folder.classes)
         info = DataInfo(classes, (3, side, side), size - validation)

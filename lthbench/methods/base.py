@@ -160,7 +160,9 @@ class Context:
                 "device": str(self.device),
                 "torch_version": torch.__version__,
                 "lthbench_version": lthbench.__version__,
-                "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
             }
             run.finish(record, model.state_dict(), outcome.log)
         result = run.result()
@@ -168,13 +170,17 @@ class Context:
         return result
 
     def _resolved(self, run: Run) -> dict[str, Any]:
-        full = self.entry.model_dump(mode="json", include={"model", "dataset", "training", "precision"})
+        full = self.entry.model_dump(
+            mode="json", include={"model", "dataset", "training", "precision"}
+        )
         return {
             "identity": run.identity,
             "resolved": {**full, "seed": self.seed},
             "data": {
                 "train_size": self.data_info.train_size,
                 "iterations_per_epoch": self.iterations_per_epoch,
-                "total_iterations": self.entry.training.duration.to_iterations(self.iterations_per_epoch),
+                "total_iterations": self.entry.training.duration.to_iterations(
+                    self.iterations_per_epoch
+                ),
             },
         }

@@ -43,7 +43,9 @@ def create_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -
             spec.name, num_classes=num_classes, in_chans=int(input_size[0]), **kwargs
         )
     except (TypeError, ValueError, AssertionError, RuntimeError) as error:
-        raise UserError(f"model.kwargs: {spec.name} cannot be built with {spec.kwargs}: {error}") from None
+        raise UserError(
+            f"model.kwargs: {spec.name} cannot be built with {spec.kwargs}: {error}"
+        ) from None
 
 
 def check_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -> None:

@@ -11,6 +11,7 @@ Every net exposes ``get_classifier()`` like timm models, so the output layer can
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,7 +57,7 @@ class LeNet(_Classifier):
     def __init__(self, input_size: Sequence[int], hidden: Sequence[int], num_classes: int) -> None:
         super().__init__()
         widths = [math.prod(input_size), *hidden]
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
         self.fc = nn.Linear(widths[-1], num_classes)
         _glorot_gaussian(self)
 
@@ -326,7 +327,10 @@ def _mnist1d_mlp(
 
 
 def _mnist1d_cnn(
-    num_classes: int = 10, in_chans: int = 1, input_size: Sequence[int] = (1, 40), channels: int = 25
+    num_classes: int = 10,
+    in_chans: int = 1,
+    input_size: Sequence[int] = (1, 40),
+    channels: int = 25,
 ) -> Mnist1dCNN:
     return Mnist1dCNN(input_size, channels, num_classes)
 

@@ -36,7 +36,9 @@ class Job:
     def params(self) -> Any:
         return self.method.Params.model_validate(self.entry.method.params)
 
-    def context(self, store: RunStore, data_root: Path, device: torch.device, progress: bool) -> Context:
+    def context(
+        self, store: RunStore, data_root: Path, device: torch.device, progress: bool
+    ) -> Context:
         seconds = float(os.environ.get("LTHBENCH_CHECKPOINT_SECONDS", "60"))
         return Context(self.entry, self.seed, store, data_root, device, progress, seconds)
 
@@ -68,7 +70,9 @@ def check_entry(entry: Entry, data_root: Path | None = None) -> None:
             f"training.batch_size: {hp.batch_size} exceeds the {info.train_size} training examples"
         )
     if hp.warmup.to_iterations(per_epoch) > total:
-        raise UserError(f"training.warmup: {hp.warmup} is longer than training.duration {hp.duration}")
+        raise UserError(
+            f"training.warmup: {hp.warmup} is longer than training.duration {hp.duration}"
+        )
     for index, milestone in enumerate(hp.milestones):
         if milestone.to_iterations(per_epoch) > total:
             raise UserError(

@@ -60,7 +60,7 @@ def read_yaml(path: Path) -> Any:
         raise UserError(f"{path}: file is {size} bytes; entries are at most {MAX_FILE_BYTES}")
     try:
         text = path.read_text(encoding="utf-8")
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictSafeLoader)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
     except yaml.MarkedYAMLError as error:
@@ -109,10 +109,14 @@ def _check_names(entry: Entry, path: Path) -> Entry:
         raise UserError(f"{path}: model.name: {problem}")
     if entry.dataset.name not in DATASETS:
         allowed = ", ".join(sorted(DATASETS))
-        raise UserError(f"{path}: dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}")
+        raise UserError(
+            f"{path}: dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}"
+        )
     if entry.method.name not in METHODS:
         allowed = ", ".join(sorted(METHODS))
-        raise UserError(f"{path}: method.name: unknown method {entry.method.name!r}; allowed: {allowed}")
+        raise UserError(
+            f"{path}: method.name: unknown method {entry.method.name!r}; allowed: {allowed}"
+        )
     method = METHODS[entry.method.name]
     try:
         params: BaseModel = method.Params.model_validate(entry.method.params)
@@ -130,23 +134,58 @@ def _check_names(entry: Entry, path: Path) -> Entry:
     if duplicates:
         raise UserError(f"{path}: claims: duplicate claim ids {duplicates}")
     resolved = params.model_dump(mode="json", exclude_defaults=True)
-    entry = entry.model_copy(update={"method": entry.method.model_copy(update={"params": resolved})})
+    entry = entry.model_copy(
+        update={"method": entry.method.model_copy(update={"params": resolved})}
+    )
     entry._file = str(path)
     return entry
 
 
-def load_entry(path: Path | str) -> Entry:
-    """Read and fully validate one entry file; raise :class:`UserError` naming file and key."""
+def parse_overrides(overrides: Iterable[str]) -> list[tuple[list[str], Any]]:
+    """``--set training.duration=200it`` → (["training", "duration"], "200it")."""
+    parsed = []
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise UserError(f"--set {override!r}: write it as key.path=value, e.g. training.lr=0.01")
+        try:
+            value = yaml.load(text, Loader=_StrictSafeLoader)
+        except yaml.YAMLError:
+            raise UserError(f"--set {override!r}: the value is not valid YAML") from None
+        parsed.append((key.split("."), value))
+    return parsed
+
+
+def _apply(data: dict[str, Any], overrides: list[tuple[list[str], Any]], path: Path) -> None:
+    for keys, value in overrides:
+        node = data
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise UserError(f"{path}: --set {'.'.join(keys)}: {key} is not a mapping")
+            node = child
+        node[keys[-1]] = value
+
+
+def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
+    """Read and fully validate one entry file; raise :class:`UserError` naming file and key.
+
+    ``overrides`` (``key.path=value``) change the entry before validation, e.g. a smoke budget.
+    """
     path = Path(path)
+    parsed_overrides = parse_overrides(overrides)
     if path.suffix not in (".yaml", ".yml"):
         raise UserError(f"{path}: entries are .yaml files")
     data = read_yaml(path)
     if data is None:
-        raise UserError(f"{path}: the file is empty; an entry is a mapping of keys (id, model, ...)")
+        raise UserError(
+            f"{path}: the file is empty; an entry is a mapping of keys (id, model, ...)"
+        )
     if not isinstance(data, dict):
         raise UserError(
             f"{path}: (top level): an entry is a mapping of keys, not a {type(data).__name__}"
         )
+    _apply(data, parsed_overrides, path)
     try:
         entry = Entry.model_validate(data)
     except ValidationError as error:
@@ -178,33 +217,40 @@ def entry_files(paths: Iterable[Path | str]) -> list[Path]:
     return files
 
 
-def load_entries(paths: Iterable[Path | str]) -> list[Entry]:
+def load_entries(paths: Iterable[Path | str], overrides: Iterable[str] = ()) -> list[Entry]:
     """Load every entry under the given files and folders; entry ids must be unique."""
     entries: list[Entry] = []
     where: dict[str, Path] = {}
+    overrides = list(overrides)
     for path in entry_files(paths):
-        entry = load_entry(path)
+        entry = load_entry(path, overrides)
         if entry.id in where and where[entry.id] != path:
-            raise UserError(f"{path}: id: duplicate entry id {entry.id!r} (also in {where[entry.id]})")
+            raise UserError(
+                f"{path}: id: duplicate entry id {entry.id!r} (also in {where[entry.id]})"
+            )
         where[entry.id] = path
         entries.append(entry)
     return entries
 
 
-def resolve(names: Iterable[str], registry: Path | None = None) -> list[Entry]:
+def resolve(
+    names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = ()
+) -> list[Entry]:
     """Entries by id (looked up in the registry) or by path to a file or folder."""
     registry = registry or default_registry()
     resolved: list[Entry] = []
     for name in names:
         candidate = Path(name)
         if candidate.suffix in (".yaml", ".yml") or candidate.is_dir() or os.sep in name:
-            resolved.extend(load_entries([candidate]))
+            resolved.extend(load_entries([candidate], overrides))
             continue
         matches = sorted(registry.rglob(f"{name}.yaml")) if registry.is_dir() else []
         if not matches:
-            raise UserError(f"unknown entry {name!r}: no {name}.yaml under {registry} (see `lthbench list`)")
+            raise UserError(
+                f"unknown entry {name!r}: no {name}.yaml under {registry} (see `lthbench list`)"
+            )
         if len(matches) > 1:
             raise UserError(f"entry id {name!r} is defined twice: {matches[0]} and {matches[1]}")
-        resolved.append(load_entry(matches[0]))
+        resolved.append(load_entry(matches[0], overrides))
     seen: set[str] = set()
     return [e for e in resolved if not (e.id in seen or seen.add(e.id))]

@@ -57,7 +57,11 @@ def make_optimizer(model: nn.Module, hp: TrainingHparams) -> torch.optim.Optimiz
     params = [p for p in model.parameters() if p.requires_grad]
     if hp.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov, weight_decay=hp.weight_decay
+            params,
+            lr=hp.lr,
+            momentum=hp.momentum,
+            nesterov=hp.nesterov,
+            weight_decay=hp.weight_decay,
         )
     return torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
 

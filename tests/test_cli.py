@@ -1,0 +1,109 @@
+"""The command line end to end: run, cache hits, show --json, progress, kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from lthbench.cli import main
+
+REQUIRED_FIELDS = {"entry_id", "seed", "method", "final_test_accuracy", "min_val_loss",
+                   "early_stop_iteration", "wall_time_s", "run_id"}  # fmt: skip
+
+
+def test_run_show_and_cache_hit(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry()
+    assert main(["run", str(path), "--store", str(store)]) == 0
+    out, err = capsys.readouterr()
+    assert "tiny seed 0" in err and "it/s" in err  # the progress bar
+    assert len(out.strip().splitlines()) == 2  # one summary line per seed
+    assert main(["show", str(path), "--store", str(store), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["seed"] for r in records] == [0, 1]
+    for record in records:
+        assert set(record) >= REQUIRED_FIELDS
+        assert record["entry_id"] == "tiny" and record["method"] == "dense"
+    assert main(["run", str(path), "--store", str(store)]) == 0
+    again_out, again_err = capsys.readouterr()
+    assert again_out == out and "it/s" not in again_err  # nothing trained
+    assert main(["show", records[0]["run_id"][:8], "--store", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["run_id"] == records[0]["run_id"]
+
+
+def test_dry_run_lists_states_and_writes_nothing(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry()
+    assert main(["run", str(path), "--store", str(store), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all(line.endswith("new") for line in lines)
+    assert not store.exists()
+
+
+def test_list_shows_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--tier", "embedded"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist5k-lenet300-dense" in out and "cifar10-conv2-dense" not in out
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lthbench", *args], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_result(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_entry({"seeds": [0], "training": {"duration": "4000it", "eval_interval": "50it"}})
+    env = {**os.environ, "LTHBENCH_CHECKPOINT_SECONDS": "0"}
+    killed_store, reference_store = tmp_path / "killed", tmp_path / "reference"
+
+    process = _cli("run", str(path), "--store", str(killed_store), "--quiet", env=env)
+    deadline = time.monotonic() + 120
+    while not list(killed_store.glob("runs/*/checkpoint.pt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    (run_dir,) = killed_store.glob("runs/*")
+    assert not (run_dir / "result.json").exists()
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert 0 < checkpoint["iteration"] < 4000  # killed mid-run, resumes from here
+
+    assert main(["run", str(path), "--store", str(killed_store), "--quiet"]) == 0
+    assert main(["run", str(path), "--store", str(reference_store), "--quiet"]) == 0
+    reference_dir = next(reference_store.glob("runs/*"))
+    assert json.loads((run_dir / "log.json").read_text()) == json.loads(
+        (reference_dir / "log.json").read_text()
+    )
+    resumed, reference = (
+        json.loads((d / "result.json").read_text()) for d in (run_dir, reference_dir)
+    )
+    for key in (
+        "final_test_accuracy",
+        "test_accuracy_at_early_stop",
+        "early_stop_iteration",
+        "min_val_loss",
+    ):
+        assert resumed[key] == reference[key]
+
+
+def test_module_entry_point_prints_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lthbench", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("lthbench ")
