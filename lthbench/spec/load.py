@@ -147,7 +147,9 @@ def parse_overrides(overrides: Iterable[str]) -> list[tuple[list[str], Any]]:
     for override in overrides:
         key, sep, text = override.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
-            raise UserError(f"--set {override!r}: write it as key.path=value, e.g. training.lr=0.01")
+            raise UserError(
+                f"--set {override!r}: write it as key.path=value, e.g. training.lr=0.01"
+            )
         try:
             value = yaml.load(text, Loader=_StrictSafeLoader)
         except yaml.YAMLError:
