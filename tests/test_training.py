@@ -82,7 +82,7 @@ def test_resume_after_interruption_ends_with_identical_metrics(
     calls = {"n": 0}
 
     def crash_midway(model: torch.nn.Module, run: Any) -> TrainHooks:
-        def after_step(_: torch.nn.Module) -> None:
+        def after_step(iteration: int, _: torch.nn.Module) -> None:
             calls["n"] += 1
             if calls["n"] == 70:  # between the checkpoints at 60 and 80
                 raise _Crash

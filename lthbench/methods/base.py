@@ -47,6 +47,9 @@ class Method:
     Params: ClassVar[type[BaseModel]] = NoParams
     metrics: ClassVar[frozenset[str]] = RUN_METRICS
 
+    def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
+        """Raise UserError for params that contradict the entry's budget (default: none)."""
+
     def plan(self, context: Context, params: Any) -> list[Run]:
         """The stored runs this method needs for one seed (for --dry-run and caching)."""
         raise NotImplementedError
@@ -87,6 +90,8 @@ class Context:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
     checkpoint_seconds: float = 60.0
+    read_only: bool = False
+    """When True, train_run only reads the store and returns None for runs not yet done."""
 
     @property
     def data_info(self) -> DataInfo:
@@ -116,15 +121,16 @@ class Context:
         extra: dict[str, Any] | None = None,
         prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None,
         label: str = "",
-    ) -> dict[str, Any]:
-        """Train one stored run, or return its stored result.
+    ) -> dict[str, Any] | None:
+        """Train one stored run, or return its stored result (None: read-only and not done).
 
         ``extra`` joins the run's identity (e.g. a lottery round); ``prepare`` may change the
-        model at θ0 (apply a mask, load other weights) and return hooks for the loop.
+        freshly initialised model (load θ0 or a rewind point, apply a mask) and return hooks
+        for the loop. The weights a run starts from are stored as its ``init.pt``.
         """
         run = self.run_for(extra)
         stored = run.result()
-        if stored is not None:
+        if stored is not None or self.read_only:
             return stored
         with run.lock():
             stored = run.result()
@@ -133,12 +139,9 @@ class Context:
             splits = self.splits()
             run.write_json("config.json", self._resolved(run))
             model = self.build_model()
-            init = run.load_tensors("init.pt")
-            if init is None:
-                run.save_tensors("init.pt", model.state_dict())
-            else:
-                model.load_state_dict(init)
             hooks = prepare(model, run) if prepare is not None else None
+            if not (run.path / "init.pt").exists():
+                run.save_tensors("init.pt", model.state_dict())
             outcome = train(
                 model,
                 splits,

@@ -17,4 +17,5 @@ class Dense(Method):
         return [context.run_for()]
 
     def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
-        return [context.train_run()]
+        result = context.train_run()
+        return [result] if result is not None else []

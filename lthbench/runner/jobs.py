@@ -73,6 +73,8 @@ def check_entry(entry: Entry, data_root: Path | None = None) -> None:
         raise UserError(
             f"training.warmup: {hp.warmup} is longer than training.duration {hp.duration}"
         )
+    method = METHODS[entry.method.name]
+    method.check(entry, method.Params.model_validate(entry.method.params), per_epoch)
     for index, milestone in enumerate(hp.milestones):
         if milestone.to_iterations(per_epoch) > total:
             raise UserError(
@@ -102,8 +104,8 @@ def execute(
 def stored_records(job: Job, store: RunStore, data_root: Path) -> list[dict[str, Any]]:
     """The job's completed results without training anything (for `show`)."""
     context = job.context(store, data_root, torch.device("cpu"), progress=False)
-    results = [run.result() for run in job.method.plan(context, job.params)]
-    return job.records([r for r in results if r is not None])
+    context.read_only = True
+    return job.records(job.method.run(context, job.params))
 
 
 def choose_device(name: str) -> torch.device:

@@ -33,16 +33,59 @@ class Checkpoints(Protocol):
     def save(self, state: dict[str, Any]) -> None: ...
 
 
+StepHook = Callable[[int, nn.Module], None]
+
+
 @dataclass
 class TrainHooks:
-    """How a method customises the loop without editing it."""
+    """How a method customises the loop without editing it.
 
-    after_step: Callable[[nn.Module], None] | None = None
+    Step hooks receive the iteration (steps taken so far, after the step for ``after_step``).
+    """
+
+    before_step: StepHook | None = None
+    """Called between backward and the optimizer step (e.g. to mask gradients)."""
+    after_step: StepHook | None = None
     """Called after every optimizer step (e.g. to keep pruned weights at exactly zero)."""
     penalty: Callable[[nn.Module], torch.Tensor] | None = None
     """Added to the loss (e.g. network slimming's L1 on BatchNorm scales)."""
     after_eval: Callable[[int, nn.Module], dict[str, Any]] | None = None
     """Called at every evaluation; what it returns is added to that evaluation's record."""
+
+    @staticmethod
+    def combine(*hooks: TrainHooks | None) -> TrainHooks:
+        """Hooks that run each of ``hooks`` in order."""
+        present = [h for h in hooks if h is not None]
+
+        def chain(field_name: str) -> StepHook | None:
+            functions = [getattr(h, field_name) for h in present if getattr(h, field_name)]
+            if not functions:
+                return None
+
+            def run_all(iteration: int, model: nn.Module) -> None:
+                for function in functions:
+                    function(iteration, model)
+
+            return run_all
+
+        penalties = [h.penalty for h in present if h.penalty is not None]
+        evals = [h.after_eval for h in present if h.after_eval is not None]
+
+        def penalty(model: nn.Module) -> torch.Tensor:
+            return sum((p(model) for p in penalties), torch.zeros(()))
+
+        def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
+            merged: dict[str, Any] = {}
+            for function in evals:
+                merged.update(function(iteration, model))
+            return merged
+
+        return TrainHooks(
+            before_step=chain("before_step"),
+            after_step=chain("after_step"),
+            penalty=penalty if penalties else None,
+            after_eval=after_eval if evals else None,
+        )
 
 
 @dataclass
@@ -192,9 +235,11 @@ def train(
             objective = loss + hooks.penalty(model) if hooks.penalty is not None else loss
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
+        if hooks.before_step is not None:
+            hooks.before_step(iteration, model)
         optimizer.step()
         if hooks.after_step is not None:
-            hooks.after_step(model)
+            hooks.after_step(iteration + 1, model)
         loss_sum += loss.detach() * len(y)
         correct += (logits.detach().argmax(1) == y).sum()
         seen += len(y)

@@ -1,0 +1,319 @@
+"""``lottery``: Frankle & Carbin's winning tickets, by one-shot or iterative magnitude pruning.
+
+Round 0 trains the dense network from θ0 (it is the same stored run as a ``dense`` entry with
+the same settings, so the baseline is shared). Round r ≥ 1 prunes, resets the survivors to θ0
+(or rewinds them to θ_k, saved during round 0) and trains again with the mask held exactly:
+
+- ``iterative``: round r prunes ``fraction`` of the survivors of round r-1's trained weights;
+- ``oneshot``: round r prunes round 0's trained weights to the density of iterative round r,
+  in one step, so both strategies are compared at equal densities.
+
+Each round, and each control of a round, is its own cached, resumable run. Controls start
+from the round's stored mask, never from a recomputed pruning chain:
+``random_reinit`` (same mask, a fresh initialisation) and ``random_prune`` (a random mask with
+the same per-layer densities, the original initialisation).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Annotated, Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import nn
+
+from lthbench.errors import UserError
+from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
+from lthbench.prune.mask import (
+    Mask,
+    apply_mask,
+    density,
+    full_mask,
+    layer_densities,
+    mask_hooks,
+    mask_to_cpu,
+    prunable_weights,
+)
+from lthbench.spec.duration import Duration, DurationField
+from lthbench.spec.entry import Entry
+from lthbench.store import Run
+from lthbench.train import TrainHooks
+
+Control = Literal["random_reinit", "random_prune"]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+REINIT_SEED_OFFSET = 2**31
+"""random_reinit draws its initialisation from seed + 2^31: never an entry's own seed."""
+
+
+class LotteryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    strategy: Literal["iterative", "oneshot"] = "iterative"
+    rounds: Annotated[int, Field(ge=1, le=100)]
+    """Pruning rounds after the dense round 0."""
+    prune_fraction: Fraction | None = None
+    """Fraction of the surviving weights removed per round (e.g. 0.2)."""
+    target_density: Fraction | None = None
+    """Density reached after `rounds` rounds; each round keeps target_density^(1/rounds)."""
+    scope: Literal["layerwise", "global"] = "layerwise"
+    layer_fractions: dict[str, Fraction] = Field(default_factory=dict)
+    """Per-layer fractions by fnmatch pattern over module names (layerwise only), e.g. {fc: 0.1}."""
+    include_output: bool = False
+    """Prune the output layer too (the LTH paper prunes LeNet's and Conv-2/4/6's at 10%)."""
+    exclude: list[str] = Field(default_factory=list)
+    """Module-name patterns never pruned (e.g. '*shortcut*' for ResNet shortcut convolutions)."""
+    reset: Literal["init"] | DurationField = "init"
+    """'init' resets survivors to θ0; a duration ('500it') rewinds them to θ_k."""
+    controls: list[Control] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LotteryParams:
+        if (self.prune_fraction is None) == (self.target_density is None):
+            raise ValueError("give exactly one of prune_fraction and target_density")
+        if self.layer_fractions and self.scope != "layerwise":
+            raise ValueError("layer_fractions needs scope 'layerwise'")
+        if self.layer_fractions and self.target_density is not None:
+            raise ValueError("layer_fractions needs prune_fraction (a target fixes every layer)")
+        if len(set(self.controls)) != len(self.controls):
+            raise ValueError("controls are listed twice")
+        return self
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of survivors removed per round (per layer unless overridden)."""
+        if self.prune_fraction is not None:
+            return self.prune_fraction
+        assert self.target_density is not None
+        return 1.0 - self.target_density ** (1.0 / self.rounds)
+
+    @property
+    def rewind_point(self) -> Duration | None:
+        return None if self.reset == "init" else self.reset  # type: ignore[return-value]
+
+    def chain_identity(self) -> dict[str, Any]:
+        """What determines the pruning chain. `rounds` joins it only when it sets the
+        fraction (target_density), so extending a prune_fraction entry reuses its rounds."""
+        exclude = {"controls"} | ({"rounds"} if self.prune_fraction is not None else set())
+        return self.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
+
+
+@register_method
+class Lottery(Method):
+    name = "lottery"
+    Params = LotteryParams
+    metrics = RUN_METRICS | {"density", "round", "weight_movement_kept", "weight_movement_all"}
+
+    def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
+        rewind = params.rewind_point
+        total = entry.training.duration.to_iterations(iterations_per_epoch)
+        if rewind is not None and rewind.to_iterations(iterations_per_epoch) >= total:
+            raise UserError(
+                f"method.params.reset: rewind point {rewind} is not before the end of training "
+                f"({entry.training.duration})"
+            )
+
+    # -- identities ---------------------------------------------------------------------
+    def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:
+        rewind = params.rewind_point
+        return {} if rewind is None else {"saves_state_at": str(rewind)}
+
+    def _extra(
+        self, params: LotteryParams, round_: int, control: str | None = None
+    ) -> dict[str, Any]:
+        if round_ == 0:
+            return self._dense_extra(params)
+        extra: dict[str, Any] = {"lottery": params.chain_identity(), "round": round_}
+        if control is not None:
+            extra["control"] = control
+        return extra
+
+    def plan(self, context: Context, params: Any) -> list[Run]:
+        runs = [context.run_for(self._dense_extra(params))]
+        for round_ in range(1, params.rounds + 1):
+            runs.append(context.run_for(self._extra(params, round_)))
+            runs += [context.run_for(self._extra(params, round_, c)) for c in params.controls]
+        return runs
+
+    # -- masks --------------------------------------------------------------------------
+    def _weights(self, model: nn.Module, params: LotteryParams) -> dict[str, nn.Parameter]:
+        return prunable_weights(model, params.include_output, params.exclude)
+
+    def _layer_fractions(
+        self, model: nn.Module, params: LotteryParams, steps: int
+    ) -> dict[str, float]:
+        """Per-tensor fraction removed by ``steps`` rounds at once (1 step: the round's own)."""
+        fractions = {}
+        for name in self._weights(model, params):
+            module = name.removesuffix(".weight")
+            fraction = next(
+                (
+                    f
+                    for pattern, f in params.layer_fractions.items()
+                    if fnmatch.fnmatchcase(module, pattern)
+                ),
+                params.fraction,
+            )
+            fractions[name] = 1.0 - (1.0 - fraction) ** steps
+        return fractions
+
+    def prune(
+        self,
+        model: nn.Module,
+        params: LotteryParams,
+        weights: dict[str, Any],
+        mask: Mask,
+        steps: int,
+    ) -> Mask:
+        if params.scope == "global":
+            return prune_global(weights, mask, 1.0 - (1.0 - params.fraction) ** steps)
+        return prune_layerwise(weights, mask, self._layer_fractions(model, params, steps))
+
+    def _mask_of(
+        self, context: Context, params: LotteryParams, round_: int, model: nn.Module
+    ) -> Mask:
+        if round_ == 0:
+            return full_mask(self._weights(model, params))
+        stored = context.run_for(self._extra(params, round_)).load_tensors("mask.pt")
+        if stored is None:
+            raise RuntimeError(f"round {round_} has no stored mask")
+        return stored
+
+    def _ticket_mask(
+        self, context: Context, params: LotteryParams, round_: int, model: nn.Module
+    ) -> Mask:
+        """Prune the trained weights of the round this one grows from."""
+        source = round_ - 1 if params.strategy == "iterative" else 0
+        steps = 1 if params.strategy == "iterative" else round_
+        trained = context.run_for(self._extra(params, source)).load_tensors("final.pt")
+        previous = self._mask_of(context, params, source, model)
+        return self.prune(model, params, trained, previous, steps)
+
+    def _reset_state(self, context: Context, params: LotteryParams) -> dict[str, torch.Tensor]:
+        dense = context.run_for(self._dense_extra(params))
+        name = "init.pt" if params.rewind_point is None else "rewind.pt"
+        state = dense.load_tensors(name)
+        if state is None:
+            raise RuntimeError(f"round 0 has no {name}")
+        return state
+
+    # -- the chain ----------------------------------------------------------------------
+    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        dense = context.train_run(
+            self._dense_extra(params), self._save_rewind(context, params), "round 0"
+        )
+        if dense is None:
+            return records
+        records.append(self._record(context, params, 0, None, dense))
+        for round_ in range(1, params.rounds + 1):
+            ticket = context.train_run(
+                self._extra(params, round_),
+                self._prepare_ticket(context, params, round_),
+                f"round {round_}",
+            )
+            if ticket is None:
+                break
+            records.append(self._record(context, params, round_, None, ticket))
+            for control in params.controls:
+                result = context.train_run(
+                    self._extra(params, round_, control),
+                    self._prepare_control(context, params, round_, control),
+                    f"round {round_} {control}",
+                )
+                if result is not None:
+                    records.append(self._record(context, params, round_, control, result))
+        return records
+
+    def _save_rewind(self, context: Context, params: LotteryParams) -> Any:
+        rewind = params.rewind_point
+        if rewind is None:
+            return None
+        at = rewind.to_iterations(context.iterations_per_epoch)
+
+        def prepare(model: nn.Module, run: Run) -> TrainHooks:
+            if at == 0:
+                run.save_tensors("rewind.pt", model.state_dict())
+
+            def after_step(iteration: int, model: nn.Module) -> None:
+                if iteration == at:
+                    run.save_tensors("rewind.pt", model.state_dict())
+
+            return TrainHooks(after_step=after_step)
+
+        return prepare
+
+    def _prepare_ticket(self, context: Context, params: LotteryParams, round_: int) -> Any:
+        def prepare(model: nn.Module, run: Run) -> TrainHooks:
+            mask = run.load_tensors("mask.pt")
+            if mask is None:
+                mask = mask_to_cpu(self._ticket_mask(context, params, round_, model))
+                run.save_tensors("mask.pt", mask)
+            model.load_state_dict(self._reset_state(context, params))
+            apply_mask(model, mask)
+            return mask_hooks(model, mask)
+
+        return prepare
+
+    def _prepare_control(
+        self, context: Context, params: LotteryParams, round_: int, control: str
+    ) -> Any:
+        def prepare(model: nn.Module, run: Run) -> TrainHooks:
+            ticket_mask = self._mask_of(context, params, round_, model)
+            if control == "random_reinit":
+                mask = ticket_mask
+                model.load_state_dict(
+                    context.build_model(context.seed + REINIT_SEED_OFFSET).state_dict()
+                )
+            else:
+                generator = torch.Generator().manual_seed(context.seed * 1000 + round_)
+                mask = random_mask_like(ticket_mask, generator)
+                model.load_state_dict(self._reset_state(context, params))
+            run.save_tensors("mask.pt", mask)
+            apply_mask(model, mask)
+            return mask_hooks(model, mask)
+
+        return prepare
+
+    # -- records ------------------------------------------------------------------------
+    def _record(
+        self,
+        context: Context,
+        params: LotteryParams,
+        round_: int,
+        control: str | None,
+        result: dict[str, Any],
+    ) -> dict[str, Any]:
+        run = context.run_for(self._extra(params, round_, control))
+        model = context.build_model()
+        mask = run.load_tensors("mask.pt") if round_ else full_mask(self._weights(model, params))
+        assert mask is not None
+        initial, final = run.load_tensors("init.pt"), run.load_tensors("final.pt")
+        kept = self.prune(model, params, final, mask, 1)
+        movement_kept, movement_all = _movement(initial, final, mask, kept)
+        return {
+            **result,
+            "round": round_,
+            "control": control,
+            "strategy": params.strategy,
+            "density": density(mask),
+            "layer_densities": layer_densities(mask),
+            "weight_movement_kept": movement_kept,
+            "weight_movement_all": movement_all,
+        }
+
+
+def _movement(
+    initial: dict[str, torch.Tensor], final: dict[str, torch.Tensor], mask: Mask, kept: Mask
+) -> tuple[float, float]:
+    """Mean |θ_final − θ_init| of the weights the next pruning keeps, and of all unpruned ones."""
+    kept_sum = all_sum = 0.0
+    kept_count = all_count = 0
+    for name, alive in mask.items():
+        delta = (final[name] - initial[name]).abs().float()
+        kept_sum += float(delta[kept[name]].sum())
+        kept_count += int(kept[name].sum())
+        all_sum += float(delta[alive].sum())
+        all_count += int(alive.sum())
+    return kept_sum / max(kept_count, 1), all_sum / max(all_count, 1)

@@ -1,0 +1,1 @@
+"""Masks and the pruning rules that produce them (magnitude, random controls)."""

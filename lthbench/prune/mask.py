@@ -1,0 +1,106 @@
+"""Masks over a model's prunable weights, and the hooks that make them hold exactly.
+
+A mask maps a parameter name (``hidden.0.weight``) to a boolean tensor of its shape. Prunable
+tensors are the weights of convolution and linear layers, never biases or normalisation
+parameters; the output layer (timm's ``get_classifier()``) only when asked.
+
+Masks hold *exactly*, whatever the optimizer: gradients of pruned weights are zeroed before
+each step (so momentum and Adam moments of pruned weights stay zero) and pruned weights are
+set to zero after it (so weight decay or any other update cannot revive them).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from lthbench.train import TrainHooks
+
+Mask = dict[str, torch.Tensor]
+
+PRUNABLE_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def output_layer_name(model: nn.Module) -> str | None:
+    """The module name of the classifier, found the timm way."""
+    get_classifier = getattr(model, "get_classifier", None)
+    classifier = get_classifier() if callable(get_classifier) else None
+    for name, module in model.named_modules():
+        if module is classifier:
+            return name
+    return None
+
+
+def prunable_weights(
+    model: nn.Module, include_output: bool = False, exclude: Iterable[str] = ()
+) -> dict[str, nn.Parameter]:
+    """Weights of conv and linear layers by parameter name, in the model's order.
+
+    ``exclude`` holds fnmatch patterns over module names (e.g. ``*shortcut*``).
+    """
+    output = output_layer_name(model)
+    patterns = list(exclude)
+    weights: dict[str, nn.Parameter] = {}
+    for name, module in model.named_modules():
+        if not isinstance(module, PRUNABLE_LAYERS) or module.weight is None:
+            continue
+        if name == output and not include_output:
+            continue
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            continue
+        weights[f"{name}.weight"] = module.weight
+    return weights
+
+
+def full_mask(weights: dict[str, nn.Parameter]) -> Mask:
+    return {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
+
+
+def density(mask: Mask) -> float:
+    """Fraction of the masked tensors' weights that remain."""
+    kept = sum(int(m.sum()) for m in mask.values())
+    total = sum(m.numel() for m in mask.values())
+    return kept / total if total else 1.0
+
+
+def layer_densities(mask: Mask) -> dict[str, float]:
+    return {name: int(m.sum()) / m.numel() for name, m in mask.items()}
+
+
+def apply_mask(model: nn.Module, mask: Mask) -> None:
+    """Set pruned weights to exactly zero."""
+    parameters = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, keep in mask.items():
+            parameters[name].mul_(keep.to(parameters[name].device, parameters[name].dtype))
+
+
+def mask_hooks(model: nn.Module, mask: Mask) -> TrainHooks:
+    """Loop hooks that keep ``mask`` exact through training (see the module docstring)."""
+    parameters = dict(model.named_parameters())
+    pairs = [(parameters[name], keep) for name, keep in mask.items() if not bool(keep.all())]
+    device_pairs: list[tuple[nn.Parameter, torch.Tensor]] = []
+
+    def ready() -> list[tuple[nn.Parameter, torch.Tensor]]:
+        if not device_pairs:
+            device_pairs.extend((p, k.to(p.device, p.dtype)) for p, k in pairs)
+        return device_pairs
+
+    def before_step(iteration: int, _: nn.Module) -> None:
+        for parameter, keep in ready():
+            if parameter.grad is not None:
+                parameter.grad.mul_(keep)
+
+    def after_step(iteration: int, _: nn.Module) -> None:
+        with torch.no_grad():
+            for parameter, keep in ready():
+                parameter.mul_(keep)
+
+    return TrainHooks(before_step=before_step, after_step=after_step)
+
+
+def mask_to_cpu(mask: Mask) -> Mask:
+    return {name: m.detach().to("cpu", torch.bool).clone() for name, m in mask.items()}
