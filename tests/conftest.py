@@ -48,6 +48,8 @@ def write_entry(tmp_path: Path) -> Callable[..., Path]:
 
     def write(overrides: dict[str, Any] | None = None, name: str | None = None) -> Path:
         data = merge(TINY_ENTRY, overrides or {})
+        if name is not None and "id" not in (overrides or {}):
+            data["id"] = name
         folder = tmp_path / "registry"
         folder.mkdir(exist_ok=True)
         path = folder / f"{name or data.get('id', 'tiny')}.yaml"

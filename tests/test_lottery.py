@@ -1,0 +1,327 @@
+"""Winning tickets: masks hold exactly, resets restore θ0 / θ_k exactly, densities follow the
+schedule, controls start from stored masks, and rounds are cached and resumable units."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from lthbench.cli import main
+from lthbench.methods import METHODS, Context
+from lthbench.methods.lottery import Lottery, LotteryParams
+from lthbench.models import create_model
+from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
+from lthbench.prune.mask import apply_mask, density, full_mask, mask_hooks, prunable_weights
+from lthbench.runner.jobs import Job, execute
+from lthbench.spec.entry import ModelSpec
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+from lthbench.train import TrainHooks
+
+CPU = torch.device("cpu")
+NO_ROOT = Path("/nonexistent")
+
+
+def lottery(params: dict[str, Any], **training: Any) -> dict[str, Any]:
+    return {
+        "method": {"name": "lottery", "params": params},
+        "seeds": [0],
+        "training": {"duration": "60it", "eval_interval": "20it", **training},
+    }
+
+
+def run_entry(path: Path, store: Path) -> list[dict[str, Any]]:
+    return execute(Job(load_entry(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
+
+
+def context_for(path: Path, store: Path, **kwargs: Any) -> Context:
+    return Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False, **kwargs)
+
+
+# -- pruning rules ------------------------------------------------------------------------
+
+
+def test_layerwise_removes_the_smallest_survivors() -> None:
+    weights = {"a": torch.tensor([[0.5, -0.1, 0.3], [-0.9, 0.2, 0.0]])}
+    mask = {"a": torch.tensor([[True, True, True], [True, True, False]])}
+    pruned = prune_layerwise(weights, mask, {"a": 0.4})  # 5 survivors → remove 2: -0.1, 0.2
+    assert pruned["a"].tolist() == [[True, False, True], [True, False, False]]
+
+
+def test_global_uses_one_threshold_across_layers() -> None:
+    weights = {"a": torch.tensor([1.0, 2.0, 3.0, 4.0]), "b": torch.tensor([0.5, 5.0])}
+    pruned = prune_global(
+        weights, {k: torch.ones_like(v, dtype=torch.bool) for k, v in weights.items()}, 0.5
+    )
+    assert pruned["a"].tolist() == [False, False, True, True]
+    assert pruned["b"].tolist() == [False, True]
+
+
+def test_ties_are_broken_by_position() -> None:
+    weights = {"a": torch.zeros(10)}
+    pruned = prune_layerwise(weights, {"a": torch.ones(10, dtype=torch.bool)}, {"a": 0.3})
+    assert pruned["a"].tolist() == [False] * 3 + [True] * 7
+
+
+def test_random_mask_keeps_per_layer_counts() -> None:
+    mask = {"a": torch.rand(30, 20) > 0.7, "b": torch.rand(50) > 0.2}
+    random = random_mask_like(mask, torch.Generator().manual_seed(0))
+    assert {k: int(v.sum()) for k, v in random.items()} == {
+        k: int(v.sum()) for k, v in mask.items()
+    }
+    assert not torch.equal(random["a"], mask["a"])
+
+
+def test_prunable_weights_skip_biases_norms_and_output() -> None:
+    model = create_model(ModelSpec(name="cifar_resnet20"), 10, (3, 32, 32))
+    names = prunable_weights(model)
+    assert all(n.endswith(".weight") for n in names)
+    assert "fc.weight" not in names and not any("bn" in n for n in names)
+    assert "fc.weight" in prunable_weights(model, include_output=True)
+    assert not any("shortcut" in n for n in prunable_weights(model, exclude=["*shortcut*"]))
+
+
+# -- masks hold exactly -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=True),
+        lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-2),
+        lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=1e-1),
+    ],
+    ids=["sgd-momentum-wd", "adam-wd", "adamw"],
+)
+def test_mask_holds_exactly_through_training(
+    optimizer: Callable[..., torch.optim.Optimizer],
+) -> None:
+    torch.manual_seed(0)
+    model = create_model(ModelSpec(name="lenet", kwargs={"hidden": [64, 32]}), 10, (1, 40))
+    weights = prunable_weights(model, include_output=True)
+    mask = random_mask_like(full_mask(weights), torch.Generator().manual_seed(1))
+    mask = {
+        k: torch.rand(v.shape, generator=torch.Generator().manual_seed(2)) > 0.8
+        for k, v in mask.items()
+    }
+    apply_mask(model, mask)
+    hooks = mask_hooks(model, mask)
+    opt = optimizer(model.parameters())
+    for step in range(30):
+        x, y = torch.randn(16, 1, 40), torch.randint(0, 10, (16,))
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        hooks.before_step(step, model)  # type: ignore[misc]
+        opt.step()
+        hooks.after_step(step + 1, model)  # type: ignore[misc]
+        for name, keep in mask.items():
+            assert torch.count_nonzero(weights[name][~keep]) == 0, (step, name)
+            assert torch.count_nonzero(weights[name][keep]) == int(keep.sum())  # survivors alive
+    for name, keep in mask.items():  # the optimizer never accumulated state for pruned weights
+        for value in opt.state[weights[name]].values():
+            if isinstance(value, torch.Tensor) and value.shape == keep.shape:
+                assert torch.count_nonzero(value[~keep]) == 0
+
+
+# -- the chain ----------------------------------------------------------------------------
+
+
+def test_iterative_densities_follow_the_schedule_with_controls(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    params = {"rounds": 3, "prune_fraction": 0.2, "controls": ["random_reinit", "random_prune"]}
+    records = run_entry(write_entry(lottery(params)), store)
+    assert [(r["round"], r["control"]) for r in records] == [
+        (0, None), (1, None), (1, "random_reinit"), (1, "random_prune"),
+        (2, None), (2, "random_reinit"), (2, "random_prune"),
+        (3, None), (3, "random_reinit"), (3, "random_prune"),
+    ]  # fmt: skip
+    prunable = 40 * 32 + 32 * 16  # the output layer is not pruned by default
+    for record in records:
+        assert abs(record["density"] - 0.8 ** record["round"]) * prunable <= 3
+        assert record["method"] == "dense" or record["method"] == "lottery"
+        assert record["weight_movement_all"] > 0
+
+
+def test_resets_restore_theta0_exactly(write_entry: Callable[..., Path], store: Path) -> None:
+    path = write_entry(
+        lottery({"rounds": 2, "prune_fraction": 0.5, "controls": ["random_reinit", "random_prune"]})
+    )
+    run_entry(path, store)
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    params = LotteryParams.model_validate(context.entry.method.params)
+    theta0 = context.run_for().load_tensors("init.pt")
+    assert all(torch.equal(theta0[k], v) for k, v in context.build_model().state_dict().items())
+    for round_ in (1, 2):
+        run = context.run_for(method._extra(params, round_))
+        start, mask = run.load_tensors("init.pt"), run.load_tensors("mask.pt")
+        final = run.load_tensors("final.pt")
+        for name, keep in mask.items():
+            assert torch.equal(start[name][keep], theta0[name][keep])
+            assert torch.count_nonzero(start[name][~keep]) == 0
+            assert torch.count_nonzero(final[name][~keep]) == 0
+        biases = [k for k in theta0 if k not in mask]
+        assert all(torch.equal(start[k], theta0[k]) for k in biases)
+        # controls start from the ticket's stored mask
+        reinit = context.run_for(method._extra(params, round_, "random_reinit"))
+        assert all(torch.equal(reinit.load_tensors("mask.pt")[k], mask[k]) for k in mask)
+        reinit_start = reinit.load_tensors("init.pt")
+        assert not torch.equal(reinit_start["hidden.0.weight"], start["hidden.0.weight"])
+        shuffled = context.run_for(method._extra(params, round_, "random_prune"))
+        random_mask, random_start = (
+            shuffled.load_tensors("mask.pt"),
+            shuffled.load_tensors("init.pt"),
+        )
+        for name, keep in random_mask.items():
+            assert int(keep.sum()) == int(mask[name].sum())
+            assert torch.equal(random_start[name][keep], theta0[name][keep])
+
+
+def test_rewinding_restores_theta_k_exactly(write_entry: Callable[..., Path], store: Path) -> None:
+    path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "reset": "10it"}))
+    run_entry(path, store)
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    params = LotteryParams.model_validate(context.entry.method.params)
+    theta_k = context.run_for({"saves_state_at": "10it"}).load_tensors("rewind.pt")
+    # θ_k is what 10 iterations of the same training give
+    short = write_entry(
+        {"seeds": [0], "training": {"duration": "10it", "eval_interval": "10it"}}, name="short"
+    )
+    (short_record,) = run_entry(short, store)
+    after_ten = RunStore(store).find(short_record["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
+    assert all(torch.equal(theta_k[k], after_ten[k]) for k in theta_k)
+    theta0 = context.run_for({"saves_state_at": "10it"}).load_tensors("init.pt")
+    assert not torch.equal(theta_k["hidden.0.weight"], theta0["hidden.0.weight"])
+    run = context.run_for(method._extra(params, 1))
+    start, mask = run.load_tensors("init.pt"), run.load_tensors("mask.pt")
+    for name, keep in mask.items():
+        assert torch.equal(start[name][keep], theta_k[name][keep])
+
+
+def test_oneshot_matches_iterative_densities_and_shares_round0(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    iterative = run_entry(
+        write_entry(lottery({"rounds": 3, "prune_fraction": 0.3}), name="tiny"), store
+    )
+    oneshot_path = write_entry(
+        {"id": "tiny2", **lottery({"rounds": 3, "prune_fraction": 0.3, "strategy": "oneshot"})}
+    )
+    oneshot = run_entry(oneshot_path, store)
+    assert iterative[0]["run_id"] == oneshot[0]["run_id"]  # round 0 is one shared run
+    for a, b in zip(iterative, oneshot, strict=True):
+        assert abs(a["density"] - b["density"]) < 2e-3
+    assert iterative[3]["run_id"] != oneshot[3]["run_id"]
+
+
+def test_target_density_and_layer_fractions(write_entry: Callable[..., Path], store: Path) -> None:
+    records = run_entry(write_entry(lottery({"rounds": 2, "target_density": 0.25})), store)
+    assert records[-1]["density"] == pytest.approx(0.25, abs=2e-3)
+    path = write_entry(lottery({
+        "rounds": 2, "prune_fraction": 0.2, "include_output": True, "layer_fractions": {"fc": 0.1}
+    }), name="tiny")  # fmt: skip
+    layers = run_entry(path, RunStore(store).root / "other")[-1]["layer_densities"]
+    assert layers["fc.weight"] == pytest.approx(0.81, abs=0.01)
+    assert layers["hidden.0.weight"] == pytest.approx(0.64, abs=0.01)
+
+
+def test_dense_baseline_is_shared_with_a_dense_entry(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    (dense,) = run_entry(
+        write_entry({"seeds": [0], "training": {"duration": "60it", "eval_interval": "20it"}}),
+        store,
+    )
+    records = run_entry(
+        write_entry({"id": "lt", **lottery({"rounds": 1, "prune_fraction": 0.2})}), store
+    )
+    assert records[0]["run_id"] == dense["run_id"]
+
+
+def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    short = run_entry(
+        write_entry(lottery({"rounds": 2, "prune_fraction": 0.2}), name="tiny"), store
+    )
+    stamps = {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()}
+
+    longer = write_entry(lottery({"rounds": 4, "prune_fraction": 0.2}), name="tiny")
+    original = Lottery._prepare_ticket
+
+    class Killed(Exception):
+        pass
+
+    def crashing(self: Lottery, context: Context, params: Any, round_: int) -> Any:
+        prepare = original(self, context, params, round_)
+        if round_ != 3:
+            return prepare
+
+        def wrapped(model: nn.Module, run: Any) -> TrainHooks:
+            def crash(iteration: int, _: nn.Module) -> None:
+                if iteration == 50:
+                    raise Killed
+
+            return TrainHooks.combine(prepare(model, run), TrainHooks(after_step=crash))
+
+        return wrapped
+
+    monkeypatch.setattr(Lottery, "_prepare_ticket", crashing)
+    context = context_for(longer, store, checkpoint_seconds=0.0)
+    with pytest.raises(Killed):
+        METHODS["lottery"].run(context, LotteryParams.model_validate(context.entry.method.params))
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # rounds 0-2 untouched
+    monkeypatch.setattr(Lottery, "_prepare_ticket", original)
+    params = LotteryParams.model_validate(context.entry.method.params)
+    round3 = context.run_for(Lottery()._extra(params, 3))
+    assert round3.load()["iteration"] == 40  # resumes inside round 3
+    resumed = run_entry(longer, store)
+    assert [r["run_id"] for r in resumed[:3]] == [r["run_id"] for r in short]
+    reference = run_entry(longer, tmp_path / "reference")
+    assert [(r["run_id"], r["final_test_accuracy"], r["min_val_loss"]) for r in resumed] == [
+        (r["run_id"], r["final_test_accuracy"], r["min_val_loss"]) for r in reference
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"rounds": 2}, "exactly one of prune_fraction and target_density"),
+        ({"rounds": 2, "prune_fraction": 0.2, "target_density": 0.1}, "exactly one"),
+        ({"rounds": 2, "prune_fraction": 0.0}, "method.params.prune_fraction"),
+        ({"rounds": 2, "prune_fraction": 1.0}, "method.params.prune_fraction"),
+        ({"rounds": 0, "prune_fraction": 0.2}, "method.params.rounds"),
+        (
+            {"rounds": 2, "prune_fraction": 0.2, "reset": "60it"},
+            "rewind point 60it is not before the end",
+        ),
+        (
+            {"rounds": 2, "prune_fraction": 0.2, "scope": "global", "layer_fractions": {"fc": 0.1}},
+            "layerwise",
+        ),
+        (
+            {"rounds": 2, "prune_fraction": 0.2, "controls": ["random_shuffle"]},
+            "method.params.controls",
+        ),
+    ],
+)
+def test_bad_lottery_params(
+    params: dict[str, Any], message: str, write_entry: Callable[..., Path], store: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry(lottery(params))
+    assert main(["run", str(path), "--store", str(store)]) == 2
+    assert message in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_density_helper() -> None:
+    assert density({"a": torch.tensor([True, False, True, True])}) == 0.75
