@@ -102,9 +102,15 @@ class Claim(_Strict):
     metric: Annotated[str, Field(min_length=1)]
     op: Literal[">=", "<=", ">", "<", "within"]
     reference: float | str | list[float]
-    """A number, an interval for 'within', or another result of this entry."""
+    """A number, an interval for 'within', or another result: 'dense' (the same seed's dense
+    run), a control's name ('random_reinit'), or 'entry:<id>' (a sibling entry)."""
+    factor: Annotated[float, Field(gt=0)] = 1.0
+    """The reference is multiplied by this first (0.62 for '38% earlier than dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
-    where: dict[str, float | int | str] = Field(default_factory=dict)
+    where: dict[Literal["density", "round", "control"], float | int | str] = Field(
+        default_factory=dict
+    )
+    """Which results the claim is about: the round nearest a density, a round, a control."""
     required: bool = False
 
 
