@@ -8,13 +8,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-SMOKE_BUDGET = [
-    "--set", "seeds=[0]",
-    "--set", "training.duration=60it",
-    "--set", "training.eval_interval=20it",
-    "--set", "training.milestones=[]",
-    "--set", "training.warmup=0it",
-]  # fmt: skip
+SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
 
 
 @nox.session

@@ -79,7 +79,7 @@ def _jobs(args: argparse.Namespace) -> list[Any]:
     entries = [e for e in _entries(args) if args.tier in (None, e.tier)]
     if not entries:
         raise UserError("no entries selected")
-    return plan(entries, args.seed, _data_root(args))
+    return plan(entries, args.seed, _data_root(args), args.budget)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -188,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     run.add_argument("--download", action="store_true", help="let torchvision download datasets")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="scale every duration of the entries by FACTOR in (0, 1], e.g. 0.05 for a smoke run",
+    )
     run.add_argument(
         "--set",
         action="append",

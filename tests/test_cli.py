@@ -107,3 +107,21 @@ def test_module_entry_point_prints_version() -> None:
         [sys.executable, "-m", "lthbench", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("lthbench ")
+
+
+def test_budget_scales_every_duration_and_keeps_the_entry_valid(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry({
+        "training": {"duration": "2ep", "warmup": "20it", "milestones": ["1ep"], "eval_interval": "40it"},
+        "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.5, "reset": "50it"}},
+        "seeds": [0],
+    })  # fmt: skip
+    assert main(["run", str(path), "--store", str(store), "--budget", "0.1", "--quiet"]) == 0
+    configs = [json.loads(p.read_text()) for p in store.glob("runs/*/config.json")]
+    training = {c["resolved"]["training"]["duration"] for c in configs}
+    assert training == {"8it"}  # 2 epochs of 38 iterations (3800 examples / 100) x 0.1
+    assert {c["resolved"]["training"]["milestones"][0] for c in configs} == {"4it"}
+    assert any(c["identity"].get("saves_state_at") == "5it" for c in configs)
+    assert main(["run", str(path), "--store", str(store), "--budget", "1.5"]) == 2
+    assert "--budget: 1.5 is not in (0, 1]" in capsys.readouterr().err

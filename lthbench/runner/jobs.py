@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 
 from lthbench.data import DATASETS
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Context
 from lthbench.models import check_model
+from lthbench.spec.duration import Duration
 from lthbench.spec.entry import Entry
 from lthbench.store import RunStore
 
@@ -82,9 +84,51 @@ def check_entry(entry: Entry, data_root: Path | None = None) -> None:
             )
 
 
-def plan(entries: Iterable[Entry], seed: int | None, data_root: Path) -> list[Job]:
+def _scale(value: Any, factor: float, per_epoch: int) -> Any:
+    if isinstance(value, Duration):
+        if value.is_zero:
+            return value
+        return Duration(iterations=max(1, round(value.to_iterations(per_epoch) * factor)))
+    if isinstance(value, list):
+        return [_scale(v, factor, per_epoch) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_copy(
+            update={
+                k: _scale(getattr(value, k), factor, per_epoch) for k in type(value).model_fields
+            }
+        )
+    return value
+
+
+def scale_budget(entry: Entry, factor: float) -> Entry:
+    """The entry with every duration (budget, warmup, milestones, evaluation interval, rewind
+    points) scaled by ``factor``: a quick run with the entry's structure, e.g. for smoke tests.
+    The scaled durations become part of the runs' identities, so nothing is confused."""
+    if not 0 < factor <= 1:
+        raise UserError(f"--budget: {factor} is not in (0, 1]")
+    info = DATASETS[entry.dataset.name].info(entry.dataset)
+    per_epoch = -(-info.train_size // entry.training.batch_size)
+    method = METHODS[entry.method.name]
+    params = _scale(method.Params.model_validate(entry.method.params), factor, per_epoch)
+    scaled = entry.model_copy(
+        update={
+            "training": _scale(entry.training, factor, per_epoch),
+            "method": entry.method.model_copy(
+                update={"params": params.model_dump(mode="json", exclude_defaults=True)}
+            ),
+        }
+    )
+    scaled._file = entry.file
+    return scaled
+
+
+def plan(
+    entries: Iterable[Entry], seed: int | None, data_root: Path, budget: float = 1.0
+) -> list[Job]:
     jobs: list[Job] = []
     for entry in entries:
+        if budget != 1.0:
+            entry = scale_budget(entry, budget)
         try:
             check_entry(entry, data_root)
         except UserError as error:

@@ -106,6 +106,8 @@ class Claim(_Strict):
     run), a control's name ('random_reinit'), or 'entry:<id>' (a sibling entry)."""
     factor: Annotated[float, Field(gt=0)] = 1.0
     """The reference is multiplied by this first (0.62 for '38% earlier than dense')."""
+    offset: float = 0.0
+    """Then this is added (0.034 for '3.4 pp above dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
     where: dict[Literal["density", "round", "control"], float | int | str] = Field(
         default_factory=dict
