@@ -83,10 +83,9 @@ def _jobs(args: argparse.Namespace) -> list[Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import torch
 
     from lthbench.data import vision
-    from lthbench.runner.jobs import choose_device, execute
+    from lthbench.runner.jobs import choose_device
 
     vision.DOWNLOAD["enabled"] = args.download
     device = choose_device(args.device)
@@ -103,13 +102,116 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 print(f"{job.entry.id}\tseed {job.seed}\t{run.id}\t{state}")
         return 0
+    _execute(jobs, store, args, device)
+    return 0
+
+
+def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from lthbench.runner.jobs import execute
+
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
-    for job in jobs:
+    suite = tqdm(jobs, desc="suite", unit="job", disable=args.quiet or len(jobs) < 2, position=0)
+    for job in suite:
+        suite.set_postfix_str(f"{job.entry.id} seed {job.seed}", refresh=False)
         for record in execute(job, store, _data_root(args), device, progress=not args.quiet):
-            print(_summary_line(record), flush=True)
+            suite.write(_summary_line(record)) if not args.quiet else print(
+                _summary_line(record), flush=True
+            )
+
+
+def _verdicts(args: argparse.Namespace, entries: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+    from lthbench.claims import check_entries
+    from lthbench.runner.jobs import collect, scale_budget
+    from lthbench.spec.load import default_registry
+
+    if args.budget != 1.0:
+        entries = [scale_budget(e, args.budget) for e in entries]
+    registry = Path(args.registry) if args.registry else default_registry()
+    records = collect(
+        entries, _store(args), _data_root(args), registry, args.set or [], args.budget
+    )
+    return records, check_entries(entries, records)
+
+
+def _print_verdicts(verdicts: list[Any], as_json: bool) -> None:
+    from tabulate import tabulate
+
+    if as_json:
+        print(json.dumps([v.as_dict() for v in verdicts], indent=1))
+        return
+    rows = [
+        [v.entry_id, v.claim_id + ("*" if v.required else ""), v.verdict, v.seeds,
+         "–" if v.density is None else f"{100 * v.density:.1f}%",
+         "–" if v.mean is None else f"{v.mean:.4f}",
+         "–" if v.reference_mean is None else f"{v.reference_mean:.4f}",
+         "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]"]
+        for v in verdicts
+    ]  # fmt: skip
+    headers = ["entry", "claim", "verdict", "seeds", "Pm", "mean", "reference", "95% CI"]
+    print(tabulate(rows, headers=headers))
+
+
+def _summary(verdicts: list[Any]) -> int:
+    from lthbench.claims import required_failures
+    from lthbench.report.leaderboard import verdict_counts
+
+    print(f"claims: {verdict_counts(verdicts)}")
+    failures = required_failures(verdicts)
+    for failure in failures:
+        print(
+            f"required claim {failure.entry_id}/{failure.claim_id} is {failure.verdict}",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
+
+
+def _entries_of_tier(args: argparse.Namespace) -> list[Any]:
+    entries = [e for e in _entries(args) if args.tier in (None, e.tier)]
+    if not entries:
+        raise UserError("no entries selected")
+    return entries
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _, verdicts = _verdicts(args, _entries_of_tier(args))
+    _print_verdicts(verdicts, args.json)
+    return _summary(verdicts) if not args.json else (1 if _required_failed(verdicts) else 0)
+
+
+def _required_failed(verdicts: list[Any]) -> bool:
+    from lthbench.claims import required_failures
+
+    return bool(required_failures(verdicts))
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from lthbench.report.leaderboard import render
+
+    entries = _entries_of_tier(args)
+    records, verdicts = _verdicts(args, entries)
+    for path in render(entries, records, verdicts, Path(args.out)):
+        print(path)
     return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from lthbench.report.leaderboard import render
+    from lthbench.runner.jobs import choose_device, plan
+
+    device = choose_device(args.device)
+    entries = _entries_of_tier(args)
+    jobs = plan(entries, None, _data_root(args), args.budget)
+    _execute(jobs, _store(args), args, device)
+    records, verdicts = _verdicts(args, entries)
+    render(entries, records, verdicts, Path(args.out))
+    _print_verdicts(verdicts, as_json=False)
+    print(f"leaderboards written to {args.out}/")
+    return _summary(verdicts)
 
 
 def _summary_line(record: dict[str, Any]) -> str:
@@ -202,6 +304,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
     )
     run.set_defaults(func=cmd_run)
+
+    def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
+        common(sub)
+        sub.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+        sub.add_argument("--tier", choices=["embedded", "paper"], default=default_tier)
+        sub.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
+                         help="the budget the runs were made with (see run --budget)")  # fmt: skip
+        sub.add_argument("--set", action="append", metavar="KEY=VALUE",
+                         help="the overrides the runs were made with (see run --set)")  # fmt: skip
+
+    check = commands.add_parser("check", help="check entries' claims against stored results")
+    selection(check, None)
+    check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    check.set_defaults(func=cmd_check)
+
+    leaderboard = commands.add_parser("leaderboard", help="render markdown leaderboards")
+    selection(leaderboard, None)
+    leaderboard.add_argument("--out", default="leaderboards", help="output folder")
+    leaderboard.set_defaults(func=cmd_leaderboard)
+
+    reproduce = commands.add_parser(
+        "reproduce", help="run a tier, check its claims and render the leaderboards"
+    )
+    selection(reproduce, "embedded")
+    reproduce.add_argument("--out", default="leaderboards", help="output folder")
+    reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    reproduce.set_defaults(func=cmd_reproduce)
 
     show = commands.add_parser("show", help="show stored results of an entry or a run id")
     common(show)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,16 @@ class Method:
     Params: ClassVar[type[BaseModel]] = NoParams
     metrics: ClassVar[frozenset[str]] = RUN_METRICS
 
+    def claim_problem(self, claim: Any, params: Any) -> str | None:
+        """What is wrong with a claim's reference or selectors for this method (None: fine).
+
+        A single-run method has one result per seed: claims compare it with numbers only."""
+        if isinstance(claim.reference, str) and not claim.reference.startswith("entry:"):
+            return f"reference: {claim.reference!r} is not a result of method {self.name!r}"
+        if claim.where:
+            return f"where: method {self.name!r} has one result per seed; nothing to select"
+        return None
+
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
         """Raise UserError for params that contradict the entry's budget (default: none)."""
 
@@ -66,6 +77,32 @@ def register_method(cls: type[Method]) -> type[Method]:
     """Class decorator: entries name the method by ``cls.name``."""
     METHODS[cls.name] = cls()
     return cls
+
+
+@functools.cache
+def source_commit() -> str:
+    """The git commit lthbench runs from ('+dirty' with local changes), or 'unknown'."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return "unknown"
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 @functools.lru_cache(maxsize=8)
@@ -163,6 +200,7 @@ class Context:
                 "device": str(self.device),
                 "torch_version": torch.__version__,
                 "lthbench_version": lthbench.__version__,
+                "lthbench_commit": source_commit(),
                 "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"
                 ),

@@ -105,6 +105,28 @@ class Lottery(Method):
     Params = LotteryParams
     metrics = RUN_METRICS | {"density", "round", "weight_movement_kept", "weight_movement_all"}
 
+    def claim_problem(self, claim: Any, params: Any) -> str | None:
+        results = {"dense", *params.controls}
+        reference = claim.reference
+        if (
+            isinstance(reference, str)
+            and not reference.startswith("entry:")
+            and reference not in results
+        ):
+            return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+        control = claim.where.get("control")
+        if control is not None and control not in params.controls:
+            return (
+                f"where.control: {control!r} is not among this entry's controls {params.controls}"
+            )
+        round_ = claim.where.get("round")
+        if round_ is not None and not (isinstance(round_, int) and 0 <= round_ <= params.rounds):
+            return f"where.round: {round_!r} is not a round of this entry (0-{params.rounds})"
+        density_ = claim.where.get("density")
+        if density_ is not None and not (isinstance(density_, float | int) and 0 < density_ <= 1):
+            return f"where.density: {density_!r} is not in (0, 1]"
+        return None
+
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
         rewind = params.rewind_point
         total = entry.training.duration.to_iterations(iterations_per_epoch)

@@ -161,3 +161,38 @@ def choose_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise UserError(f"--device: {name!r} is not a device (auto, cpu, cuda, cuda:1)") from None
+
+
+def collect(
+    entries: Iterable[Entry],
+    store: RunStore,
+    data_root: Path,
+    registry: Path | None = None,
+    overrides: Iterable[str] = (),
+    budget: float = 1.0,
+) -> dict[str, list[dict[str, Any]]]:
+    """Stored records by entry id for ``entries`` and every sibling entry their claims name
+    (siblings get the same overrides and budget)."""
+    from lthbench.spec.load import resolve
+
+    todo = list(entries)
+    records: dict[str, list[dict[str, Any]]] = {}
+    while todo:
+        entry = todo.pop()
+        if entry.id in records:
+            continue
+        records[entry.id] = [
+            record
+            for seed in entry.seeds
+            for record in stored_records(Job(entry, seed), store, data_root)
+        ]
+        for claim in entry.claims:
+            if isinstance(claim.reference, str) and claim.reference.startswith("entry:"):
+                sibling = claim.reference.removeprefix("entry:")
+                if sibling not in records:
+                    try:
+                        found = resolve([sibling], registry, list(overrides))
+                        todo.extend(scale_budget(e, budget) if budget != 1.0 else e for e in found)
+                    except UserError:
+                        records[sibling] = []
+    return records

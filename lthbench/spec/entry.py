@@ -114,6 +114,25 @@ class Claim(_Strict):
     )
     """Which results the claim is about: the round nearest a density, a round, a control."""
     required: bool = False
+    """`lthbench check` fails (exit 1) when a required claim is refuted or missing."""
+    source: str = ""
+    """Where the claim comes from when not the entry's paper (e.g. 'lthbench sanity check')."""
+
+    @model_validator(mode="after")
+    def _reference_fits_op(self) -> Claim:
+        if self.op == "within":
+            ok = isinstance(self.reference, list) and len(self.reference) == 2
+            if not ok or self.reference[0] > self.reference[1]:  # type: ignore[index]
+                raise ValueError("'within' needs reference: [low, high] with low <= high")
+        elif isinstance(self.reference, list):
+            raise ValueError(f"op {self.op!r} needs one reference (a number or a result name)")
+        if (
+            isinstance(self.reference, str)
+            and self.reference.startswith("entry:")
+            and not re.match(ID_PATTERN, self.reference.removeprefix("entry:"))
+        ):
+            raise ValueError(f"{self.reference!r} does not name an entry id")
+        return self
 
 
 class Entry(_Strict):

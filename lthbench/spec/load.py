@@ -129,6 +129,9 @@ def _check_names(entry: Entry, path: Path) -> Entry:
                 f"{path}: claims[{index}].metric: unknown metric {claim.metric!r} for method "
                 f"{entry.method.name!r}; allowed: {allowed}"
             )
+        problem = method.claim_problem(claim, params)
+        if problem:
+            raise UserError(f"{path}: claims[{index}].{problem}")
     ids = [claim.id for claim in entry.claims]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -1,0 +1,1 @@
+"""Stage 8: markdown leaderboards and plots rendered from stored results."""

@@ -1,0 +1,84 @@
+"""Figures like the LTH paper's: accuracy and early-stopping iteration vs. weights remaining.
+
+Rendered with matplotlib's Agg backend and no timestamp in the PNG, so the same results give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+Records = list[dict[str, Any]]
+
+CURVES = [  # (label, control, colour, marker)
+    ("winning ticket", None, "tab:blue", "o"),
+    ("random reinit", "random_reinit", "tab:orange", "s"),
+    ("random prune", "random_prune", "tab:green", "^"),
+]
+
+
+def by_round(records: Records, control: str | None) -> list[tuple[float, list[dict[str, Any]]]]:
+    """Records of one curve grouped by round: (mean density, records over seeds)."""
+    rounds: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("control") == control and record.get("round") is not None:
+            rounds.setdefault(record["round"], []).append(record)
+    return [
+        (statistics.fmean(r["density"] for r in group), group)
+        for _, group in sorted(rounds.items())
+    ]
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def lottery_figure(
+    title: str, records: Records, sibling: tuple[str, Records] | None, path: Path
+) -> None:
+    """Test accuracy at early stop and early-stop iteration vs. percent of weights remaining."""
+    figure, (accuracy, speed) = plt.subplots(1, 2, figsize=(11, 4))
+    curves = [
+        (label, records, control, colour, marker) for label, control, colour, marker in CURVES
+    ]
+    if sibling is not None:
+        curves.append((f"one-shot ({sibling[0]})", sibling[1], None, "tab:purple", "D"))
+    for label, source, control, colour, marker in curves:
+        points = [(d, g) for d, g in by_round(source, control) if g[0]["round"] > 0]
+        if not points:
+            continue
+        x = [100 * d for d, _ in points]
+        for axis, metric in (
+            (accuracy, "test_accuracy_at_early_stop"),
+            (speed, "early_stop_iteration"),
+        ):
+            stats = [_mean_std([float(r[metric]) for r in group]) for _, group in points]
+            axis.errorbar(x, [m for m, _ in stats], yerr=[s for _, s in stats], label=label,
+                          color=colour, marker=marker, markersize=4, capsize=3)  # fmt: skip
+    dense = [r for r in records if r.get("round") == 0 and r.get("control") is None]
+    for axis, metric in (
+        (accuracy, "test_accuracy_at_early_stop"),
+        (speed, "early_stop_iteration"),
+    ):
+        if dense:
+            mean, _ = _mean_std([float(r[metric]) for r in dense])
+            axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
+        axis.set_xscale("log")
+        axis.invert_xaxis()
+        axis.set_xlabel("percent of weights remaining")
+        axis.grid(True, which="both", alpha=0.3)
+    accuracy.set_ylabel("test accuracy at early stop")
+    speed.set_ylabel("early-stop iteration (min. validation loss)")
+    accuracy.legend(fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(figure)
