@@ -1,0 +1,57 @@
+"""Early-Bird detection: masks stop changing.
+
+After each epoch the current mask joins a FIFO of the last ``window`` masks; the ticket is drawn
+once the queue is full and the largest normalised Hamming distance between the newest mask and
+each older one in the queue falls below ``epsilon`` (You et al.: window 5, ε = 0.1). The
+detector takes any mask (channel masks from BatchNorm scales, or weight-magnitude masks for a
+lottery round) and keeps the full epoch × epoch distance matrix for the leaderboard heatmap.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+
+def hamming(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fraction of positions where two boolean masks of the same shape differ."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"masks of shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be compared"
+        )
+    if a.numel() == 0:
+        return 0.0
+    return float((a != b).float().mean())
+
+
+@dataclass
+class EarlyBirdDetector:
+    window: int = 5
+    epsilon: float = 0.1
+    masks: list[torch.Tensor] = field(default_factory=list)
+    """Every mask seen, one per epoch (for the distance matrix)."""
+    draw_epoch: int | None = None
+    """Index (0-based) of the epoch whose mask was drawn; None until the ticket emerges."""
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise ValueError("the FIFO must hold at least two masks")
+        self._queue: deque[torch.Tensor] = deque(maxlen=self.window)
+
+    def update(self, mask: torch.Tensor) -> bool:
+        """Add this epoch's mask; True exactly once, at the epoch the ticket is drawn."""
+        mask = mask.detach().flatten().bool().cpu()
+        self.masks.append(mask)
+        self._queue.append(mask)
+        if self.draw_epoch is not None or len(self._queue) < self.window:
+            return False
+        newest = self._queue[-1]
+        if max(hamming(newest, older) for older in list(self._queue)[:-1]) < self.epsilon:
+            self.draw_epoch = len(self.masks) - 1
+            return True
+        return False
+
+    def distance_matrix(self) -> list[list[float]]:
+        return [[hamming(a, b) for b in self.masks] for a in self.masks]
