@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -71,6 +72,9 @@ def lottery_figure(
             mean, _ = _mean_std([float(r[metric]) for r in dense])
             axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
         axis.set_xscale("log")
+        axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.invert_xaxis()
         axis.set_xlabel("percent of weights remaining")
         axis.grid(True, which="both", alpha=0.3)
