@@ -119,9 +119,7 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     for job in suite:
         suite.set_postfix_str(f"{job.entry.id} seed {job.seed}", refresh=False)
         for record in execute(job, store, _data_root(args), device, progress=not args.quiet):
-            suite.write(_summary_line(record)) if not args.quiet else print(
-                _summary_line(record), flush=True
-            )
+            suite.write(_summary_line(record))  # above the bars; plain print when disabled
 
 
 def _verdicts(args: argparse.Namespace, entries: list[Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -156,11 +154,13 @@ def _print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     print(tabulate(rows, headers=headers))
 
 
-def _summary(verdicts: list[Any]) -> int:
+def _summary(verdicts: list[Any], quiet: bool = False) -> int:
+    """Print the verdict counts (unless quiet); 1 when a required claim is refuted or missing."""
     from lthbench.claims import required_failures
     from lthbench.report.leaderboard import verdict_counts
 
-    print(f"claims: {verdict_counts(verdicts)}")
+    if not quiet:
+        print(f"claims: {verdict_counts(verdicts)}")
     failures = required_failures(verdicts)
     for failure in failures:
         print(
@@ -180,13 +180,7 @@ def _entries_of_tier(args: argparse.Namespace) -> list[Any]:
 def cmd_check(args: argparse.Namespace) -> int:
     _, verdicts = _verdicts(args, _entries_of_tier(args))
     _print_verdicts(verdicts, args.json)
-    return _summary(verdicts) if not args.json else (1 if _required_failed(verdicts) else 0)
-
-
-def _required_failed(verdicts: list[Any]) -> bool:
-    from lthbench.claims import required_failures
-
-    return bool(required_failures(verdicts))
+    return _summary(verdicts, quiet=args.json)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import torch
 from pydantic import BaseModel
 
 from lthbench.data import DATASETS
+from lthbench.data.loader import iterations_per_epoch
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Context
 from lthbench.models import check_model
@@ -61,7 +62,7 @@ def check_entry(entry: Entry, data_root: Path | None = None) -> None:
     info = dataset.info(entry.dataset)
     check_model(entry.model, info.num_classes, info.input_size)
     hp = entry.training
-    per_epoch = -(-info.train_size // hp.batch_size)
+    per_epoch = iterations_per_epoch(info.train_size, hp.batch_size)
     total = hp.duration.to_iterations(per_epoch)
     if total > MAX_TOTAL_ITERATIONS:
         raise UserError(
@@ -107,7 +108,7 @@ def scale_budget(entry: Entry, factor: float) -> Entry:
     if not 0 < factor <= 1:
         raise UserError(f"--budget: {factor} is not in (0, 1]")
     info = DATASETS[entry.dataset.name].info(entry.dataset)
-    per_epoch = -(-info.train_size // entry.training.batch_size)
+    per_epoch = iterations_per_epoch(info.train_size, entry.training.batch_size)
     method = METHODS[entry.method.name]
     params = _scale(method.Params.model_validate(entry.method.params), factor, per_epoch)
     scaled = entry.model_copy(
