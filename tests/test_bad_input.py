@@ -11,6 +11,12 @@ import pytest
 from lthbench.cli import main
 from tests.conftest import tree
 
+EARLY_BIRD: dict[str, Any] = {
+    "model": {"name": "mnist1d_cnn", "kwargs": {"hidden": None}},
+    "method": {"name": "early_bird"},
+    "training": {"duration": "10ep", "eval_interval": "1ep"},
+}
+
 BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "unknown key": ({"epochs": 3}, "epochs: unknown key"),
     "wrong type": ({"training": {"lr": "fast"}}, "training.lr"),
@@ -72,6 +78,50 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"dataset": {"validation_size": 4000}},
         "dataset.validation_size",
     ),
+    "early_bird evaluation between epoch ends": (
+        {**EARLY_BIRD, "training": {"duration": "10ep", "eval_interval": "40it"}},
+        "training.eval_interval: early_bird compares masks at the end of every epoch",
+    ),
+    "early_bird shorter than its window": (
+        {**EARLY_BIRD, "training": {"duration": "4ep", "eval_interval": "1ep"}},
+        "training.duration: 4ep has 4 whole epochs, fewer than the detector's window of 5",
+    ),
+    "early_bird ratio out of range": (
+        {**EARLY_BIRD, "method": {"name": "early_bird", "params": {"ratios": [1.5]}}},
+        "method.params.ratios[0]",
+    ),
+    "early_bird claim at an untracked ratio": (
+        {
+            **EARLY_BIRD,
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "metric": "drawn",
+                    "op": ">=",
+                    "reference": 1.0,
+                    "where": {"ratio": 0.9},
+                }
+            ],
+        },
+        "where.ratio: 0.9 is not among this entry's ratios",
+    ),  # fmt: skip
+    "lottery claim selected by ratio": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "metric": "density",
+                    "op": ">=",
+                    "reference": 0.5,
+                    "where": {"ratio": 0.5},
+                }
+            ],
+        },
+        "where.ratio: lottery results are selected by density, round and control",
+    ),  # fmt: skip
     "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
     "empty file": ("", "the file is empty"),
     "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),

@@ -81,9 +81,16 @@ def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any]
     ]
     if "round" in where:
         candidates = [r for r in candidates if r.get("round") == where["round"]]
+    if "ratio" in where:
+        candidates = [r for r in candidates if r.get("ratio") == where["ratio"]]
     if "density" in where:
         return _nearest(candidates, float(where["density"]))
     return candidates[0] if len(candidates) == 1 else None
+
+
+def _same_ratio(left: dict[str, Any]) -> dict[str, Any]:
+    """Early-Bird results are compared at the same channel pruning ratio."""
+    return {"ratio": left["ratio"]} if left.get("ratio") is not None else {}
 
 
 def _reference(
@@ -97,11 +104,15 @@ def _reference(
         value = None if dense is None else dense.get(claim.metric)
     elif isinstance(reference, str) and reference.startswith("entry:"):
         other = siblings.get(reference.removeprefix("entry:"), [])
-        match = _nearest([r for r in other if r["seed"] == left["seed"] and r.get("control") is None],
-                         left["density"]) if left.get("density") else select(other, left["seed"], {})  # fmt: skip
+        if left.get("density"):
+            match = _nearest([r for r in other if r["seed"] == left["seed"] and r.get("control") is None],
+                             left["density"])  # fmt: skip
+        else:
+            match = select(other, left["seed"], _same_ratio(left))
         value = None if match is None else match.get(claim.metric)
     else:  # a control of the same round
-        control = select(records, left["seed"], {"round": left.get("round"), "control": reference})
+        control = select(records, left["seed"],
+                         {"round": left.get("round"), "control": reference, **_same_ratio(left)})  # fmt: skip
         value = None if control is None else control.get(claim.metric)
     return None if value is None else float(value) * claim.factor + claim.offset
 

@@ -25,7 +25,7 @@ from lthbench.data import DATASETS, Splits
 from lthbench.data.base import DataInfo
 from lthbench.data.loader import iterations_per_epoch
 from lthbench.models import create_model
-from lthbench.spec.entry import Entry
+from lthbench.spec.entry import Entry, TrainingHparams
 from lthbench.store import Run, RunStore
 from lthbench.train import TrainHooks, train
 
@@ -152,12 +152,15 @@ class Context:
         extra: dict[str, Any] | None = None,
         prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None,
         label: str = "",
+        training: TrainingHparams | None = None,
     ) -> dict[str, Any] | None:
         """Train one stored run, or return its stored result (None: read-only and not done).
 
         ``extra`` joins the run's identity (e.g. a lottery round); ``prepare`` may change the
-        freshly initialised model (load θ0 or a rewind point, apply a mask) and return hooks
-        for the loop. The weights a run starts from are stored as its ``init.pt``.
+        freshly initialised model (load θ0 or a rewind point, apply a mask, slim it) and
+        return hooks for the loop. The weights a run starts from are stored as its
+        ``init.pt``. ``training`` replaces the entry's hyperparameters for this run; it must be
+        a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw).
         """
         run = self.run_for(extra)
         stored = run.result()
@@ -168,7 +171,7 @@ class Context:
             if stored is not None:
                 return stored
             splits = self.splits()
-            run.write_json("config.json", self._resolved(run))
+            run.write_json("config.json", self._resolved(run, training or self.entry.training))
             model = self.build_model()
             hooks = prepare(model, run) if prepare is not None else None
             if not (run.path / "init.pt").exists():
@@ -176,7 +179,7 @@ class Context:
             outcome = train(
                 model,
                 splits,
-                self.entry.training,
+                training or self.entry.training,
                 seed=self.seed,
                 precision=self.entry.precision,
                 device=self.device,
@@ -199,23 +202,21 @@ class Context:
                     timespec="seconds"
                 ),
             }
+            run.write_json("timing.json", {"elapsed_at_eval_s": outcome.elapsed_s})
             run.finish(record, model.state_dict(), outcome.log)
         result = run.result()
         assert result is not None
         return result
 
-    def _resolved(self, run: Run) -> dict[str, Any]:
-        full = self.entry.model_dump(
-            mode="json", include={"model", "dataset", "training", "precision"}
-        )
+    def _resolved(self, run: Run, training: TrainingHparams) -> dict[str, Any]:
+        full = self.entry.model_dump(mode="json", include={"model", "dataset", "precision"})
+        full["training"] = training.model_dump(mode="json")
         return {
             "identity": run.identity,
             "resolved": {**full, "seed": self.seed},
             "data": {
                 "train_size": self.data_info.train_size,
                 "iterations_per_epoch": self.iterations_per_epoch,
-                "total_iterations": self.entry.training.duration.to_iterations(
-                    self.iterations_per_epoch
-                ),
+                "total_iterations": training.duration.to_iterations(self.iterations_per_epoch),
             },
         }

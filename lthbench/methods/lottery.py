@@ -114,6 +114,8 @@ class Lottery(Method):
             and reference not in results
         ):
             return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+        if "ratio" in claim.where:
+            return "where.ratio: lottery results are selected by density, round and control"
         control = claim.where.get("control")
         if control is not None and control not in params.controls:
             return (

@@ -109,10 +109,11 @@ class Claim(_Strict):
     offset: float = 0.0
     """Then this is added (0.034 for '3.4 pp above dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
-    where: dict[Literal["density", "round", "control"], float | int | str] = Field(
+    where: dict[Literal["density", "round", "control", "ratio"], float | int | str] = Field(
         default_factory=dict
     )
-    """Which results the claim is about: the round nearest a density, a round, a control."""
+    """Which results the claim is about: the round nearest a density, a round, a control, a
+    channel pruning ratio (early_bird)."""
     required: bool = False
     """`lthbench check` fails (exit 1) when a required claim is refuted or missing."""
     source: str = ""

@@ -51,6 +51,10 @@ class TrainHooks:
     """Added to the loss (e.g. network slimming's L1 on BatchNorm scales)."""
     after_eval: Callable[[int, nn.Module], dict[str, Any]] | None = None
     """Called at every evaluation; what it returns is added to that evaluation's record."""
+    after_update: Callable[[torch.optim.Optimizer], None] | None = None
+    """Called after every optimizer step with the optimizer (e.g. to quantise momentum)."""
+    stop: Callable[[int], bool] | None = None
+    """Asked after every evaluation; True ends training there (e.g. once a ticket is drawn)."""
 
     @staticmethod
     def combine(*hooks: TrainHooks | None) -> TrainHooks:
@@ -70,6 +74,8 @@ class TrainHooks:
 
         penalties = [h.penalty for h in present if h.penalty is not None]
         evals = [h.after_eval for h in present if h.after_eval is not None]
+        updates = [h.after_update for h in present if h.after_update is not None]
+        stops = [h.stop for h in present if h.stop is not None]
 
         def penalty(model: nn.Module) -> torch.Tensor:
             return sum((p(model) for p in penalties), torch.zeros(()))
@@ -80,11 +86,20 @@ class TrainHooks:
                 merged.update(function(iteration, model))
             return merged
 
+        def after_update(optimizer: torch.optim.Optimizer) -> None:
+            for function in updates:
+                function(optimizer)
+
+        def stop(iteration: int) -> bool:
+            return any(function(iteration) for function in stops)
+
         return TrainHooks(
             before_step=chain("before_step"),
             after_step=chain("after_step"),
             penalty=penalty if penalties else None,
             after_eval=after_eval if evals else None,
+            after_update=after_update if updates else None,
+            stop=stop if stops else None,
         )
 
 
@@ -92,8 +107,11 @@ class TrainHooks:
 class TrainResult:
     log: list[dict[str, Any]]
     iterations: int
+    """Steps taken: the duration's, or fewer when a ``stop`` hook ended training."""
     wall_time_s: float
     summary: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: list[float] = field(default_factory=list)
+    """Training time up to each evaluation of ``log`` (kept apart: logs are deterministic)."""
 
 
 def make_optimizer(model: nn.Module, hp: TrainingHparams) -> torch.optim.Optimizer:
@@ -190,9 +208,10 @@ def train(
         optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state(saved["rng"])
         start, log, elapsed = saved["iteration"], saved["log"], saved["elapsed"]
+        marks: list[float] = saved.get("elapsed_at_eval", [])
     else:
         torch.manual_seed(_rng_seed(seed))
-        start, log, elapsed = 0, [], 0.0
+        start, log, elapsed, marks = 0, [], 0.0, []
 
     def record(iteration: int, train_loss: float | None, train_accuracy: float | None) -> None:
         val_loss, val_accuracy = evaluate(model, splits.val, device, precision)
@@ -211,9 +230,11 @@ def train(
         if hooks.after_eval is not None:
             entry.update(hooks.after_eval(iteration, model))
         log.append(entry)
+        marks.append(elapsed + time.perf_counter() - began)
 
     began = time.perf_counter()
     last_save = began
+    done = start
     if start == 0:
         record(0, None, None)
 
@@ -238,6 +259,8 @@ def train(
         if hooks.before_step is not None:
             hooks.before_step(iteration, model)
         optimizer.step()
+        if hooks.after_update is not None:
+            hooks.after_update(optimizer)
         if hooks.after_step is not None:
             hooks.after_step(iteration + 1, model)
         loss_sum += loss.detach() * len(y)
@@ -251,6 +274,8 @@ def train(
             seen = 0
             bar.set_postfix(loss=f"{log[-1]['train_loss']:.3f}",
                             val_acc=f"{log[-1]['val_accuracy']:.3f}", refresh=False)  # fmt: skip
+            if hooks.stop is not None and hooks.stop(done):
+                break
             now = time.perf_counter()
             if checkpoints is not None and done < total and now - last_save >= checkpoint_seconds:
                 checkpoints.save({
@@ -260,9 +285,11 @@ def train(
                     "iteration": done,
                     "log": log,
                     "elapsed": elapsed + now - began,
+                    "elapsed_at_eval": marks,
                 })  # fmt: skip
                 last_save = now
         bar.update(1)
     bar.close()
     wall = elapsed + time.perf_counter() - began
-    return TrainResult(log=log, iterations=total, wall_time_s=wall, summary=summarise(log))
+    return TrainResult(log=log, iterations=done, wall_time_s=wall, summary=summarise(log),
+                       elapsed_s=marks)  # fmt: skip

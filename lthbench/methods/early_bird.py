@@ -1,0 +1,485 @@
+"""``early_bird``: You et al.'s Early-Bird tickets, drawn early and trained slim (EB-Train).
+
+Per seed, from one entry:
+
+- **search**: the dense network trained with network slimming's L1 penalty on BatchNorm
+  scales. At the end of every epoch the channel mask of each pruning ratio p (one global
+  |γ| threshold) is logged and fed to an :class:`EarlyBirdDetector`; when the masks stop
+  changing the ticket is drawn and the weights of that moment are kept. Optionally at 8 bits
+  with stochastic rounding (``search_precision: int8``) and with the learning rate decayed
+  from the start (``search_schedule: early_decay``) instead of the entry's schedule.
+- **EB-Train**: the drawn network, physically slimmed to its channels (Torch-Pruning),
+  trained at full precision for the rest of the budget under the entry's schedule as if
+  training had never stopped.
+- baselines: the ``dense`` network (the same stored run as a dense entry), standard
+  ``network_slimming`` (the search run to the end, pruned, fine-tuned), and ``scratch`` (the
+  EB ticket's architecture from a fresh initialisation, full budget).
+
+Training cost is counted with FlopCounterMode per step of each architecture; EB-Train's cost is
+the search up to the draw on the dense network, the detector's own work, and the rest on the
+slim one. It is compared with dense training and with the prune-after-training pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import nn
+
+from lthbench.errors import UserError
+from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.prune.channels import (
+    ChannelMask,
+    batchnorm_scales,
+    channel_mask,
+    flatten,
+    slimming_penalty,
+)
+from lthbench.prune.distance import EarlyBirdDetector, hamming
+from lthbench.prune.slim import slim
+from lthbench.spec.duration import Duration, DurationField
+from lthbench.spec.entry import Entry, TrainingHparams
+from lthbench.store import Run
+from lthbench.train import TrainHooks
+from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
+from lthbench.train.quantise import int8_hooks
+
+Ratio = Annotated[float, Field(gt=0, lt=1)]
+Baseline = Literal["network_slimming", "scratch"]
+SCRATCH_SEED_OFFSET = 2**31
+"""``scratch`` initialises from seed + 2^31: never an entry's own seed."""
+
+
+class EarlyBirdParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ratios: list[Ratio] = Field(default_factory=lambda: [0.3, 0.5, 0.7])
+    """Channel pruning ratios p, all tracked in one search run."""
+    sparsity: Annotated[float, Field(ge=0, le=1)] = 1e-4
+    """λ of the L1 penalty on BatchNorm scales during the search."""
+    window: Annotated[int, Field(ge=2, le=100)] = 5
+    """Masks in the detector's FIFO."""
+    epsilon: Annotated[float, Field(gt=0, le=1)] = 0.1
+    """The ticket is drawn when the largest distance in the FIFO falls below this."""
+    search_schedule: Literal["entry", "early_decay"] = "entry"
+    """'early_decay': the search starts at the first decayed rate (the entry's first milestone
+    moved to 0); EB-Train continues under the entry's schedule either way."""
+    search_precision: Literal["fp32", "int8"] = "fp32"
+    """'int8': weights, activations, gradients, errors, momentum at 8 bits (search only)."""
+    baselines: list[Baseline] = Field(default_factory=lambda: ["network_slimming", "scratch"])
+    finetune: DurationField | None = None
+    """Network slimming's fine-tuning after pruning; None: the entry's full duration."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EarlyBirdParams:
+        if len(set(self.ratios)) != len(self.ratios) or not self.ratios:
+            raise ValueError("ratios must be distinct, and at least one")
+        if len(set(self.baselines)) != len(self.baselines):
+            raise ValueError("baselines are listed twice")
+        if self.finetune is not None and self.finetune.is_zero:
+            raise ValueError("finetune must be longer than 0it")
+        return self
+
+    def search_identity(self) -> dict[str, Any]:
+        """What determines the search up to every draw (baselines and fine-tuning do not)."""
+        return self.model_dump(
+            mode="json", exclude_defaults=True, exclude={"baselines", "finetune"}
+        )
+
+    @property
+    def full_search(self) -> bool:
+        """The search runs the whole budget only when network slimming needs its end."""
+        return "network_slimming" in self.baselines
+
+
+def _hex(mask: ChannelMask) -> str:
+    """A channel mask as '<channels>:<hex digits>' (compact enough for every epoch's log)."""
+    bits = "".join("1" if keep else "0" for keep in flatten(mask).tolist())
+    padded = bits + "0" * (-len(bits) % 4)
+    return f"{len(bits)}:{int(padded, 2):0{len(padded) // 4}x}"
+
+
+def _bits(text: str) -> torch.Tensor:
+    length, digits = text.split(":")
+    bits = "".join(f"{int(d, 16):04b}" for d in digits)[: int(length)]
+    return torch.tensor([c == "1" for c in bits], dtype=torch.bool)
+
+
+def _key(ratio: float) -> str:
+    return f"{ratio:g}"
+
+
+def shifted_schedule(
+    training: TrainingHparams, start: int, total: int, per_epoch: int
+) -> TrainingHparams:
+    """The entry's schedule from iteration ``start`` on, as a run of ``total − start`` steps.
+
+    Milestones already passed sit at 0 (their decay applies from the first step); a warmup
+    still in progress finishes over what is left of it."""
+    milestones = [
+        Duration(iterations=max(m.to_iterations(per_epoch) - start, 0)) for m in training.milestones
+    ]
+    warmup = max(training.warmup.to_iterations(per_epoch) - start, 0)
+    return training.model_copy(
+        update={
+            "duration": Duration(iterations=total - start),
+            "milestones": milestones,
+            "warmup": Duration(iterations=warmup),
+        }
+    )
+
+
+def rescaled_schedule(
+    training: TrainingHparams, duration: Duration, per_epoch: int
+) -> TrainingHparams:
+    """The entry's schedule stretched to ``duration`` (milestones and warmup in proportion)."""
+    total = training.duration.to_iterations(per_epoch)
+    length = duration.to_iterations(per_epoch)
+
+    def scale(point: Duration) -> Duration:
+        return Duration(iterations=round(point.to_iterations(per_epoch) * length / total))
+
+    return training.model_copy(
+        update={
+            "duration": Duration(iterations=length),
+            "milestones": [scale(m) for m in training.milestones],
+            "warmup": scale(training.warmup),
+        }
+    )
+
+
+@register_method
+class EarlyBird(Method):
+    name = "early_bird"
+    Params = EarlyBirdParams
+    metrics = RUN_METRICS | {
+        "ratio", "drawn", "draw_epoch", "draw_fraction", "training_flops",
+        "training_flops_saving_vs_dense", "training_flops_saving_vs_slimming",
+        "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "step_flops",
+        "inference_flops", "parameters", "channel_density",
+    }  # fmt: skip
+
+    def claim_problem(self, claim: Any, params: Any) -> str | None:
+        results = {"dense", *params.baselines}
+        reference = claim.reference
+        if (
+            isinstance(reference, str)
+            and not reference.startswith("entry:")
+            and reference not in results
+        ):
+            return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+        for key in claim.where:
+            if key not in ("ratio", "control"):
+                return f"where.{key}: early_bird results are selected by 'ratio' and 'control'"
+        control = claim.where.get("control")
+        if control is not None and control not in params.baselines:
+            return (
+                f"where.control: {control!r} is not among this entry's baselines {params.baselines}"
+            )
+        ratio = claim.where.get("ratio")
+        if ratio is not None and ratio not in params.ratios:
+            return f"where.ratio: {ratio!r} is not among this entry's ratios {params.ratios}"
+        return None
+
+    def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
+        hp = entry.training
+        if iterations_per_epoch % hp.eval_interval.to_iterations(iterations_per_epoch):
+            raise UserError(
+                f"training.eval_interval: early_bird compares masks at the end of every epoch, "
+                f"so the evaluation interval must divide an epoch ({iterations_per_epoch}it); "
+                f"got {hp.eval_interval}"
+            )
+        epochs = hp.duration.to_iterations(iterations_per_epoch) // iterations_per_epoch
+        if epochs < params.window:
+            raise UserError(
+                f"training.duration: {hp.duration} has {epochs} whole epochs, fewer than the "
+                f"detector's window of {params.window}"
+            )
+        if params.search_schedule == "early_decay" and not hp.milestones:
+            raise UserError(
+                "method.params.search_schedule: 'early_decay' moves the entry's first "
+                "milestone to the start, and training.milestones is empty"
+            )
+
+    # -- identities ---------------------------------------------------------------------
+    def _search_extra(self, params: EarlyBirdParams) -> dict[str, Any]:
+        extra: dict[str, Any] = {"early_bird_search": params.search_identity()}
+        if not params.full_search:
+            extra["stops_at_draw"] = True
+        return extra
+
+    def _extra(self, params: EarlyBirdParams, ratio: float, phase: str) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "early_bird": params.search_identity(),
+            "ratio": ratio,
+            "phase": phase,
+        }
+        if phase == "network_slimming" and params.finetune is not None:
+            extra["finetune"] = str(params.finetune)
+        return extra
+
+    def plan(self, context: Context, params: Any) -> list[Run]:
+        runs = [context.run_for(), context.run_for(self._search_extra(params))]
+        for ratio in params.ratios:
+            for phase in ("eb_train", *params.baselines):
+                runs.append(context.run_for(self._extra(params, ratio, phase)))
+        return runs
+
+    # -- schedules ----------------------------------------------------------------------
+    def _total(self, context: Context) -> int:
+        return context.entry.training.duration.to_iterations(context.iterations_per_epoch)
+
+    def _search_training(self, context: Context, params: EarlyBirdParams) -> TrainingHparams:
+        training = context.entry.training
+        if params.search_schedule == "entry":
+            return training
+        per_epoch = context.iterations_per_epoch
+        _first, *rest = sorted(training.milestones, key=lambda m: m.to_iterations(per_epoch))
+        return training.model_copy(update={"milestones": [Duration(), *rest]})
+
+    def _finetune_training(self, context: Context, params: EarlyBirdParams) -> TrainingHparams:
+        if params.finetune is None:
+            return context.entry.training
+        return rescaled_schedule(
+            context.entry.training, params.finetune, context.iterations_per_epoch
+        )
+
+    # -- the search ---------------------------------------------------------------------
+    def _prepare_search(self, context: Context, params: EarlyBirdParams) -> Any:
+        per_epoch = context.iterations_per_epoch
+
+        def prepare(model: nn.Module, run: Run) -> TrainHooks:
+            detectors = {
+                _key(p): EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
+                for p in params.ratios
+            }
+            saved = run.load()
+            for record in saved["log"] if saved else []:
+                for key, bits in record.get("channel_masks", {}).items():
+                    detectors[key].update(_bits(bits))
+
+            def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
+                if iteration == 0 or iteration % per_epoch:
+                    return {}
+                scales = batchnorm_scales(model)
+                logged = {}
+                for p in params.ratios:
+                    mask = channel_mask(scales, p)
+                    key = _key(p)
+                    logged[key] = _hex(mask)
+                    if detectors[key].update(flatten(mask)):
+                        run.save_tensors(f"ticket_{key}.pt", model.state_dict())
+                        run.save_tensors(f"ticket_mask_{key}.pt", mask)
+                return {"channel_masks": logged}
+
+            def stop(iteration: int) -> bool:
+                return not params.full_search and all(
+                    d.draw_epoch is not None for d in detectors.values()
+                )
+
+            hooks = TrainHooks(
+                penalty=slimming_penalty(params.sparsity), after_eval=after_eval, stop=stop
+            )
+            if params.search_precision == "int8":
+                hooks = TrainHooks.combine(hooks, int8_hooks(model))
+            return hooks
+
+        return prepare
+
+    def _detection(
+        self, context: Context, params: EarlyBirdParams, search: Run
+    ) -> dict[str, dict[str, Any]]:
+        """Per ratio: the draw epoch (None: never), the distance matrix, the detector cost."""
+        log = search.read_json("log.json") or []
+        per_epoch = context.iterations_per_epoch
+        found: dict[str, dict[str, Any]] = {}
+        for p in params.ratios:
+            key = _key(p)
+            detector = EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
+            epochs = []
+            for record in log:
+                bits = record.get("channel_masks", {}).get(key)
+                if bits is not None:
+                    detector.update(_bits(bits))
+                    epochs.append(round(record["iteration"] / per_epoch))
+            draw = None if detector.draw_epoch is None else epochs[detector.draw_epoch]
+            channels = len(detector.masks[0]) if detector.masks else 0
+            seen = (detector.draw_epoch + 1) if detector.draw_epoch is not None else len(epochs)
+            # per epoch: one sort of the |γ| (n log2 n comparisons) and window−1 distances (n)
+            cost = seen * (channels * math.log2(max(channels, 2)) + (params.window - 1) * channels)
+            found[key] = {
+                "draw_epoch": draw,
+                "epochs": epochs,
+                "distance_matrix": [
+                    [round(hamming(a, b), 4) for b in detector.masks] for a in detector.masks
+                ],
+                "detector_flops": cost,
+            }
+        return found
+
+    # -- slim runs ----------------------------------------------------------------------
+    def _example_input(self, context: Context) -> torch.Tensor:
+        return torch.zeros((2, *context.data_info.input_size))
+
+    def _slim(self, context: Context, model: nn.Module, mask: ChannelMask, run: Run) -> None:
+        """Slim ``model`` in place and store what it became (its mask and its costs)."""
+        plan = slim(model, mask, self._example_input(context))
+        kept = sum(int(v.sum()) for v in plan.dropped.values())
+        total = sum(len(v) for v in plan.dropped.values())
+        info = context.data_info
+        run.save_tensors("channel_mask.pt", plan.dropped)
+        run.write_json(
+            "slim.json",
+            {
+                "step_flops": training_step_flops(
+                    model, context.entry.training.batch_size, info.input_size
+                ),
+                "inference_flops": inference_flops(model, info.input_size),
+                "parameters": parameter_count(model),
+                "channel_density": kept / total if total else 1.0,
+                "requested_channel_density": float(flatten(mask).float().mean()),
+            },
+        )
+
+    def _prepare_slim(
+        self, context: Context, params: EarlyBirdParams, ratio: float, phase: str
+    ) -> Any:
+        search = context.run_for(self._search_extra(params))
+        key = _key(ratio)
+
+        def prepare(model: nn.Module, run: Run) -> None:
+            if phase == "network_slimming":
+                final = search.load_tensors("final.pt")
+                model.load_state_dict(final)
+                mask = channel_mask(batchnorm_scales(model), ratio)
+            else:
+                mask = search.load_tensors(f"ticket_mask_{key}.pt")
+                if phase == "eb_train":
+                    model.load_state_dict(search.load_tensors(f"ticket_{key}.pt"))
+                else:
+                    fresh = context.build_model(context.seed + SCRATCH_SEED_OFFSET)
+                    model.load_state_dict(fresh.state_dict())
+            self._slim(context, model, mask, run)
+
+        return prepare
+
+    # -- the whole method ---------------------------------------------------------------
+    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        info = context.data_info
+        total = self._total(context)
+        per_epoch = context.iterations_per_epoch
+        dense_model = context.build_model()
+        dense_step = training_step_flops(
+            dense_model, context.entry.training.batch_size, info.input_size
+        )
+        dense = context.train_run(label="dense")
+        if dense is not None:
+            records.append({
+                **dense, "round": 0, "phase": "dense", "ratio": None, "control": None,
+                "step_flops": dense_step, "training_flops": dense_step * dense["iterations"],
+                "inference_flops": inference_flops(dense_model, info.input_size),
+                "parameters": parameter_count(dense_model), "channel_density": 1.0,
+            })  # fmt: skip
+        search_result = context.train_run(
+            self._search_extra(params),
+            self._prepare_search(context, params),
+            "search",
+            training=self._search_training(context, params),
+        )
+        if search_result is None:
+            return records
+        search = context.run_for(self._search_extra(params))
+        detection = self._detection(context, params, search)
+        search_elapsed = (search.read_json("timing.json") or {}).get("elapsed_at_eval_s", [])
+        search_log = search.read_json("log.json") or []
+        for ratio in params.ratios:
+            key = _key(ratio)
+            found = detection[key]
+            draw_epoch = found["draw_epoch"]
+            ticket: dict[str, Any] = {
+                "round": None, "phase": "eb_train", "ratio": ratio, "control": None,
+                "drawn": 0.0 if draw_epoch is None else 1.0, "draw_epoch": draw_epoch,
+                "draw_fraction": None if draw_epoch is None else draw_epoch * per_epoch / total,
+                "distance_matrix": found["distance_matrix"], "mask_epochs": found["epochs"],
+                "search_precision": params.search_precision,
+                "search_schedule": params.search_schedule,
+            }  # fmt: skip
+            slimming: dict[str, Any] | None = None
+            if "network_slimming" in params.baselines:
+                slimming = self._train_slim(context, params, ratio, "network_slimming",
+                                            self._finetune_training(context, params))  # fmt: skip
+                if slimming is not None:
+                    slimming["training_flops"] = (
+                        dense_step * search_result["iterations"]
+                        + slimming["step_flops"] * slimming["iterations"]
+                    )
+                    slimming["total_wall_time_s"] = (
+                        search_result["wall_time_s"] + slimming["wall_time_s"]
+                    )
+                    records.append(slimming)
+            if draw_epoch is None:
+                records.append(ticket)
+                continue
+            start = draw_epoch * per_epoch
+            trained = self._train_slim(
+                context, params, ratio, "eb_train",
+                shifted_schedule(context.entry.training, start, total, per_epoch),
+            )  # fmt: skip
+            if trained is None:
+                records.append(ticket)
+                continue
+            at_draw = next(i for i, r in enumerate(search_log) if r["iteration"] == start)
+            ticket.update(trained)
+            ticket.update({"control": None, "round": None, "phase": "eb_train"})
+            flops = (
+                dense_step * start
+                + found["detector_flops"]
+                + trained["step_flops"] * (trained["iterations"])
+            )
+            wall = search_elapsed[at_draw] + trained["wall_time_s"]
+            ticket.update({
+                "training_flops": flops, "search_wall_time_s": search_elapsed[at_draw],
+                "total_wall_time_s": wall,
+            })  # fmt: skip
+            if dense is not None:
+                ticket["training_flops_saving_vs_dense"] = dense_step * dense["iterations"] / flops
+                ticket["wall_time_saving_vs_dense"] = dense["wall_time_s"] / wall
+            if slimming is not None:
+                ticket["training_flops_saving_vs_slimming"] = slimming["training_flops"] / flops
+                ticket["wall_time_saving_vs_slimming"] = slimming["total_wall_time_s"] / wall
+            records.append(ticket)
+            if "scratch" in params.baselines:
+                scratch = self._train_slim(
+                    context, params, ratio, "scratch", context.entry.training
+                )
+                if scratch is not None:
+                    scratch["training_flops"] = scratch["step_flops"] * scratch["iterations"]
+                    records.append(scratch)
+        return records
+
+    def _train_slim(
+        self,
+        context: Context,
+        params: EarlyBirdParams,
+        ratio: float,
+        phase: str,
+        training: TrainingHparams,
+    ) -> dict[str, Any] | None:
+        extra = self._extra(params, ratio, phase)
+        result = context.train_run(
+            extra,
+            self._prepare_slim(context, params, ratio, phase),
+            f"p={ratio:g} {phase}",
+            training=training,
+        )
+        if result is None:
+            return None
+        costs = context.run_for(extra).read_json("slim.json") or {}
+        return {
+            **result, **costs, "round": None, "phase": phase, "ratio": ratio,
+            "control": None if phase == "eb_train" else phase,
+        }  # fmt: skip

@@ -1,0 +1,154 @@
+"""Structured slimming: physically remove the channels a BatchNorm channel mask drops.
+
+Torch-Pruning's dependency graph finds, for every channel, all the tensors it couples (the
+convolution producing it, its BatchNorm, the convolutions and linear layers consuming it, and
+across a residual addition every branch that adds into the same stream), so this works on any
+timm network without per-architecture code. A coupled channel is removed only when *every*
+BatchNorm in its group drops it; then its value is γ·x̂ + β = 0 after every BatchNorm, and a
+group is slimmed only when each layer consuming it reads it through those BatchNorms (via
+activations, pooling, or additions of such values): then removing the channel leaves the
+network's function unchanged, which :func:`zero_dropped` makes testable. A pre-activation
+residual stream feeds raw shortcut convolutions, so it keeps its width, as in the Early-Bird
+code's channel selection. Each group keeps at least one channel, so no layer loses all width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch_pruning as tp
+from torch import nn
+
+from lthbench.prune.channels import NORM_LAYERS, ChannelMask, batchnorm_scales
+
+
+@dataclass(frozen=True)
+class SlimPlan:
+    """What slimming removes: channel indices per pruning group, and the BatchNorm view."""
+
+    groups: list[tuple[str, list[int]]]
+    """(root module name, output-channel indices to remove) for each group that shrinks."""
+    dropped: ChannelMask
+    """Per BatchNorm layer, True where its channel survives (after the coupling rule)."""
+
+
+def _graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
+    was_training = model.training
+    model.eval()
+    with torch.enable_grad():
+        graph = tp.DependencyGraph().build_dependency(
+            model, example_inputs=(example_input,), verbose=False
+        )
+    model.train(was_training)
+    return graph
+
+
+CONSUMERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_PASS_THROUGH = (tp.ops.OPTYPE.ELEMENTWISE, tp.ops.OPTYPE.RESHAPE)
+
+
+def _reads_through_norms(node: Any, norms: set[nn.Module], seen: dict[Any, bool]) -> bool:
+    """True when every path into ``node`` starts at one of ``norms`` (through pass-through
+    ops: activations, pooling, flattening, and additions whose every input qualifies).
+    Pass-through ops on parameters alone (a weight's transpose) carry no channel."""
+    if node in seen:
+        return seen[node]
+    seen[node] = False
+    if node.module in norms:
+        result = True
+    elif node.type in _PASS_THROUGH:  # no inputs: an op on parameters, e.g. a transpose
+        result = all(_reads_through_norms(source, norms, seen) for source in node.inputs)
+    else:
+        result = False
+    seen[node] = result
+    return result
+
+
+def plan_slimming(
+    model: nn.Module, mask: ChannelMask, example_input: torch.Tensor
+) -> tuple[tp.DependencyGraph, SlimPlan]:
+    """The channels to remove so that every BatchNorm keeps at least the channels ``mask`` keeps."""
+    names = {module: name for name, module in model.named_modules()}
+    scales = batchnorm_scales(model)
+    unknown = set(mask) - set(scales)
+    if unknown:
+        raise ValueError(f"the channel mask names layers that are no BatchNorm: {sorted(unknown)}")
+    graph = _graph(model, example_input)
+    classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
+    ignored = [classifier] if isinstance(classifier, nn.Module) else []
+    survives = {name: torch.ones_like(keep) for name, keep in mask.items()}
+    groups: list[tuple[str, list[int]]] = []
+    for group in graph.get_all_groups(ignored_layers=ignored):
+        root = group[0].dep.target.module
+        width = len(group[0].idxs)
+        droppable = torch.ones(width, dtype=torch.bool)
+        importance = torch.zeros(width)
+        has_norm = False
+        for item in group:
+            module = item.dep.target.module
+            name = names.get(module) if isinstance(module, nn.Module) else None
+            if not isinstance(module, NORM_LAYERS) or name not in mask:
+                continue
+            has_norm = True
+            for channel, root_index in zip(item.idxs, item.root_idxs, strict=True):
+                droppable[root_index] &= not bool(mask[name][channel])
+                importance[root_index] += float(scales[name][channel])
+        if not has_norm or not droppable.any():
+            continue
+        norms = {
+            item.dep.target.module
+            for item in group
+            if isinstance(item.dep.target.module, NORM_LAYERS)
+            and names.get(item.dep.target.module) in mask
+        }
+        seen: dict[Any, bool] = {}
+        consumers = [
+            item.dep.target
+            for item in group
+            if isinstance(item.dep.target.module, CONSUMERS)
+            and item.dep.handler
+            == graph.get_pruner_of_module(item.dep.target.module).prune_in_channels
+        ]
+        if not all(
+            _reads_through_norms(source, norms, seen)
+            for node in consumers
+            for source in node.inputs
+        ):
+            continue
+        if droppable.all():
+            droppable[int(torch.argmax(importance))] = False
+        drop = [int(i) for i in torch.nonzero(droppable).flatten()]
+        groups.append((names[root], drop))
+        for item in group:
+            module = item.dep.target.module
+            name = names.get(module) if isinstance(module, nn.Module) else None
+            if isinstance(module, NORM_LAYERS) and name in survives:
+                for channel, root_index in zip(item.idxs, item.root_idxs, strict=True):
+                    if droppable[root_index]:
+                        survives[name][channel] = False
+    return graph, SlimPlan(groups=groups, dropped=survives)
+
+
+def slim(model: nn.Module, mask: ChannelMask, example_input: torch.Tensor) -> SlimPlan:
+    """Remove the dropped channels from ``model`` in place (its weights are inherited)."""
+    graph, plan = plan_slimming(model, mask, example_input)
+    modules = dict(model.named_modules())
+    for root_name, drop in plan.groups:
+        root = modules[root_name]
+        pruner = graph.get_pruner_of_module(root)
+        group = graph.get_pruning_group(root, pruner.prune_out_channels, idxs=drop)
+        group.prune(record_history=False)
+    return plan
+
+
+@torch.no_grad()
+def zero_dropped(model: nn.Module, survives: ChannelMask) -> None:
+    """Set γ and β of every dropped channel to zero: the masked network slimming equals."""
+    modules = dict(model.named_modules())
+    for name, keep in survives.items():
+        norm = modules[name]
+        norm.weight[~keep] = 0.0
+        if norm.bias is not None:
+            norm.bias[~keep] = 0.0

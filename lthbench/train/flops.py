@@ -1,0 +1,45 @@
+"""Training cost in FLOPs, counted by PyTorch's own ``torch.utils.flop_counter``.
+
+One training step is a forward pass, the loss and a backward pass over a batch; its FLOPs are
+what FlopCounterMode reports for exactly that, on a copy of the model on the ``meta`` device
+(shapes only, no arithmetic), so counting a VGG-16 step costs milliseconds. Multiply-adds
+count as two FLOPs, as FlopCounterMode does; batch-norm and element-wise work is not counted
+(FlopCounterMode counts matrix products and convolutions, which dominate).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def _meta_copy(model: nn.Module) -> nn.Module:
+    return copy.deepcopy(model).to("meta")
+
+
+def training_step_flops(model: nn.Module, batch_size: int, input_size: tuple[int, ...]) -> int:
+    """FLOPs of one training step (forward, cross-entropy, backward) on a full batch."""
+    meta = _meta_copy(model).train()
+    inputs = torch.zeros((batch_size, *input_size), device="meta")
+    labels = torch.zeros(batch_size, dtype=torch.long, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        loss = nn.functional.cross_entropy(meta(inputs), labels)
+        loss.backward()
+    return int(counter.get_total_flops())
+
+
+def inference_flops(model: nn.Module, input_size: tuple[int, ...]) -> int:
+    """FLOPs of one forward pass on one example."""
+    meta = _meta_copy(model).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        meta(torch.zeros((1, *input_size), device="meta"))
+    return int(counter.get_total_flops())
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

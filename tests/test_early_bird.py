@@ -1,0 +1,347 @@
+"""Early-Bird tickets: slimming preserves the masked function, FLOPs are counted right, 8-bit
+search rounds without bias, and EB-Train inherits the drawn weights and is accounted exactly."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import timm
+import torch
+from torch import nn
+
+from lthbench.methods import Context
+from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams, _bits, _hex, shifted_schedule
+from lthbench.prune.channels import batchnorm_scales, channel_mask, flatten
+from lthbench.prune.distance import EarlyBirdDetector
+from lthbench.prune.slim import slim, zero_dropped
+from lthbench.runner.jobs import Job, execute
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
+from lthbench.train.quantise import LEVELS, int8_hooks, quantise
+from lthbench.train.schedule import LearningRate
+
+CPU = torch.device("cpu")
+NO_ROOT = Path("/nonexistent")
+
+
+def _random_batchnorms(model: nn.Module, seed: int = 0) -> None:
+    """Spread γ, β and running statistics so that masks and outputs are not trivial."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.weight.copy_(torch.rand(module.weight.shape, generator=generator))
+                module.bias.copy_(torch.rand(module.bias.shape, generator=generator) - 0.5)
+                module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)  # fmt: skip
+                module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)  # fmt: skip
+
+
+NETWORKS = {
+    "test_resnet": ({"zero_init_last": False}, (3, 24, 24)),
+    "mnist1d_cnn": ({}, (1, 40)),
+    "cifar_vgg16_bn": ({}, (3, 32, 32)),
+    "preresnet101": ({"depth": 20}, (3, 32, 32)),
+}
+
+
+def _network(name: str) -> tuple[nn.Module, tuple[int, ...]]:
+    kwargs, input_size = NETWORKS[name]
+    torch.manual_seed(0)
+    if name == "preresnet101":
+        model = timm.create_model("preresnet101", num_classes=10, **kwargs)
+    else:
+        model = timm.create_model(name, num_classes=10, **kwargs)
+    _random_batchnorms(model)
+    return model.eval(), input_size
+
+
+# -- slimming -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("ratio", [0.3, 0.7])
+def test_slimmed_model_equals_masked_model_with_dropped_channels_zeroed(
+    name: str, ratio: float
+) -> None:
+    model, input_size = _network(name)
+    mask = channel_mask(batchnorm_scales(model), ratio)
+    masked = copy.deepcopy(model)
+    plan = slim(model, mask, torch.zeros((2, *input_size)))
+    zero_dropped(masked, plan.dropped)
+    x = torch.randn((8, *input_size), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), masked(x), rtol=1e-4, atol=1e-5)
+    # never keeps less than asked, and really removes what it drops
+    for name_, keep in mask.items():
+        assert bool((plan.dropped[name_] | ~keep).all() and (keep <= plan.dropped[name_]).all())
+    modules = dict(model.named_modules())
+    for name_, survives in plan.dropped.items():
+        assert modules[name_].num_features == int(survives.sum())
+    assert parameter_count(model) < parameter_count(masked)
+    assert inference_flops(model, input_size) < inference_flops(masked, input_size)
+
+
+def test_preactivation_residual_stream_keeps_its_width() -> None:
+    """A raw shortcut convolution reads the stream, so zeroing its BatchNorms is not removal;
+    the last stage's stream is read only through BatchNorms and may shrink."""
+    model, input_size = _network("preresnet101")
+    mask = {name: torch.zeros_like(keep) for name, keep in channel_mask(batchnorm_scales(model), 0.5).items()}  # fmt: skip
+    plan = slim(model, mask, torch.zeros((2, *input_size)))
+    assert bool(plan.dropped["blocks.0.bn1"].all())  # stage 1's stream feeds a shortcut conv
+    assert bool(plan.dropped["blocks.2.bn1"].all())  # so does stage 2's
+    assert int(plan.dropped["bn"].sum()) == 1  # stage 3's: BatchNorms only, all but one go
+    assert int(plan.dropped["blocks.0.bn2"].sum()) == 1  # inner channels: all but one go
+
+
+def test_slim_inherits_the_surviving_weights_exactly() -> None:
+    model, input_size = _network("cifar_vgg16_bn")
+    original = copy.deepcopy(model)
+    plan = slim(model, channel_mask(batchnorm_scales(model), 0.5), torch.zeros((2, *input_size)))
+    first_conv, first_bn = "features.0", "features.1"
+    keep = plan.dropped[first_bn]
+    assert torch.equal(model.get_submodule(first_conv).weight, original.get_submodule(first_conv).weight[keep])  # fmt: skip
+    assert torch.equal(model.get_submodule(first_bn).weight, original.get_submodule(first_bn).weight[keep])  # fmt: skip
+
+
+# -- FLOPs --------------------------------------------------------------------------------
+
+
+def _analytic_forward_flops(model: nn.Module, input_size: tuple[int, ...]) -> int:
+    """2 · multiply-adds of every convolution and linear layer, from the shapes they see."""
+    total = 0
+
+    def count(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features * output.shape[0]
+        else:
+            per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
+            total += 2 * per_output * output.numel()
+
+    handles = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)
+    ]
+    with torch.no_grad():
+        model.eval()(torch.zeros((1, *input_size)))
+    for handle in handles:
+        handle.remove()
+    return total
+
+
+@pytest.mark.parametrize("name", ["test_resnet", "mnist1d_cnn", "cifar_vgg16_bn"])
+def test_slim_flops_match_the_layer_shapes(name: str) -> None:
+    model, input_size = _network(name)
+    slim(model, channel_mask(batchnorm_scales(model), 0.5), torch.zeros((2, *input_size)))
+    forward = inference_flops(model, input_size)
+    assert forward == _analytic_forward_flops(model, input_size)
+    step = training_step_flops(model, 16, input_size)
+    # backward costs twice the forward, except the first layer's input gradient
+    assert 2 * 16 * forward < step <= 3 * 16 * forward
+
+
+# -- 8-bit search -------------------------------------------------------------------------
+
+
+def test_stochastic_rounding_is_unbiased_and_on_the_grid() -> None:
+    x = torch.linspace(-1.0, 1.0, 101)
+    generator = torch.Generator().manual_seed(0)
+    samples = torch.stack([quantise(x, generator) for _ in range(4000)])
+    scale = 1.0 / LEVELS
+    levels = samples / scale
+    assert torch.allclose(levels, levels.round(), atol=1e-4)
+    assert levels.abs().max() <= LEVELS + 1e-4
+    # each sample is one of the two neighbouring levels; the mean converges to x
+    standard_error = scale / 2 / math.sqrt(len(samples))
+    assert (samples.mean(0) - x).abs().max() < 6 * standard_error
+    nearest = (x / scale).round() * scale
+    assert (nearest - x).abs().max() > 20 * standard_error  # round-to-nearest would be biased
+
+
+def test_int8_training_keeps_weights_gradients_and_momentum_on_8_bit_grids() -> None:
+    torch.manual_seed(0)
+    model = timm.create_model("mnist1d_cnn", num_classes=10)
+    hooks = int8_hooks(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(32, 1, 40), torch.randint(0, 10, (32,))
+    seen_activations: list[torch.Tensor] = []
+    model.features[0].register_forward_hook(lambda m, i, o: seen_activations.append(o.detach()))
+    for step in range(3):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        assert hooks.before_step is not None and hooks.after_step is not None
+        hooks.before_step(step, model)
+        for parameter in model.parameters():
+            assert _on_grid(parameter.grad)
+        optimizer.step()
+        assert hooks.after_update is not None
+        hooks.after_update(optimizer)
+        hooks.after_step(step + 1, model)
+    for parameter in model.parameters():
+        assert _on_grid(parameter.detach())
+        assert _on_grid(optimizer.state[parameter]["momentum_buffer"])
+    assert _on_grid(seen_activations[-1])
+
+
+def _on_grid(tensor: torch.Tensor) -> bool:
+    scale = tensor.abs().max() / LEVELS
+    if scale == 0:
+        return True
+    levels = tensor / scale
+    return bool(torch.allclose(levels, levels.round(), atol=1e-3))
+
+
+# -- schedules and encodings --------------------------------------------------------------
+
+
+def test_eb_train_continues_the_entry_schedule_after_the_draw(
+    write_entry: Callable[..., Path],
+) -> None:
+    entry = load_entry(write_entry({"training": {"duration": "300it", "milestones": ["150it", "225it"], "warmup": "20it"}}))  # fmt: skip
+    full = LearningRate.from_hparams(entry.training, 38)
+    for start in (0, 10, 100, 200):
+        rest = LearningRate.from_hparams(shifted_schedule(entry.training, start, 300, 38), 38)
+        for i in range(300 - start):
+            if start + i >= 20:  # after the warmup the rates agree exactly
+                assert rest.at(i) == full.at(start + i)
+
+
+def test_mask_encoding_round_trips() -> None:
+    mask = {"a": torch.tensor([True, False, True]), "b": torch.tensor([False] * 6 + [True])}
+    assert torch.equal(_bits(_hex(mask)), flatten(mask))
+
+
+# -- the method, end to end on a tiny entry -----------------------------------------------
+
+
+def early_bird_entry(params: dict[str, Any], **training: Any) -> dict[str, Any]:
+    return {
+        "model": {"name": "mnist1d_cnn", "kwargs": {"hidden": None, "channels": 8}},
+        "method": {"name": "early_bird", "params": params},
+        "seeds": [0],
+        "training": {
+            "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batch_size": 100,
+            "duration": "6ep", "milestones": ["3ep"], "eval_interval": "1ep", **training,
+        },
+    }  # fmt: skip
+
+
+TINY_PARAMS = {"ratios": [0.3, 0.5], "window": 2, "epsilon": 0.5}
+
+
+def _run(path: Path, store: Path) -> list[dict[str, Any]]:
+    return execute(Job(load_entry(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
+
+
+def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    path = write_entry(early_bird_entry(TINY_PARAMS))
+    records = _run(path, store)
+    by_phase = {(r["phase"], r["ratio"]): r for r in records}
+    assert set(by_phase) == {("dense", None)} | {
+        (phase, p) for p in (0.3, 0.5) for phase in ("eb_train", "network_slimming", "scratch")
+    }
+    entry = load_entry(path)
+    context = Context(entry, 0, RunStore(store), NO_ROOT, CPU, False)
+    params = EarlyBirdParams(**TINY_PARAMS)
+    method = EarlyBird()
+    search = context.run_for(method._search_extra(params))
+    per_epoch = context.iterations_per_epoch
+    total = 6 * per_epoch
+    dense = by_phase[("dense", None)]
+    assert dense["training_flops"] == dense["step_flops"] * total
+    for p in (0.3, 0.5):
+        ticket = by_phase[("eb_train", p)]
+        epoch = ticket["draw_epoch"]
+        assert ticket["drawn"] == 1.0 and 2 <= epoch < 6
+        assert ticket["iterations"] == total - epoch * per_epoch
+        assert len(ticket["distance_matrix"]) == len(ticket["mask_epochs"]) >= epoch
+        # the detector, replayed on the logged masks, draws at the same epoch
+        detector = EarlyBirdDetector(window=2, epsilon=0.5)
+        log = search.read_json("log.json")
+        for record in log:
+            if "channel_masks" in record:
+                detector.update(_bits(record["channel_masks"][f"{p:g}"]))
+        assert detector.draw_epoch is not None and detector.draw_epoch + 1 == epoch
+        # EB-Train starts from the drawn weights, slimmed: the kept channels, bit for bit
+        eb_run = context.run_for(method._extra(params, p, "eb_train"))
+        drawn = search.load_tensors(f"ticket_{p:g}.pt")
+        start = eb_run.load_tensors("init.pt")
+        keep = eb_run.load_tensors("channel_mask.pt")
+        for bn in keep:
+            assert torch.equal(start[f"{bn}.weight"], drawn[f"{bn}.weight"][keep[bn]])
+            assert torch.equal(start[f"{bn}.running_var"], drawn[f"{bn}.running_var"][keep[bn]])
+        assert ticket["step_flops"] < dense["step_flops"]
+        expected = dense["step_flops"] * epoch * per_epoch + ticket["step_flops"] * ticket["iterations"]  # fmt: skip
+        assert expected < ticket["training_flops"] < expected * 1.001  # + the detector's work
+        assert ticket["training_flops_saving_vs_dense"] == pytest.approx(dense["training_flops"] / ticket["training_flops"])  # fmt: skip
+        slimming = by_phase[("network_slimming", p)]
+        assert slimming["training_flops"] == dense["step_flops"] * total + slimming["step_flops"] * total  # fmt: skip
+        assert ticket["training_flops_saving_vs_slimming"] > ticket["training_flops_saving_vs_dense"] > 1  # fmt: skip
+        scratch_run = context.run_for(method._extra(params, p, "scratch"))
+        assert not torch.equal(scratch_run.load_tensors("init.pt")["features.0.weight"],
+                               start["features.0.weight"])  # fmt: skip
+    # rerunning trains nothing and gives the same records
+    before = {run.path: (run.path / "result.json").stat().st_mtime_ns for run in RunStore(store)}
+    assert _run(path, store) == records
+    assert before == {run.path: (run.path / "result.json").stat().st_mtime_ns for run in RunStore(store)}  # fmt: skip
+
+
+def test_int8_search_stops_at_the_draw_and_retrains_at_full_precision(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    params = {**TINY_PARAMS, "search_precision": "int8", "baselines": []}
+    path = write_entry(early_bird_entry(params))
+    records = _run(path, store)
+    assert [r["phase"] for r in records] == ["dense", "eb_train", "eb_train"]
+    context = Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False)
+    search = context.run_for(EarlyBird()._search_extra(EarlyBirdParams(**params)))
+    last_draw = max(r["draw_epoch"] for r in records[1:])
+    per_epoch = context.iterations_per_epoch
+    assert search.result()["iterations"] == last_draw * per_epoch < 6 * per_epoch
+    ticket = search.load_tensors("ticket_0.5.pt")
+    assert _on_grid(ticket["features.0.weight"])  # searched at 8 bits
+    eb_final = context.run_for(EarlyBird()._extra(EarlyBirdParams(**params), 0.5, "eb_train")).load_tensors("final.pt")  # fmt: skip
+    assert not _on_grid(eb_final["features.0.weight"])  # retrained at full precision
+    assert all(r["final_test_accuracy"] > 0.2 for r in records)
+
+
+def test_a_crash_inside_the_search_resumes_to_identical_results(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = EarlyBirdParams(**{**TINY_PARAMS, "window": 3, "baselines": []})
+    entry = load_entry(write_entry(early_bird_entry(params.model_dump(mode="json"))))
+
+    def run(store: Path) -> list[dict[str, Any]]:
+        context = Context(entry, 0, RunStore(store), NO_ROOT, CPU, False, checkpoint_seconds=0)
+        return EarlyBird().run(context, params)
+
+    reference = run(tmp_path / "reference")
+    calls = 0
+
+    def crash_in_epoch_3(scales: Any, ratio: float) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 5:  # two ratios per epoch: the first mask of epoch 3
+            raise KeyboardInterrupt
+        return channel_mask(scales, ratio)
+
+    monkeypatch.setattr("lthbench.methods.early_bird.channel_mask", crash_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "crashed")
+    monkeypatch.undo()
+    resumed = run(tmp_path / "crashed")
+    timing = ("wall_time_s", "finished_at", "total_wall_time_s", "search_wall_time_s",
+              "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming")  # fmt: skip
+    assert [{k: v for k, v in r.items() if k not in timing} for r in resumed] == [
+        {k: v for k, v in r.items() if k not in timing} for r in reference
+    ]
