@@ -210,9 +210,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _summary_line(record: dict[str, Any]) -> str:
     parts = [f"{record['entry_id']} seed {record['seed']}"]
-    for key in ("round", "control", "density"):
+    for key in ("round", "phase", "ratio", "control", "density", "draw_epoch"):
         if record.get(key) is not None:
             parts.append(f"{key} {record[key]}")
+    if record.get("final_test_accuracy") is None:
+        parts.append("no result (no ticket drawn)" if record.get("drawn") == 0 else "no result")
+        return "  ".join(parts)
     parts.append(f"test acc {record['final_test_accuracy']:.4f}")
     parts.append(f"early stop {record['early_stop_iteration']}it")
     parts.append(f"({record['wall_time_s']:.1f}s, run {record['run_id']})")

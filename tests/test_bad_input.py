@@ -105,7 +105,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
             ],
         },
         "where.ratio: 0.9 is not among this entry's ratios",
-    ),  # fmt: skip
+    ),
     "lottery claim selected by ratio": (
         {
             "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
@@ -121,7 +121,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
             ],
         },
         "where.ratio: lottery results are selected by density, round and control",
-    ),  # fmt: skip
+    ),
     "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
     "empty file": ("", "the file is empty"),
     "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),

@@ -325,3 +325,24 @@ def test_bad_lottery_params(
 
 def test_density_helper() -> None:
     assert density({"a": torch.tensor([True, False, True, True])}) == 0.75
+
+
+def test_early_bird_stop_ends_each_round_once_the_magnitude_mask_is_stable(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    stop = {"window": 2, "epsilon": 0.5}
+    params = {"rounds": 2, "prune_fraction": 0.2, "early_bird_stop": stop}
+    path = write_entry(lottery(params, duration="300it"))
+    records = run_entry(path, store)
+    # evaluations every 20 iterations: the FIFO is full at the second, where masks differ < 50%
+    assert [r["iterations"] for r in records] == [40, 40, 40]
+    prunable = 40 * 32 + 32 * 16
+    assert [round(r["density"] * prunable) for r in records] == [prunable, 1434, 1147]
+    context = context_for(path, store)
+    plain = context_for(write_entry(lottery({"rounds": 2, "prune_fraction": 0.2}, duration="300it"), name="plain"), store)  # fmt: skip
+    assert context.run_for(Lottery()._dense_extra(LotteryParams(**params))).path != plain.run_for().path  # fmt: skip
+    stored = context.run_for(Lottery()._dense_extra(LotteryParams(**params))).load_tensors("detector.pt")  # fmt: skip
+    assert stored["iterations"] == [20, 40]
+    # never stops when the masks cannot get that close
+    strict = {"rounds": 1, "prune_fraction": 0.2, "early_bird_stop": {"window": 2, "epsilon": 1e-9}}
+    assert all(r["iterations"] == 300 for r in run_entry(write_entry(lottery(strict, duration="300it"), name="strict"), store))  # fmt: skip

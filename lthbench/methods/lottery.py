@@ -25,6 +25,7 @@ from torch import nn
 
 from lthbench.errors import UserError
 from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
 from lthbench.prune.mask import (
     Mask,
@@ -47,6 +48,15 @@ REINIT_SEED_OFFSET = 2**31
 """random_reinit draws its initialisation from seed + 2^31: never an entry's own seed."""
 
 
+class MaskStability(BaseModel):
+    """Early-Bird detection on weight-magnitude masks: stop a round once they stop changing."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    window: Annotated[int, Field(ge=2, le=100)] = 5
+    epsilon: Annotated[float, Field(gt=0, le=1)] = 0.1
+
+
 class LotteryParams(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -67,6 +77,9 @@ class LotteryParams(BaseModel):
     reset: Literal["init"] | DurationField = "init"
     """'init' resets survivors to θ0; a duration ('500it') rewinds them to θ_k."""
     controls: list[Control] = Field(default_factory=list)
+    early_bird_stop: MaskStability | None = None
+    """At every evaluation, the mask the next pruning step would take from the current
+    weights joins a FIFO; the round (and round 0) ends once they stop changing (You et al.)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> LotteryParams:
@@ -141,7 +154,10 @@ class Lottery(Method):
     # -- identities ---------------------------------------------------------------------
     def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:
         rewind = params.rewind_point
-        return {} if rewind is None else {"saves_state_at": str(rewind)}
+        extra = {} if rewind is None else {"saves_state_at": str(rewind)}
+        if params.early_bird_stop is not None:
+            extra["early_bird_stop"] = params.early_bird_stop.model_dump(mode="json")
+        return extra
 
     def _extra(
         self, params: LotteryParams, round_: int, control: str | None = None
@@ -226,7 +242,7 @@ class Lottery(Method):
     def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         dense = context.train_run(
-            self._dense_extra(params), self._save_rewind(context, params), "round 0"
+            self._dense_extra(params), self._prepare_dense(context, params), "round 0"
         )
         if dense is None:
             return records
@@ -250,23 +266,64 @@ class Lottery(Method):
                     records.append(self._record(context, params, round_, control, result))
         return records
 
-    def _save_rewind(self, context: Context, params: LotteryParams) -> Any:
+    def _prepare_dense(self, context: Context, params: LotteryParams) -> Any:
+        def prepare(model: nn.Module, run: Run) -> TrainHooks:
+            mask = full_mask(self._weights(model, params))
+            return TrainHooks.combine(
+                self._save_rewind(context, run, params, model),
+                self._stop_when_stable(params, run, mask),
+            )
+
+        return prepare
+
+    def _save_rewind(
+        self, context: Context, run: Run, params: LotteryParams, model: nn.Module
+    ) -> TrainHooks | None:
         rewind = params.rewind_point
         if rewind is None:
             return None
         at = rewind.to_iterations(context.iterations_per_epoch)
+        if at == 0:
+            run.save_tensors("rewind.pt", model.state_dict())
 
-        def prepare(model: nn.Module, run: Run) -> TrainHooks:
-            if at == 0:
+        def after_step(iteration: int, model: nn.Module) -> None:
+            if iteration == at:
                 run.save_tensors("rewind.pt", model.state_dict())
 
-            def after_step(iteration: int, model: nn.Module) -> None:
-                if iteration == at:
-                    run.save_tensors("rewind.pt", model.state_dict())
+        return TrainHooks(after_step=after_step)
 
-            return TrainHooks(after_step=after_step)
+    def _stop_when_stable(self, params: LotteryParams, run: Run, mask: Mask) -> TrainHooks | None:
+        """Early-Bird detection on the next round's magnitude mask (``early_bird_stop``).
 
-        return prepare
+        The FIFO's masks are kept in the run's ``detector.pt`` with their iterations, so a
+        resumed round replays exactly those its checkpoint had seen."""
+        rule = params.early_bird_stop
+        if rule is None:
+            return None
+        detector = EarlyBirdDetector(window=rule.window, epsilon=rule.epsilon)
+        saved = run.load()
+        seen = saved["iteration"] if saved else 0
+        stored = run.load_tensors("detector.pt") or {"iterations": [], "masks": []}
+        queue = [
+            (i, m) for i, m in zip(stored["iterations"], stored["masks"], strict=True) if i <= seen
+        ]
+        for _, flat in queue:
+            detector.update(flat)
+
+        def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
+            if iteration == 0:
+                return {}
+            trained = {name: w.detach() for name, w in self._weights(model, params).items()}
+            upcoming = self.prune(model, params, trained, mask, 1)
+            flat = torch.cat([upcoming[name].flatten().cpu() for name in sorted(upcoming)])
+            drawn = detector.update(flat)
+            queue.append((iteration, flat))
+            del queue[: -rule.window]
+            run.save_tensors("detector.pt", {"iterations": [i for i, _ in queue],
+                                             "masks": [m for _, m in queue]})  # fmt: skip
+            return {"mask_stable": drawn or detector.draw_epoch is not None}
+
+        return TrainHooks(after_eval=after_eval, stop=lambda _: detector.draw_epoch is not None)
 
     def _prepare_ticket(self, context: Context, params: LotteryParams, round_: int) -> Any:
         def prepare(model: nn.Module, run: Run) -> TrainHooks:
@@ -276,7 +333,9 @@ class Lottery(Method):
                 run.save_tensors("mask.pt", mask)
             model.load_state_dict(self._reset_state(context, params))
             apply_mask(model, mask)
-            return mask_hooks(model, mask)
+            return TrainHooks.combine(
+                mask_hooks(model, mask), self._stop_when_stable(params, run, mask)
+            )
 
         return prepare
 
@@ -296,7 +355,9 @@ class Lottery(Method):
                 model.load_state_dict(self._reset_state(context, params))
             run.save_tensors("mask.pt", mask)
             apply_mask(model, mask)
-            return mask_hooks(model, mask)
+            return TrainHooks.combine(
+                mask_hooks(model, mask), self._stop_when_stable(params, run, mask)
+            )
 
         return prepare
 

@@ -15,11 +15,16 @@ from typing import Any
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.report import early_bird
 from lthbench.report.plots import by_round, lottery_figure
 from lthbench.spec.entry import Entry
 
 Records = list[dict[str, Any]]
-FAMILIES = {"dense": "Dense baselines", "lottery": "Lottery tickets"}
+FAMILIES = {
+    "dense": "Dense baselines",
+    "lottery": "Lottery tickets",
+    "early_bird": "Early-Bird tickets",
+}
 
 
 def _stat(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
@@ -92,6 +97,17 @@ def _headline(entry: Entry, records: Records) -> str:
         density, last = tickets[-1]
         ticket = _metric(last, "test_accuracy_at_early_stop", 100, 1)
         return f"dense {dense_acc}% → ticket {ticket}% at Pm {100 * density:.1f}%"
+    if entry.method.name == "early_bird":
+        ratio = _middle_ratio(entry)
+        tickets = [r for r in records if r.get("phase") == "eb_train" and r.get("ratio") == ratio]
+        dense = [r for r in records if r.get("phase") == "dense"]
+        if not tickets:
+            return "–"
+        return (
+            f"dense {_metric(dense, 'final_test_accuracy', 100, 1)}% → EB-Train "
+            f"{_metric(tickets, 'final_test_accuracy', 100, 1)}% at p {100 * ratio:g}%, "
+            f"FLOPs ÷{_metric(tickets, 'training_flops_saving_vs_dense', 1, 2)} vs dense"
+        )
     return f"{_metric(records, 'test_accuracy_at_early_stop', 100, 1)}%"
 
 
@@ -163,6 +179,45 @@ def _lottery_section(
     return "\n\n".join(parts)
 
 
+def _ratios(entry: Entry) -> list[float]:
+    return list(entry.method.params.get("ratios", [0.3, 0.5, 0.7]))
+
+
+def _middle_ratio(entry: Entry) -> float:
+    ratios = sorted(_ratios(entry))
+    return ratios[len(ratios) // 2]
+
+
+def _early_bird_section(
+    entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path, out: Path
+) -> str:
+    rs = records.get(entry.id, [])
+    params = entry.method.params
+    ratios = _ratios(entry)
+    figure = plots / f"{entry.id}.png"
+    parts = [
+        f"### {entry.id}",
+        entry.description.strip(),
+        f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier; search "
+        f"at {params.get('search_precision', 'fp32')} with the "
+        f"{params.get('search_schedule', 'entry')} schedule. Accuracies are final test "
+        "accuracies, means ± standard deviations over seeds; savings are baseline cost ÷ "
+        "EB-Train cost (training FLOPs count the search up to the draw, the detector and the "
+        "slim network's steps; wall times are measured on the device in the page header).",
+        early_bird.section_table(rs, ratios, _metric),
+        early_bird.cost_table(rs, ratios),
+    ]
+    if rs and early_bird.heatmap_figure(entry.id, rs, ratios, figure):
+        parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
+    if verdicts:
+        parts.append(verdict_table(verdicts))
+    return "\n\n".join(p for p in parts if p)
+
+
+SECTIONS = {"lottery": _lottery_section, "early_bird": _early_bird_section}
+"""Per-entry sections of a method's page (the dense page is one table of all entries)."""
+
+
 def render(
     entries: list[Entry], records: dict[str, Records], verdicts: list[Verdict], out: Path
 ) -> list[Path]:
@@ -207,9 +262,9 @@ def render(
     for method, title in FAMILIES.items():
         family = [e for e in entries if e.method.name == method]
         scope = [r for e in family for r in records.get(e.id, [])]
-        if method == "lottery":
+        if method in SECTIONS:
             body = "\n\n".join(
-                _lottery_section(e, records, by_entry.get(e.id, []), out / "plots", out)
+                SECTIONS[method](e, records, by_entry.get(e.id, []), out / "plots", out)
                 for e in family
             )
         else:

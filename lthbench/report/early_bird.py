@@ -1,0 +1,112 @@
+"""The Early-Bird section of the leaderboards: draw epochs, retrained accuracy against the
+baselines, training-FLOP and wall-clock savings, and the mask-distance heatmaps.
+
+The heatmap is You et al.'s Figure 2: the normalised Hamming distance between the channel
+masks of every pair of epochs of the search (first seed), one panel per pruning ratio, with
+the draw epoch marked. Savings are ratios of costs (baseline ÷ EB-Train), so > 1 is a saving.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from tabulate import tabulate
+
+Records = list[dict[str, Any]]
+
+
+def _of(records: Records, phase: str, ratio: float | None) -> Records:
+    return [r for r in records if r.get("phase") == phase and r.get("ratio") == ratio]
+
+
+def summary_rows(records: Records, ratios: list[float], metric: Any) -> list[list[str]]:
+    """One row per ratio; ``metric(records, name, scale, digits)`` formats mean ± sd."""
+    dense = _of(records, "dense", None)
+    rows = []
+    for ratio in ratios:
+        tickets = _of(records, "eb_train", ratio)
+        rows.append([
+            f"{100 * ratio:g}", len(tickets), metric(tickets, "draw_epoch", 1, 1),
+            metric(tickets, "draw_fraction", 100, 1), metric(tickets, "channel_density", 100, 1),
+            metric(tickets, "final_test_accuracy", 100), metric(dense, "final_test_accuracy", 100),
+            metric(_of(records, "network_slimming", ratio), "final_test_accuracy", 100),
+            metric(_of(records, "scratch", ratio), "final_test_accuracy", 100),
+            metric(tickets, "training_flops_saving_vs_dense", 1),
+            metric(tickets, "training_flops_saving_vs_slimming", 1),
+            metric(tickets, "wall_time_saving_vs_dense", 1),
+            metric(tickets, "wall_time_saving_vs_slimming", 1),
+        ])  # fmt: skip
+    return rows
+
+
+HEADERS = [
+    "p (%)", "seeds", "draw epoch", "draw (% of budget)", "channels kept (%)",
+    "EB-Train acc. (%)", "dense acc. (%)", "network slimming acc. (%)", "scratch acc. (%)",
+    "FLOPs saving vs dense (×)", "FLOPs saving vs NS (×)", "wall saving vs dense (×)",
+    "wall saving vs NS (×)",
+]  # fmt: skip
+
+
+def section_table(records: Records, ratios: list[float], metric: Any) -> str:
+    return tabulate(summary_rows(records, ratios, metric), headers=HEADERS, tablefmt="github")
+
+
+def cost_table(records: Records, ratios: list[float]) -> str:
+    """Per-step and total training FLOPs of each architecture (first seed), and its size."""
+    seeds = sorted({r["seed"] for r in records if "seed" in r})
+    if not seeds:
+        return ""
+    first = [r for r in records if r.get("seed") == seeds[0]]
+    rows = []
+    for phase, ratio in [("dense", None)] + [
+        (phase, ratio) for ratio in ratios for phase in ("eb_train", "network_slimming", "scratch")
+    ]:
+        for record in _of(first, phase, ratio):
+            rows.append([
+                phase.replace("_", " "), "–" if ratio is None else f"{100 * ratio:g}",
+                f"{record.get('parameters', 0):,}", f"{record.get('inference_flops', 0) / 1e6:.2f}",
+                f"{record.get('step_flops', 0) / 1e9:.3f}",
+                f"{record.get('training_flops', 0) / 1e12:.3f}",
+                record.get("iterations", "–"),
+            ])  # fmt: skip
+    headers = ["run", "p (%)", "parameters", "inference MFLOPs / example",
+               "GFLOPs / training step", "training TFLOPs (incl. search)", "iterations"]  # fmt: skip
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path) -> bool:
+    """Mask-distance matrices of the first seed's search; False when there is nothing to draw."""
+    seeds = sorted({r["seed"] for r in records if "seed" in r})
+    panels = []
+    for ratio in ratios:
+        tickets = [r for r in _of(records, "eb_train", ratio) if seeds and r["seed"] == seeds[0]]
+        if tickets and tickets[0].get("distance_matrix"):
+            panels.append((ratio, tickets[0]))
+    if not panels:
+        return False
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for axis, (ratio, ticket) in zip(axes[0], panels, strict=True):
+        matrix = ticket["distance_matrix"]
+        epochs = ticket["mask_epochs"]
+        image = axis.imshow(matrix, cmap="viridis", vmin=0, vmax=max(0.3, max(map(max, matrix))),
+                            origin="lower", extent=(epochs[0] - 0.5, epochs[-1] + 0.5,
+                                                    epochs[0] - 0.5, epochs[-1] + 0.5))  # fmt: skip
+        draw = ticket.get("draw_epoch")
+        if draw is not None:
+            axis.axvline(draw, color="white", linestyle="--", linewidth=1)
+            axis.axhline(draw, color="white", linestyle="--", linewidth=1)
+        axis.set_title(f"p = {100 * ratio:g}%, drawn at epoch {draw if draw is not None else '–'}")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("epoch")
+        figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+    figure.suptitle(f"{title}: mask distance between epochs (seed {seeds[0]})")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(figure)
+    return True
