@@ -249,8 +249,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not records:
         print(f"no stored results for {args.target} in {store.root}")
         return 0
-    keys = ["entry_id", "seed", "method", "final_test_accuracy", "test_accuracy_at_early_stop",
-            "early_stop_iteration", "min_val_loss", "wall_time_s", "run_id"]  # fmt: skip
+    selectors = [k for k in ("round", "control", "density", "phase", "ratio", "draw_epoch")
+                 if any(r.get(k) is not None for r in records)]  # fmt: skip
+    keys = ["entry_id", "seed", "method", *selectors, "final_test_accuracy",
+            "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss", "wall_time_s",
+            "run_id"]  # fmt: skip
     print(tabulate([[r.get(k) for k in keys] for r in records], headers=keys, floatfmt=".4f"))
     return 0
 

@@ -370,20 +370,19 @@ class EarlyBird(Method):
     def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         info = context.data_info
-        total = self._total(context)
-        per_epoch = context.iterations_per_epoch
         dense_model = context.build_model()
         dense_step = training_step_flops(
             dense_model, context.entry.training.batch_size, info.input_size
         )
         dense = context.train_run(label="dense")
         if dense is not None:
-            records.append({
+            dense = {
                 **dense, "round": 0, "phase": "dense", "ratio": None, "control": None,
                 "step_flops": dense_step, "training_flops": dense_step * dense["iterations"],
                 "inference_flops": inference_flops(dense_model, info.input_size),
                 "parameters": parameter_count(dense_model), "channel_density": 1.0,
-            })  # fmt: skip
+            }  # fmt: skip
+            records.append(dense)
         search_result = context.train_run(
             self._search_extra(params),
             self._prepare_search(context, params),
@@ -394,65 +393,15 @@ class EarlyBird(Method):
             return records
         search = context.run_for(self._search_extra(params))
         detection = self._detection(context, params, search)
-        search_elapsed = (search.read_json("timing.json") or {}).get("elapsed_at_eval_s", [])
-        search_log = search.read_json("log.json") or []
         for ratio in params.ratios:
-            key = _key(ratio)
-            found = detection[key]
-            draw_epoch = found["draw_epoch"]
-            ticket: dict[str, Any] = {
-                "round": None, "phase": "eb_train", "ratio": ratio, "control": None,
-                "drawn": 0.0 if draw_epoch is None else 1.0, "draw_epoch": draw_epoch,
-                "draw_fraction": None if draw_epoch is None else draw_epoch * per_epoch / total,
-                "distance_matrix": found["distance_matrix"], "mask_epochs": found["epochs"],
-                "search_precision": params.search_precision,
-                "search_schedule": params.search_schedule,
-            }  # fmt: skip
-            slimming: dict[str, Any] | None = None
+            slimming = None
             if "network_slimming" in params.baselines:
-                slimming = self._train_slim(context, params, ratio, "network_slimming",
-                                            self._finetune_training(context, params))  # fmt: skip
-                if slimming is not None:
-                    slimming["training_flops"] = (
-                        dense_step * search_result["iterations"]
-                        + slimming["step_flops"] * slimming["iterations"]
-                    )
-                    slimming["total_wall_time_s"] = (
-                        search_result["wall_time_s"] + slimming["wall_time_s"]
-                    )
-                    records.append(slimming)
-            if draw_epoch is None:
-                records.append(ticket)
-                continue
-            start = draw_epoch * per_epoch
-            trained = self._train_slim(
-                context, params, ratio, "eb_train",
-                shifted_schedule(context.entry.training, start, total, per_epoch),
-            )  # fmt: skip
-            if trained is None:
-                records.append(ticket)
-                continue
-            at_draw = next(i for i, r in enumerate(search_log) if r["iteration"] == start)
-            ticket.update(trained)
-            ticket.update({"control": None, "round": None, "phase": "eb_train"})
-            flops = (
-                dense_step * start
-                + found["detector_flops"]
-                + trained["step_flops"] * (trained["iterations"])
-            )
-            wall = search_elapsed[at_draw] + trained["wall_time_s"]
-            ticket.update({
-                "training_flops": flops, "search_wall_time_s": search_elapsed[at_draw],
-                "total_wall_time_s": wall,
-            })  # fmt: skip
-            if dense is not None:
-                ticket["training_flops_saving_vs_dense"] = dense_step * dense["iterations"] / flops
-                ticket["wall_time_saving_vs_dense"] = dense["wall_time_s"] / wall
-            if slimming is not None:
-                ticket["training_flops_saving_vs_slimming"] = slimming["training_flops"] / flops
-                ticket["wall_time_saving_vs_slimming"] = slimming["total_wall_time_s"] / wall
+                slimming = self._slimming_record(context, params, ratio, dense_step, search_result)
+                records += [slimming] if slimming is not None else []
+            ticket = self._ticket_record(context, params, ratio, detection[_key(ratio)], search,
+                                         dense, dense_step, slimming)  # fmt: skip
             records.append(ticket)
-            if "scratch" in params.baselines:
+            if ticket["drawn"] and "scratch" in params.baselines:
                 scratch = self._train_slim(
                     context, params, ratio, "scratch", context.entry.training
                 )
@@ -460,6 +409,83 @@ class EarlyBird(Method):
                     scratch["training_flops"] = scratch["step_flops"] * scratch["iterations"]
                     records.append(scratch)
         return records
+
+    def _slimming_record(
+        self,
+        context: Context,
+        params: EarlyBirdParams,
+        ratio: float,
+        dense_step: int,
+        search_result: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Network slimming: the whole search (train with the penalty), prune, fine-tune."""
+        slimming = self._train_slim(
+            context, params, ratio, "network_slimming", self._finetune_training(context, params)
+        )
+        if slimming is None:
+            return None
+        slimming["training_flops"] = (
+            dense_step * search_result["iterations"]
+            + slimming["step_flops"] * slimming["iterations"]
+        )
+        slimming["total_wall_time_s"] = search_result["wall_time_s"] + slimming["wall_time_s"]
+        return slimming
+
+    def _ticket_record(
+        self,
+        context: Context,
+        params: EarlyBirdParams,
+        ratio: float,
+        found: dict[str, Any],
+        search: Run,
+        dense: dict[str, Any] | None,
+        dense_step: int,
+        slimming: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """EB-Train: the search up to the draw, the detector, then the slim network.
+
+        ``iterations`` and ``wall_time_s`` are the slim run's; ``training_flops`` and
+        ``total_wall_time_s`` add the search up to the draw."""
+        total = self._total(context)
+        per_epoch = context.iterations_per_epoch
+        draw_epoch = found["draw_epoch"]
+        ticket: dict[str, Any] = {
+            "round": None, "phase": "eb_train", "ratio": ratio, "control": None,
+            "drawn": 0.0 if draw_epoch is None else 1.0, "draw_epoch": draw_epoch,
+            "draw_fraction": None if draw_epoch is None else draw_epoch * per_epoch / total,
+            "distance_matrix": found["distance_matrix"], "mask_epochs": found["epochs"],
+            "search_precision": params.search_precision,
+            "search_schedule": params.search_schedule,
+        }  # fmt: skip
+        if draw_epoch is None:
+            return ticket
+        start = draw_epoch * per_epoch
+        trained = self._train_slim(
+            context, params, ratio, "eb_train",
+            shifted_schedule(context.entry.training, start, total, per_epoch),
+        )  # fmt: skip
+        if trained is None:
+            return ticket
+        log = search.read_json("log.json") or []
+        elapsed = (search.read_json("timing.json") or {}).get("elapsed_at_eval_s", [])
+        search_wall = elapsed[next(i for i, r in enumerate(log) if r["iteration"] == start)]
+        flops = (
+            dense_step * start
+            + found["detector_flops"]
+            + (trained["step_flops"] * trained["iterations"])
+        )
+        wall = search_wall + trained["wall_time_s"]
+        ticket.update({
+            **trained, "control": None, "training_flops": flops,
+            "search_wall_time_s": search_wall, "total_wall_time_s": wall,
+        })  # fmt: skip
+        if dense is not None:
+            ticket["training_flops_saving_vs_dense"] = dense["training_flops"] / flops
+            ticket["wall_time_saving_vs_dense"] = dense["wall_time_s"] / wall
+        if slimming is not None:
+            ticket["training_flops_saving_vs_slimming"] = slimming["training_flops"] / flops
+            ticket["wall_time_saving_vs_slimming"] = slimming["total_wall_time_s"] / wall
+        return ticket
 
     def _train_slim(
         self,

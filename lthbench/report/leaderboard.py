@@ -204,6 +204,10 @@ def _early_bird_section(
         "accuracies, means ± standard deviations over seeds; savings are baseline cost ÷ "
         "EB-Train cost (training FLOPs count the search up to the draw, the detector and the "
         "slim network's steps; wall times are measured on the device in the page header).",
+        "The 8-bit search is simulated (values quantised, arithmetic in fp32): its wall time is "
+        "not 8-bit hardware's, and its FLOPs are counted like full-precision ones."
+        if params.get("search_precision") == "int8"
+        else "",
         early_bird.section_table(rs, ratios, _metric),
         early_bird.cost_table(rs, ratios),
     ]
