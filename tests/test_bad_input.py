@@ -78,13 +78,16 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"dataset": {"validation_size": 4000}},
         "dataset.validation_size",
     ),
-    "early_bird evaluation between epoch ends": (
-        {**EARLY_BIRD, "training": {"duration": "10ep", "eval_interval": "40it"}},
-        "training.eval_interval: early_bird compares masks at the end of every epoch",
+    "early_bird early decay without milestones": (
+        {
+            **EARLY_BIRD,
+            "method": {"name": "early_bird", "params": {"search_schedule": "early_decay"}},
+        },
+        "method.params.search_schedule: 'early_decay' moves the entry's first milestone",
     ),
     "early_bird shorter than its window": (
         {**EARLY_BIRD, "training": {"duration": "4ep", "eval_interval": "1ep"}},
-        "training.duration: 4ep has 4 whole epochs, fewer than the detector's window of 5",
+        "training.duration: 4ep gives 4 evaluations (every 1ep), fewer than the detector's window of 5",
     ),
     "early_bird ratio out of range": (
         {**EARLY_BIRD, "method": {"name": "early_bird", "params": {"ratios": [1.5]}}},

@@ -14,6 +14,7 @@ import timm
 import torch
 from torch import nn
 
+from lthbench.cli import main
 from lthbench.methods import Context
 from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams, _bits, _hex, shifted_schedule
 from lthbench.prune.channels import batchnorm_scales, channel_mask, flatten
@@ -25,6 +26,7 @@ from lthbench.store import RunStore
 from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
 from lthbench.train.quantise import LEVELS, int8_hooks, quantise
 from lthbench.train.schedule import LearningRate
+from tests.conftest import tree
 
 CPU = torch.device("cpu")
 NO_ROOT = Path("/nonexistent")
@@ -345,3 +347,34 @@ def test_a_crash_inside_the_search_resumes_to_identical_results(
     assert [{k: v for k, v in r.items() if k not in timing} for r in resumed] == [
         {k: v for k, v in r.items() if k not in timing} for r in reference
     ]
+
+
+def test_early_bird_page_shows_verdicts_heatmaps_and_the_8_bit_search_beside_fp32(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, out = tmp_path / "store", tmp_path / "boards"
+    drawn = {"id": "E-drawn", "statement": "drawn", "metric": "drawn", "op": ">=",
+             "reference": 1.0, "where": {"ratio": 0.5}}  # fmt: skip
+    versus_ns = {"id": "E-ns", "statement": "vs NS", "metric": "final_test_accuracy",
+                 "op": ">=", "reference": "network_slimming", "tolerance": 0.05,
+                 "where": {"ratio": 0.5}}  # fmt: skip
+    fp32 = {**TINY_PARAMS, "baselines": ["network_slimming"]}
+    write_entry({**early_bird_entry(fp32), "seeds": [0, 1], "claims": [drawn, versus_ns]}, name="eb")  # fmt: skip
+    beside = {**drawn, "id": "E-acc", "metric": "final_test_accuracy", "reference": "entry:eb",
+              "tolerance": 0.05}  # fmt: skip
+    int8 = {**TINY_PARAMS, "search_precision": "int8", "baselines": []}
+    registry = write_entry({**early_bird_entry(int8), "seeds": [0, 1], "claims": [beside]}, name="eb-int8").parent  # fmt: skip
+    args = ["--registry", str(registry), "--store", str(store), "--out", str(out), "--quiet"]
+    assert main(["reproduce", *args]) == 0
+    capsys.readouterr()
+    first = tree(out)
+    assert {"early_bird.md", "plots/eb.png", "plots/eb-int8.png"} <= set(first)
+    page = first["early_bird.md"].decode()
+    assert "![eb](plots/eb.png)" in page and "FLOPs saving vs NS (×)" in page
+    assert "EB-Train acc. (eb) (%)" in page and "simulated" in page
+    for claim_id in ("E-drawn", "E-ns", "E-acc"):
+        assert claim_id in page
+    assert "[eb](early_bird.md#eb)" in first["index.md"].decode()
+    leaderboard = ["leaderboard", "--registry", str(registry), "--store", str(store), "--out", str(out)]  # fmt: skip
+    assert main(leaderboard) == 0
+    assert tree(out) == first

@@ -3,9 +3,10 @@
 Per seed, from one entry:
 
 - **search**: the dense network trained with network slimming's L1 penalty on BatchNorm
-  scales. At the end of every epoch the channel mask of each pruning ratio p (one global
-  |γ| threshold) is logged and fed to an :class:`EarlyBirdDetector`; when the masks stop
-  changing the ticket is drawn and the weights of that moment are kept. Optionally at 8 bits
+  scales. At every evaluation (entries evaluate every epoch: the paper's rule) the channel mask
+  of each pruning ratio p (one global |γ| threshold) is logged and fed to an
+  :class:`EarlyBirdDetector`; when the masks stop changing the ticket is drawn and the weights
+  of that moment are kept. Optionally at 8 bits
   with stochastic rounding (``search_precision: int8``) and with the learning rate decayed
   from the start (``search_schedule: early_decay``) instead of the entry's schedule.
 - **EB-Train**: the drawn network, physically slimmed to its channels (Torch-Pruning),
@@ -156,7 +157,7 @@ class EarlyBird(Method):
     name = "early_bird"
     Params = EarlyBirdParams
     metrics = RUN_METRICS | {
-        "ratio", "drawn", "draw_epoch", "draw_fraction", "training_flops",
+        "ratio", "drawn", "draw_epoch", "draw_iteration", "draw_fraction", "training_flops",
         "training_flops_saving_vs_dense", "training_flops_saving_vs_slimming",
         "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "step_flops",
         "inference_flops", "parameters", "channel_density",
@@ -186,17 +187,13 @@ class EarlyBird(Method):
 
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
         hp = entry.training
-        if iterations_per_epoch % hp.eval_interval.to_iterations(iterations_per_epoch):
+        evaluations = hp.duration.to_iterations(iterations_per_epoch) // (
+            hp.eval_interval.to_iterations(iterations_per_epoch)
+        )
+        if evaluations < params.window:
             raise UserError(
-                f"training.eval_interval: early_bird compares masks at the end of every epoch, "
-                f"so the evaluation interval must divide an epoch ({iterations_per_epoch}it); "
-                f"got {hp.eval_interval}"
-            )
-        epochs = hp.duration.to_iterations(iterations_per_epoch) // iterations_per_epoch
-        if epochs < params.window:
-            raise UserError(
-                f"training.duration: {hp.duration} has {epochs} whole epochs, fewer than the "
-                f"detector's window of {params.window}"
+                f"training.duration: {hp.duration} gives {evaluations} evaluations (every "
+                f"{hp.eval_interval}), fewer than the detector's window of {params.window}"
             )
         if params.search_schedule == "early_decay" and not hp.milestones:
             raise UserError(
@@ -249,8 +246,6 @@ class EarlyBird(Method):
 
     # -- the search ---------------------------------------------------------------------
     def _prepare_search(self, context: Context, params: EarlyBirdParams) -> Any:
-        per_epoch = context.iterations_per_epoch
-
         def prepare(model: nn.Module, run: Run) -> TrainHooks:
             detectors = {
                 _key(p): EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
@@ -262,7 +257,7 @@ class EarlyBird(Method):
                     detectors[key].update(_bits(bits))
 
             def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
-                if iteration == 0 or iteration % per_epoch:
+                if iteration == 0:
                     return {}
                 scales = batchnorm_scales(model)
                 logged = {}
@@ -292,27 +287,28 @@ class EarlyBird(Method):
     def _detection(
         self, context: Context, params: EarlyBirdParams, search: Run
     ) -> dict[str, dict[str, Any]]:
-        """Per ratio: the draw epoch (None: never), the distance matrix, the detector cost."""
+        """Per ratio: the draw iteration (None: never), the distance matrix between the masks
+        of all evaluations (at their epochs), the detector's cost up to the draw."""
         log = search.read_json("log.json") or []
         per_epoch = context.iterations_per_epoch
         found: dict[str, dict[str, Any]] = {}
         for p in params.ratios:
             key = _key(p)
             detector = EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
-            epochs = []
+            iterations = []
             for record in log:
                 bits = record.get("channel_masks", {}).get(key)
                 if bits is not None:
                     detector.update(_bits(bits))
-                    epochs.append(round(record["iteration"] / per_epoch))
-            draw = None if detector.draw_epoch is None else epochs[detector.draw_epoch]
+                    iterations.append(record["iteration"])
+            draw = None if detector.draw_epoch is None else iterations[detector.draw_epoch]
             channels = len(detector.masks[0]) if detector.masks else 0
-            seen = (detector.draw_epoch + 1) if detector.draw_epoch is not None else len(epochs)
-            # per epoch: one sort of the |γ| (n log2 n comparisons) and window−1 distances (n)
+            seen = len(iterations) if detector.draw_epoch is None else detector.draw_epoch + 1
+            # per evaluation: one sort of the |γ| (n log2 n comparisons) and window−1 distances (n)
             cost = seen * (channels * math.log2(max(channels, 2)) + (params.window - 1) * channels)
             found[key] = {
-                "draw_epoch": draw,
-                "epochs": epochs,
+                "draw_iteration": draw,
+                "epochs": [i / per_epoch for i in iterations],
                 "distance_matrix": [
                     [round(hamming(a, b), 4) for b in detector.masks] for a in detector.masks
                 ],
@@ -448,18 +444,18 @@ class EarlyBird(Method):
         ``total_wall_time_s`` add the search up to the draw."""
         total = self._total(context)
         per_epoch = context.iterations_per_epoch
-        draw_epoch = found["draw_epoch"]
+        start = found["draw_iteration"]
         ticket: dict[str, Any] = {
             "round": None, "phase": "eb_train", "ratio": ratio, "control": None,
-            "drawn": 0.0 if draw_epoch is None else 1.0, "draw_epoch": draw_epoch,
-            "draw_fraction": None if draw_epoch is None else draw_epoch * per_epoch / total,
+            "drawn": 0.0 if start is None else 1.0, "draw_iteration": start,
+            "draw_epoch": None if start is None else start / per_epoch,
+            "draw_fraction": None if start is None else start / total,
             "distance_matrix": found["distance_matrix"], "mask_epochs": found["epochs"],
             "search_precision": params.search_precision,
             "search_schedule": params.search_schedule,
         }  # fmt: skip
-        if draw_epoch is None:
+        if start is None:
             return ticket
-        start = draw_epoch * per_epoch
         trained = self._train_slim(
             context, params, ratio, "eb_train",
             shifted_schedule(context.entry.training, start, total, per_epoch),

@@ -56,6 +56,28 @@ def section_table(records: Records, ratios: list[float], metric: Any) -> str:
     return tabulate(summary_rows(records, ratios, metric), headers=HEADERS, tablefmt="github")
 
 
+def sibling_table(
+    entry_id: str,
+    records: Records,
+    sibling: str,
+    others: Records,
+    ratios: list[float],
+    metric: Any,
+) -> str:
+    """This entry's tickets beside a sibling's (e.g. the 8-bit search beside the fp32 one)."""
+    rows = [
+        [f"{100 * ratio:g}",
+         metric(_of(records, "eb_train", ratio), "draw_epoch", 1, 1),
+         metric(_of(others, "eb_train", ratio), "draw_epoch", 1, 1),
+         metric(_of(records, "eb_train", ratio), "final_test_accuracy", 100),
+         metric(_of(others, "eb_train", ratio), "final_test_accuracy", 100)]
+        for ratio in ratios
+    ]  # fmt: skip
+    headers = ["p (%)", f"draw epoch ({entry_id})", f"draw epoch ({sibling})",
+               f"EB-Train acc. ({entry_id}) (%)", f"EB-Train acc. ({sibling}) (%)"]  # fmt: skip
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
 def cost_table(records: Records, ratios: list[float]) -> str:
     """Per-step and total training FLOPs of each architecture (first seed), and its size."""
     seeds = sorted({r["seed"] for r in records if "seed" in r})
@@ -100,7 +122,9 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
         if draw is not None:
             axis.axvline(draw, color="white", linestyle="--", linewidth=1)
             axis.axhline(draw, color="white", linestyle="--", linewidth=1)
-        axis.set_title(f"p = {100 * ratio:g}%, drawn at epoch {draw if draw is not None else '–'}")
+        axis.set_title(
+            f"p = {100 * ratio:g}%, drawn at epoch {'–' if draw is None else f'{draw:g}'}"
+        )
         axis.set_xlabel("epoch")
         axis.set_ylabel("epoch")
         figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)

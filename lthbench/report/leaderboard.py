@@ -209,6 +209,11 @@ def _early_bird_section(
         if params.get("search_precision") == "int8"
         else "",
         early_bird.section_table(rs, ratios, _metric),
+        *[
+            early_bird.sibling_table(entry.id, rs, sibling, records[sibling], ratios, _metric)
+            for sibling in _siblings(entry)
+            if records.get(sibling)
+        ],
         early_bird.cost_table(rs, ratios),
     ]
     if rs and early_bird.heatmap_figure(entry.id, rs, ratios, figure):
