@@ -5,7 +5,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "ray"]
 nox.options.reuse_existing_virtualenvs = True
 
 SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
@@ -16,6 +16,29 @@ def tests(session: nox.Session) -> None:
     """The test suite (fast by default; `nox -s tests -- -m slow` for the slow checks)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+RAY_PORT = 6390
+RAY_CLUSTER = f"""
+set -eu
+ip link set lo up
+trap 'ray stop --force >/dev/null 2>&1 || true' EXIT
+ray start --head --node-ip-address=127.0.0.1 --port={RAY_PORT} --num-cpus=1 \\
+    --include-dashboard=false --disable-usage-stats >/dev/null
+ray start --address=127.0.0.1:{RAY_PORT} --node-ip-address=127.0.0.1 --num-cpus=1 \\
+    --disable-usage-stats >/dev/null
+LTHBENCH_RAY_ADDRESS=127.0.0.1:{RAY_PORT} pytest -m ray -p no:cacheprovider "$@"
+"""
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """A real two-node Ray cluster on loopback only (a private network namespace: Ray binds
+    the external interface otherwise), the Ray tests against it, and the cluster stopped even
+    when they fail."""
+    session.install("-e", ".[test,ray]")
+    session.run("unshare", "-n", "--", "bash", "-c", RAY_CLUSTER, "ray-cluster",
+                *session.posargs, external=True)  # fmt: skip
 
 
 @nox.session

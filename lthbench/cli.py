@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,19 +106,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
-    import torch
     from tqdm import tqdm
 
-    from lthbench.runner.jobs import execute
+    from lthbench.runner.executors import Settings, make_executor
 
-    if device.type == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    suite = tqdm(jobs, desc="suite", unit="job", disable=args.quiet or len(jobs) < 2, position=0)
-    for job in suite:
+    executor = make_executor(args.executor, args.jobs, args.ray_address)
+    in_process = args.executor == "local"
+    settings = Settings(store.root, _data_root(args), str(device),
+                        progress=in_process and not args.quiet)  # fmt: skip
+    suite = tqdm(total=len(jobs), desc="suite", unit="job", position=0,
+                 disable=args.quiet or (in_process and len(jobs) < 2))  # fmt: skip
+
+    def finished(job: Any, records: list[dict[str, Any]]) -> None:
         suite.set_postfix_str(f"{job.entry.id} seed {job.seed}", refresh=False)
-        for record in execute(job, store, _data_root(args), device, progress=not args.quiet):
+        for record in records:
             suite.write(_summary_line(record))  # above the bars; plain print when disabled
+        suite.update(1)
+
+    executor.run(jobs, settings, finished)
+    suite.close()
 
 
 def _verdicts(args: argparse.Namespace, entries: list[Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -272,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"
         )
 
+    def executors(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--executor", choices=["local", "processes", "ray"], default="local",
+                         help="where jobs run: this process, N local processes, a Ray cluster")  # fmt: skip
+        sub.add_argument("--jobs", type=int, default=2, metavar="N",
+                         help="worker processes for --executor processes (default 2)")  # fmt: skip
+        sub.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                         help="the Ray cluster for --executor ray (default: $RAY_ADDRESS)")  # fmt: skip
+
     listing = commands.add_parser("list", help="list the registry's entries")
     common(listing)
     listing.add_argument("--tier", choices=["embedded", "paper"])
@@ -303,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
     )
+    executors(run)
     run.set_defaults(func=cmd_run)
 
     def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
@@ -331,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="leaderboards", help="output folder")
     reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    executors(reproduce)
     reproduce.set_defaults(func=cmd_reproduce)
 
     show = commands.add_parser("show", help="show stored results of an entry or a run id")

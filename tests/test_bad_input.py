@@ -11,6 +11,8 @@ import pytest
 from lthbench.cli import main
 from tests.conftest import tree
 
+LOTTERY: dict[str, Any] = {"method": {"name": "lottery"}}
+
 EARLY_BIRD: dict[str, Any] = {
     "model": {"name": "mnist1d_cnn", "kwargs": {"hidden": None}},
     "method": {"name": "early_bird"},
@@ -125,6 +127,36 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         },
         "where.ratio: lottery results are selected by density, round and control",
     ),
+    "prune fraction zero": (
+        {**LOTTERY, "method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.0}}},
+        "method.params.prune_fraction",
+    ),
+    "prune fraction one": (
+        {**LOTTERY, "method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 1.0}}},
+        "method.params.prune_fraction",
+    ),
+    "zero rounds": (
+        {**LOTTERY, "method": {"name": "lottery", "params": {"rounds": 0, "prune_fraction": 0.2}}},
+        "method.params.rounds",
+    ),
+    "target density unreachable": (
+        {
+            **LOTTERY,
+            "method": {"name": "lottery", "params": {"rounds": 2, "target_density": 1.0e-7}},
+        },
+        "method.params.target_density: after 2 rounds hidden.0.weight would keep",
+    ),
+    "rewind point past the end": (
+        {
+            **LOTTERY,
+            "method": {
+                "name": "lottery",
+                "params": {"rounds": 1, "prune_fraction": 0.2, "reset": "1000it"},
+            },
+        },
+        "method.params.reset: rewind point 1000it is not before the end of training",
+    ),
+    "id with a slash": ({"id": "a/b"}, "id: String should match pattern"),
     "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
     "empty file": ("", "the file is empty"),
     "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),
@@ -197,3 +229,17 @@ def test_negative_seed_flag(store: Path, write_entry: Callable[..., Path]) -> No
 def test_shipped_registry_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "registry"]) == 0
     assert "entries valid" in capsys.readouterr().out
+
+
+def test_duplicate_entry_ids_in_one_registry(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write_entry(name="tiny")
+    for folder in ("a", "b"):
+        (first.parent / folder).mkdir()
+        (first.parent / folder / "tiny.yaml").write_text(first.read_text())
+    first.unlink()
+    assert main(["run", str(first.parent), "--store", str(store), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "id: duplicate entry id 'tiny'" in err, err
+    assert not store.exists()

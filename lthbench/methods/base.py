@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,10 +164,18 @@ class Context:
         a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw).
         """
         run = self.run_for(extra)
-        stored = run.result()
-        if stored is not None or self.read_only:
-            return stored
+        problem = run.problem()
+        if problem is None and (run.complete or self.read_only):
+            return run.result()
+        if self.read_only:
+            print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
+            return None
         with run.lock():
+            problem = run.problem()
+            if problem is not None:
+                moved = run.quarantine()
+                print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
+                      file=sys.stderr)  # fmt: skip
             stored = run.result()
             if stored is not None:
                 return stored

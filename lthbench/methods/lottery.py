@@ -23,8 +23,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from lthbench.data import DATASETS
 from lthbench.errors import UserError
 from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.models import create_model
 from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
 from lthbench.prune.mask import (
@@ -143,6 +145,7 @@ class Lottery(Method):
         return None
 
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
+        self._check_reachable(entry, params)
         rewind = params.rewind_point
         total = entry.training.duration.to_iterations(iterations_per_epoch)
         if rewind is not None and rewind.to_iterations(iterations_per_epoch) >= total:
@@ -150,6 +153,28 @@ class Lottery(Method):
                 f"method.params.reset: rewind point {rewind} is not before the end of training "
                 f"({entry.training.duration})"
             )
+
+    def _check_reachable(self, entry: Entry, params: LotteryParams) -> None:
+        """Every pruned layer must keep at least one weight after the last round."""
+        info = DATASETS[entry.dataset.name].info(entry.dataset)
+        with torch.device("meta"):
+            model = create_model(entry.model, info.num_classes, info.input_size)
+        fractions = self._layer_fractions(model, params, params.rounds)
+        weights = self._weights(model, params)
+        if params.scope == "global":
+            total = sum(w.numel() for w in weights.values())
+            fractions = {"all prunable layers": 1.0 - (1.0 - params.fraction) ** params.rounds}
+            sizes = {"all prunable layers": total}
+        else:
+            sizes = {name: w.numel() for name, w in weights.items()}
+        for name, fraction in fractions.items():
+            kept = sizes[name] * (1.0 - fraction)
+            if kept < 1:
+                key = "target_density" if params.target_density is not None else "rounds"
+                raise UserError(
+                    f"method.params.{key}: after {params.rounds} rounds {name} would keep "
+                    f"{kept:.2g} of its {sizes[name]} weights; the target is unreachable"
+                )
 
     # -- identities ---------------------------------------------------------------------
     def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:

@@ -84,6 +84,13 @@ class TrainingHparams(_Strict):
         return self
 
 
+class ResourcesSpec(_Strict):
+    """What one job of this entry asks a cluster for (Ray); not part of any run's identity."""
+
+    cpus: Annotated[float, Field(ge=0, le=1024)] = 1
+    gpus: Annotated[float, Field(ge=0, le=64)] = 0
+
+
 class SourceSpec(_Strict):
     paper: Annotated[str, Field(min_length=1)]
     location: str = ""
@@ -150,6 +157,7 @@ class Entry(_Strict):
     seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**31)]], Field(min_length=1)]
     training: TrainingHparams
     precision: Precision = "fp32"
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     claims: list[Claim] = Field(default_factory=list)
     source: SourceSpec
     _file: str = PrivateAttr(default="")

@@ -15,7 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,13 +94,56 @@ class Run:
     def complete(self) -> bool:
         return self.result() is not None
 
+    def problem(self) -> str | None:
+        """What makes this directory untrustworthy (None: absent, in progress, or sound).
+
+        Atomic writes mean a kill cannot cause these; a full disk, a copy cut short or a hand
+        edit can. Tensor files must be whole zip archives (torch.save's format)."""
+        if not self.path.exists():
+            return None
+        checkpoint = self.path / "checkpoint.pt"
+        if checkpoint.exists() and not zipfile.is_zipfile(checkpoint):
+            return "checkpoint.pt is not a readable checkpoint"
+        if not (self.path / RESULT).exists():
+            return None
+        if self.result() is None:
+            return f"{RESULT} is unreadable or belongs to another run"
+        if not isinstance(self.read_json("log.json"), list):
+            return "log.json is missing or unreadable"
+        final = self.path / "final.pt"
+        if not final.exists() or not zipfile.is_zipfile(final):
+            return "final.pt is missing or truncated"
+        return None
+
+    def quarantine(self) -> Path:
+        """Move the directory aside (kept for inspection, never counted) and return where."""
+        for number in range(1, 1000):
+            target = self.path.with_name(f"{self.id}.corrupt-{number}")
+            if not target.exists():
+                os.replace(self.path, target)
+                return target
+        raise RuntimeError(f"too many quarantined copies of run {self.id}")
+
     def lock(self) -> FileLock:
-        self.path.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.path / ".lock"))
+        """One lock file per run, kept beside the run directories so a directory moved aside
+        (quarantined) never takes its lock with it."""
+        locks = self.path.parent.parent / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(locks / f"{self.id}.lock"))
 
     # The training loop's Checkpoints protocol:
     def load(self) -> dict[str, Any] | None:
-        return self.load_tensors("checkpoint.pt")
+        """The checkpoint; one that does not load as plain tensors (weights_only refuses it,
+        e.g. a pickle that would run code) is set aside and training starts over."""
+        try:
+            return self.load_tensors("checkpoint.pt")
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as error:
+            rejected = self.path / "checkpoint.pt.rejected"
+            os.replace(self.path / "checkpoint.pt", rejected)
+            reason = str(error).splitlines()[0]
+            print(f"warning: run {self.id}: checkpoint refused ({reason}); moved to {rejected}",
+                  file=sys.stderr)  # fmt: skip
+            return None
 
     def save(self, state: dict[str, Any]) -> None:
         self.save_tensors("checkpoint.pt", state)
@@ -121,7 +167,9 @@ class RunStore:
         runs = self.root / "runs"
         if not run_id_prefix.isalnum() or not runs.is_dir():
             return None
-        matches = [p for p in runs.iterdir() if p.name.startswith(run_id_prefix)]
+        matches = [
+            p for p in runs.iterdir() if p.name.startswith(run_id_prefix) and "." not in p.name
+        ]
         if len(matches) != 1:
             return None
         config = json.loads((matches[0] / "config.json").read_text())
@@ -130,6 +178,8 @@ class RunStore:
     def __iter__(self) -> Iterator[Run]:
         runs = self.root / "runs"
         for path in sorted(runs.iterdir()) if runs.is_dir() else []:
+            if ".corrupt-" in path.name:
+                continue
             try:
                 config = json.loads((path / "config.json").read_text())
             except (OSError, ValueError):

@@ -1,0 +1,160 @@
+"""Executors: where a suite's jobs run. One interface, chosen with ``--executor``.
+
+- ``local``: in this process, one job after the other.
+- ``processes``: N worker processes on this machine (``--jobs N``), torch's threads divided
+  among them. A job is a whole (entry, seed) chain, so its rounds stay in order while
+  independent chains run side by side.
+- ``ray``: each job a Ray task, with the CPUs and GPUs its entry's ``resources`` ask for, on an
+  existing cluster (``--ray-address``). Workers read and write the same store path (a shared
+  filesystem), exactly as local processes do.
+
+Every executor writes through the same store, whose per-run file lock makes runs shared by
+jobs (a dense run behind several entries) train once. A worker that dies (``kill -9``, a lost
+Ray node) costs only its job's progress since the last checkpoint: the job is retried and
+resumes there.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from lthbench.errors import UserError
+from lthbench.runner.jobs import Job
+
+Records = list[dict[str, Any]]
+OnRecords = Callable[[Job, Records], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a worker needs besides the job (all picklable)."""
+
+    store_root: Path
+    data_root: Path
+    device: str
+    """'auto', 'cpu', 'cuda', 'cuda:N' (resolved where the job runs)."""
+    progress: bool = False
+    deterministic: bool = True
+
+
+def run_job(job: Job, settings: Settings, threads: int | None = None) -> Records:
+    """Execute one job (in whichever process or Ray worker this is) and return its records."""
+    import torch
+
+    from lthbench.runner.jobs import choose_device, execute
+    from lthbench.store import RunStore
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    device = choose_device(settings.device)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(settings.deterministic, warn_only=True)
+    return execute(
+        job, RunStore(settings.store_root), settings.data_root, device, settings.progress
+    )
+
+
+class Executor(Protocol):
+    def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
+        """Run every job; call ``on_records`` in this process as each one finishes."""
+
+
+class LocalExecutor:
+    def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
+        for job in jobs:
+            on_records(job, run_job(job, settings))
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+class ProcessExecutor:
+    """A pool of spawned worker processes; a pool broken by a dead worker is replaced and the
+    unfinished jobs are resubmitted (they resume from their checkpoints)."""
+
+    def __init__(self, workers: int, retries: int = 2) -> None:
+        if workers < 1:
+            raise UserError(f"--jobs: {workers} is not a number of workers (1 or more)")
+        self.workers = workers
+        self.retries = retries
+
+    def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
+        pending = list(jobs)
+        threads = threads_per_worker(self.workers)
+        context = multiprocessing.get_context("spawn")
+        for attempt in range(self.retries + 1):
+            if not pending:
+                return
+            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+                running: dict[Future[Records], Job] = {
+                    pool.submit(run_job, job, settings, threads): job for job in pending
+                }
+                try:
+                    while running:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            job = running.pop(future)
+                            records = future.result()
+                            pending.remove(job)
+                            on_records(job, records)
+                except BrokenProcessPool:
+                    left = ", ".join(f"{j.entry.id} seed {j.seed}" for j in pending)
+                    print(f"a worker died (attempt {attempt + 1}); retrying: {left}", flush=True)
+        if pending:
+            left = ", ".join(f"{j.entry.id} seed {j.seed}" for j in pending)
+            raise RuntimeError(
+                f"workers kept dying; unfinished after {self.retries + 1} attempts: {left}"
+            )
+
+
+class RayExecutor:
+    """Jobs as Ray tasks on an existing cluster; Ray retries a task whose worker dies."""
+
+    def __init__(self, address: str | None, retries: int = 3) -> None:
+        self.address = address
+        self.retries = retries
+
+    def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UserError(
+                "--executor ray: Ray is not installed; pip install 'lthbench[ray]'"
+            ) from None
+        ray.init(address=self.address, log_to_driver=False, include_dashboard=False)
+        try:
+            task = ray.remote(max_retries=self.retries)(run_job)
+            running = {}
+            for job in jobs:
+                resources = job.entry.resources
+                options = {"num_cpus": resources.cpus, "num_gpus": resources.gpus}
+                ref = task.options(**options).remote(job, settings, int(resources.cpus) or 1)
+                running[ref] = job
+            while running:
+                done, _ = ray.wait(list(running), num_returns=1)
+                job = running.pop(done[0])
+                on_records(job, ray.get(done[0]))
+        finally:
+            ray.shutdown()
+
+
+EXECUTORS = ("local", "processes", "ray")
+
+
+def make_executor(name: str, jobs: int = 1, ray_address: str | None = None) -> Executor:
+    if name == "local":
+        return LocalExecutor()
+    if name == "processes":
+        return ProcessExecutor(jobs)
+    if name == "ray":
+        return RayExecutor(ray_address)
+    raise UserError(f"--executor: {name!r} is not an executor; allowed: {', '.join(EXECUTORS)}")

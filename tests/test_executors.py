@@ -1,0 +1,191 @@
+"""Executors and a store that holds up: parallel processes give the local executor's results,
+a worker killed mid-job is retried from its checkpoint, two writers on one store neither
+corrupt nor duplicate a run, and a damaged run directory is set aside and redone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from lthbench.cli import main
+from lthbench.runner.executors import LocalExecutor, ProcessExecutor, Settings
+from lthbench.runner.jobs import Job
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+
+TIMING = ("wall_time_s", "finished_at", "total_wall_time_s", "search_wall_time_s",
+          "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "lthbench_commit")  # fmt: skip
+LOTTERY = {"method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.5}}}
+
+
+def _stable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        ({k: v for k, v in r.items() if k not in TIMING} for r in records),
+        key=lambda r: (r["entry_id"], r["seed"], str(r.get("round")), r["run_id"]),
+    )
+
+
+def _suite(write_entry: Callable[..., Path]) -> list[Job]:
+    dense = load_entry(write_entry(name="tiny"))
+    lottery = load_entry(write_entry(LOTTERY, name="tiny-lottery"))
+    return [Job(e, s) for e in (dense, lottery) for s in e.seeds]
+
+
+def _collect(executor: Any, jobs: list[Job], store: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    settings = Settings(store, Path("/nonexistent"), "cpu")
+    executor.run(jobs, settings, lambda job, rs: records.extend(rs))
+    return records
+
+
+def test_processes_give_the_local_results_bit_for_bit(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    jobs = _suite(write_entry)
+    local = _collect(LocalExecutor(), jobs, tmp_path / "local")
+    parallel = _collect(ProcessExecutor(2), jobs, tmp_path / "parallel")
+    assert _stable(parallel) == _stable(local)
+    for run in RunStore(tmp_path / "local"):
+        twin = tmp_path / "parallel" / "runs" / run.id / "final.pt"
+        final = torch.load(run.path / "final.pt", weights_only=True)
+        assert all(torch.equal(final[k], v) for k, v in torch.load(twin, weights_only=True).items())
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lthbench", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "LTHBENCH_CHECKPOINT_SECONDS": "0", **(env or {})},
+    )  # fmt: skip
+
+
+def _workers(parent: int) -> list[int]:
+    """Process ids of the multiprocessing workers under ``parent``."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_killed_mid_job_is_retried_and_resumes(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_entry({"training": {"duration": "4000it", "eval_interval": "100it"}}, name="tiny")
+    assert main(["run", str(path), "--store", str(tmp_path / "reference"), "--quiet"]) == 0
+    store = tmp_path / "store"
+    process = _cli("run", str(path), "--store", str(store), "--quiet",
+                   "--executor", "processes", "--jobs", "2")  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(store.glob("runs/*/checkpoint.pt")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.05)
+    victims = _workers(process.pid)
+    assert victims
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode == 0, output
+    assert "a worker died" in output
+    reference = {r.id: r.result() for r in RunStore(tmp_path / "reference")}
+    resumed = {r.id: r.result() for r in RunStore(store)}
+    assert reference.keys() == resumed.keys()
+    for run_id, result in resumed.items():
+        assert {k: v for k, v in result.items() if k not in TIMING} == {
+            k: v for k, v in reference[run_id].items() if k not in TIMING
+        }
+
+
+@pytest.mark.timeout(300)
+def test_two_writers_on_one_store_train_each_run_once(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_entry(LOTTERY, name="tiny-lottery")
+    store = tmp_path / "store"
+    runs = [_cli("run", str(path), "--store", str(store), "--quiet") for _ in range(2)]
+    outputs = [p.communicate(timeout=240)[0] for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outputs
+    # each result line names its run and wall time: the second writer read the first's result
+    assert sorted(outputs[0].splitlines()) == sorted(outputs[1].splitlines())
+    stored = list(RunStore(store))
+    assert len(stored) == len({r.id for r in stored}) == 6  # rounds 0-2 of seeds 0 and 1
+    assert all(r.problem() is None and r.complete for r in stored)
+
+
+@pytest.mark.parametrize("damage", ["truncated final.pt", "garbage result.json", "bad checkpoint"])
+def test_a_damaged_run_is_reported_set_aside_and_redone(
+    damage: str, write_entry: Callable[..., Path], store: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry({"seeds": [0]}, name="tiny")
+    assert main(["run", str(path), "--store", str(store), "--quiet"]) == 0
+    (run,) = list(RunStore(store))
+    original = run.result()
+    if damage == "truncated final.pt":
+        data = (run.path / "final.pt").read_bytes()
+        (run.path / "final.pt").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage result.json":
+        (run.path / "result.json").write_text('{"run_id": ')
+    else:
+        (run.path / "result.json").unlink()
+        (run.path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert run.problem() is not None
+    capsys.readouterr()
+    main(["show", str(path), "--store", str(store)])
+    captured = capsys.readouterr()
+    assert "not counted" in captured.err and "no stored results" in captured.out
+    assert main(["run", str(path), "--store", str(store), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"run {run.id}:" in err and "moved to" in err
+    assert (store / "runs" / f"{run.id}.corrupt-1").is_dir()
+    redone = run.result()
+    assert redone is not None and run.problem() is None
+    assert {k: v for k, v in redone.items() if k not in TIMING} == {
+        k: v for k, v in original.items() if k not in TIMING
+    }
+    assert [r.id for r in RunStore(store)] == [run.id]
+
+
+def test_a_malicious_checkpoint_is_never_unpickled(tmp_path: Path) -> None:
+    """Tensor files load with weights_only=True: a pickle that would run code is refused."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (os.system, (f"touch {marker}",))
+
+    (run,) = [RunStore(tmp_path / "store").run({"seed": 0})]
+    run.path.mkdir(parents=True)
+    torch.save({"model": Exploit()}, run.path / "checkpoint.pt")
+    assert run.load() is None  # refused, set aside: the run starts over
+    assert not marker.exists()
+    assert (run.path / "checkpoint.pt.rejected").exists() and not (
+        run.path / "checkpoint.pt"
+    ).exists()
+
+
+def test_store_lookups_never_leave_the_store(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    (tmp_path / "store" / "runs").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    for target in ("../secret", "..", "/etc", "a/b"):
+        assert store.find(target) is None
+    run = store.run({"id": "../../escape"})
+    assert run.path.parent == tmp_path / "store" / "runs" and "/" not in run.id
+    json.dumps(run.identity)
