@@ -21,12 +21,12 @@ import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from lthbench.errors import UserError
-from lthbench.runner.jobs import Job
+from lthbench.runner.jobs import Job, checkpoint_interval
 
 Records = list[dict[str, Any]]
 OnRecords = Callable[[Job, Records], None]
@@ -42,6 +42,8 @@ class Settings:
     """'auto', 'cpu', 'cuda', 'cuda:N' (resolved where the job runs)."""
     progress: bool = False
     deterministic: bool = True
+    checkpoint_seconds: float = field(default_factory=lambda: checkpoint_interval())
+    """Read where the suite starts: Ray workers do not inherit the driver's environment."""
 
 
 def run_job(job: Job, settings: Settings, threads: int | None = None) -> Records:
@@ -57,9 +59,9 @@ def run_job(job: Job, settings: Settings, threads: int | None = None) -> Records
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=True)
-    return execute(
-        job, RunStore(settings.store_root), settings.data_root, device, settings.progress
-    )
+    store = RunStore(settings.store_root)
+    return execute(job, store, settings.data_root, device, settings.progress,
+                   settings.checkpoint_seconds)  # fmt: skip
 
 
 class Executor(Protocol):

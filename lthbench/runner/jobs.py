@@ -40,9 +40,14 @@ class Job:
         return self.method.Params.model_validate(self.entry.method.params)
 
     def context(
-        self, store: RunStore, data_root: Path, device: torch.device, progress: bool
+        self,
+        store: RunStore,
+        data_root: Path,
+        device: torch.device,
+        progress: bool,
+        checkpoint_seconds: float | None = None,
     ) -> Context:
-        seconds = float(os.environ.get("LTHBENCH_CHECKPOINT_SECONDS", "60"))
+        seconds = checkpoint_interval() if checkpoint_seconds is None else checkpoint_seconds
         return Context(self.entry, self.seed, store, data_root, device, progress, seconds)
 
     def records(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -139,10 +144,20 @@ def plan(
     return jobs
 
 
+def checkpoint_interval() -> float:
+    """Seconds between checkpoints: $LTHBENCH_CHECKPOINT_SECONDS, else 60."""
+    return float(os.environ.get("LTHBENCH_CHECKPOINT_SECONDS", "60"))
+
+
 def execute(
-    job: Job, store: RunStore, data_root: Path, device: torch.device, progress: bool = True
+    job: Job,
+    store: RunStore,
+    data_root: Path,
+    device: torch.device,
+    progress: bool = True,
+    checkpoint_seconds: float | None = None,
 ) -> list[dict[str, Any]]:
-    context = job.context(store, data_root, device, progress)
+    context = job.context(store, data_root, device, progress, checkpoint_seconds)
     return job.records(job.method.run(context, job.params))
 
 
