@@ -24,7 +24,7 @@ from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
 
 TIMING = ("wall_time_s", "finished_at", "total_wall_time_s", "search_wall_time_s",
-          "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "lthbench_commit")  # fmt: skip
+          "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "lthbench_commit", "torch_threads")  # fmt: skip
 LOTTERY = {"method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.5}}}
 
 

@@ -71,6 +71,17 @@ class Method:
         raise NotImplementedError
 
 
+def reference_problem(reference: Any, results: set[str]) -> str | None:
+    """A named reference must be one of this entry's results or a sibling ('entry:<id>')."""
+    if (
+        isinstance(reference, str)
+        and not reference.startswith("entry:")
+        and reference not in results
+    ):
+        return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+    return None
+
+
 METHODS: dict[str, Method] = {}
 
 
@@ -204,6 +215,7 @@ class Context:
                 "iterations": outcome.iterations,
                 "wall_time_s": outcome.wall_time_s,
                 "device": str(self.device),
+                "torch_threads": torch.get_num_threads(),
                 "torch_version": torch.__version__,
                 "lthbench_version": lthbench.__version__,
                 "lthbench_commit": source_commit(),

@@ -31,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from lthbench.errors import UserError
-from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.methods.base import (
+    RUN_METRICS,
+    Context,
+    Method,
+    reference_problem,
+    register_method,
+)
 from lthbench.prune.channels import (
     ChannelMask,
     batchnorm_scales,
@@ -164,14 +170,9 @@ class EarlyBird(Method):
     }  # fmt: skip
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
-        results = {"dense", *params.baselines}
-        reference = claim.reference
-        if (
-            isinstance(reference, str)
-            and not reference.startswith("entry:")
-            and reference not in results
-        ):
-            return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+        problem = reference_problem(claim.reference, {"dense", *params.baselines})
+        if problem:
+            return problem
         for key in claim.where:
             if key not in ("ratio", "control"):
                 return f"where.{key}: early_bird results are selected by 'ratio' and 'control'"

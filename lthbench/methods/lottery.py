@@ -25,7 +25,13 @@ from torch import nn
 
 from lthbench.data import DATASETS
 from lthbench.errors import UserError
-from lthbench.methods.base import RUN_METRICS, Context, Method, register_method
+from lthbench.methods.base import (
+    RUN_METRICS,
+    Context,
+    Method,
+    reference_problem,
+    register_method,
+)
 from lthbench.models import create_model
 from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
@@ -121,14 +127,9 @@ class Lottery(Method):
     metrics = RUN_METRICS | {"density", "round", "weight_movement_kept", "weight_movement_all"}
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
-        results = {"dense", *params.controls}
-        reference = claim.reference
-        if (
-            isinstance(reference, str)
-            and not reference.startswith("entry:")
-            and reference not in results
-        ):
-            return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
+        problem = reference_problem(claim.reference, {"dense", *params.controls})
+        if problem:
+            return problem
         if "ratio" in claim.where:
             return "where.ratio: lottery results are selected by density, round and control"
         control = claim.where.get("control")
