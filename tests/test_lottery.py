@@ -346,3 +346,18 @@ def test_early_bird_stop_ends_each_round_once_the_magnitude_mask_is_stable(
     # never stops when the masks cannot get that close
     strict = {"rounds": 1, "prune_fraction": 0.2, "early_bird_stop": {"window": 2, "epsilon": 1e-9}}
     assert all(r["iterations"] == 300 for r in run_entry(write_entry(lottery(strict, duration="300it"), name="strict"), store))  # fmt: skip
+
+
+def test_mask_figures_are_cached_per_pruning_rule_and_equal_recomputed_ones(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    path = write_entry(lottery({"rounds": 2, "prune_fraction": 0.2}))
+    first = run_entry(path, store)
+    caches = sorted(p.name for p in store.glob("runs/*/figures-*.json"))
+    assert len(caches) == 3 and len(set(caches)) == 1  # one rule, rounds 0-2
+    for cache in store.glob("runs/*/figures-*.json"):
+        cache.unlink()
+    assert run_entry(path, store) == first  # recomputed from the weights: the same figures
+    other = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5}), name="other")
+    run_entry(other, store)  # shares round 0, another rule: its own cache beside the first
+    assert len({p.name for p in store.glob("runs/*/figures-*.json")}) == 2

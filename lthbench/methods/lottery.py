@@ -48,6 +48,7 @@ from lthbench.prune.mask import (
 from lthbench.spec.duration import Duration, DurationField
 from lthbench.spec.entry import Entry
 from lthbench.store import Run
+from lthbench.store.runs import run_id
 from lthbench.train import TrainHooks
 
 Control = Literal["random_reinit", "random_prune"]
@@ -397,21 +398,33 @@ class Lottery(Method):
         result: dict[str, Any],
     ) -> dict[str, Any]:
         run = context.run_for(self._extra(params, round_, control))
-        model = context.build_model()
-        mask = run.load_tensors("mask.pt") if round_ else full_mask(self._weights(model, params))
-        assert mask is not None
-        initial, final = run.load_tensors("init.pt"), run.load_tensors("final.pt")
-        kept = self.prune(model, params, final, mask, 1)
-        movement_kept, movement_all = _movement(initial, final, mask, kept)
+        # mask figures depend on the pruning rule too (round 0 is shared by entries): cache
+        # them per rule, written once by a process that may write, so `show` stays cheap
+        cache = f"figures-{run_id(params.chain_identity())[:12]}.json"
+        figures = run.read_json(cache)
+        if figures is None:
+            model = context.build_model()
+            mask = (
+                run.load_tensors("mask.pt") if round_ else full_mask(self._weights(model, params))
+            )
+            assert mask is not None
+            initial, final = run.load_tensors("init.pt"), run.load_tensors("final.pt")
+            kept = self.prune(model, params, final, mask, 1)
+            movement_kept, movement_all = _movement(initial, final, mask, kept)
+            figures = {
+                "density": density(mask),
+                "layer_densities": layer_densities(mask),
+                "weight_movement_kept": movement_kept,
+                "weight_movement_all": movement_all,
+            }
+            if not context.read_only:
+                run.write_json(cache, figures)
         return {
             **result,
             "round": round_,
             "control": control,
             "strategy": params.strategy,
-            "density": density(mask),
-            "layer_densities": layer_densities(mask),
-            "weight_movement_kept": movement_kept,
-            "weight_movement_all": movement_all,
+            **figures,
         }
 
 
