@@ -176,8 +176,9 @@ class Context:
         """
         run = self.run_for(extra)
         problem = run.problem()
-        if problem is None and (run.complete or self.read_only):
-            return run.result()
+        stored = None if problem is not None else run.result()
+        if stored is not None or (problem is None and self.read_only):
+            return stored
         if self.read_only:
             print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
             return None

@@ -45,7 +45,7 @@ from lthbench.prune.channels import (
     flatten,
     slimming_penalty,
 )
-from lthbench.prune.distance import EarlyBirdDetector, hamming
+from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.slim import slim
 from lthbench.spec.duration import Duration, DurationField
 from lthbench.spec.entry import Entry, TrainingHparams
@@ -117,6 +117,25 @@ def _bits(text: str) -> torch.Tensor:
 
 def _key(ratio: float) -> str:
     return f"{ratio:g}"
+
+
+def _replay(
+    params: EarlyBirdParams, log: list[dict[str, Any]]
+) -> dict[str, tuple[EarlyBirdDetector, list[int]]]:
+    """Per ratio, a detector fed the masks a search logged, and the iterations they came at
+    (to resume a search, and to read its draws afterwards)."""
+    replayed = {}
+    for ratio in params.ratios:
+        key = _key(ratio)
+        detector = EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
+        iterations = []
+        for record in log:
+            bits = record.get("channel_masks", {}).get(key)
+            if bits is not None:
+                detector.update(_bits(bits))
+                iterations.append(record["iteration"])
+        replayed[key] = (detector, iterations)
+    return replayed
 
 
 def shifted_schedule(
@@ -248,14 +267,10 @@ class EarlyBird(Method):
     # -- the search ---------------------------------------------------------------------
     def _prepare_search(self, context: Context, params: EarlyBirdParams) -> Any:
         def prepare(model: nn.Module, run: Run) -> TrainHooks:
-            detectors = {
-                _key(p): EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
-                for p in params.ratios
-            }
             saved = run.load()
-            for record in saved["log"] if saved else []:
-                for key, bits in record.get("channel_masks", {}).items():
-                    detectors[key].update(_bits(bits))
+            detectors = {
+                key: d for key, (d, _) in _replay(params, saved["log"] if saved else []).items()
+            }
 
             def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
                 if iteration == 0:
@@ -288,20 +303,15 @@ class EarlyBird(Method):
     def _detection(
         self, context: Context, params: EarlyBirdParams, search: Run
     ) -> dict[str, dict[str, Any]]:
-        """Per ratio: the draw iteration (None: never), the distance matrix between the masks
-        of all evaluations (at their epochs), the detector's cost up to the draw."""
+        """Per ratio: the draw iteration (None: never) and the search's time up to it, the
+        distance matrix between the masks of all evaluations (at their epochs), and the
+        detector's cost up to the draw."""
         log = search.read_json("log.json") or []
+        elapsed = (search.read_json("timing.json") or {}).get("elapsed_at_eval_s", [])
+        wall_at = {r["iteration"]: t for r, t in zip(log, elapsed, strict=False)}
         per_epoch = context.iterations_per_epoch
         found: dict[str, dict[str, Any]] = {}
-        for p in params.ratios:
-            key = _key(p)
-            detector = EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
-            iterations = []
-            for record in log:
-                bits = record.get("channel_masks", {}).get(key)
-                if bits is not None:
-                    detector.update(_bits(bits))
-                    iterations.append(record["iteration"])
+        for key, (detector, iterations) in _replay(params, log).items():
             draw = None if detector.draw_epoch is None else iterations[detector.draw_epoch]
             channels = len(detector.masks[0]) if detector.masks else 0
             seen = len(iterations) if detector.draw_epoch is None else detector.draw_epoch + 1
@@ -309,9 +319,10 @@ class EarlyBird(Method):
             cost = seen * (channels * math.log2(max(channels, 2)) + (params.window - 1) * channels)
             found[key] = {
                 "draw_iteration": draw,
+                "search_wall_time_s": wall_at.get(draw),
                 "epochs": [i / per_epoch for i in iterations],
                 "distance_matrix": [
-                    [round(hamming(a, b), 4) for b in detector.masks] for a in detector.masks
+                    [round(d, 4) for d in row] for row in detector.distance_matrix()
                 ],
                 "detector_flops": cost,
             }
@@ -388,14 +399,13 @@ class EarlyBird(Method):
         )
         if search_result is None:
             return records
-        search = context.run_for(self._search_extra(params))
-        detection = self._detection(context, params, search)
+        detection = self._detection(context, params, context.run_for(self._search_extra(params)))
         for ratio in params.ratios:
             slimming = None
             if "network_slimming" in params.baselines:
                 slimming = self._slimming_record(context, params, ratio, dense_step, search_result)
                 records += [slimming] if slimming is not None else []
-            ticket = self._ticket_record(context, params, ratio, detection[_key(ratio)], search,
+            ticket = self._ticket_record(context, params, ratio, detection[_key(ratio)],
                                          dense, dense_step, slimming)  # fmt: skip
             records.append(ticket)
             if ticket["drawn"] and "scratch" in params.baselines:
@@ -434,7 +444,6 @@ class EarlyBird(Method):
         params: EarlyBirdParams,
         ratio: float,
         found: dict[str, Any],
-        search: Run,
         dense: dict[str, Any] | None,
         dense_step: int,
         slimming: dict[str, Any] | None,
@@ -463,9 +472,7 @@ class EarlyBird(Method):
         )  # fmt: skip
         if trained is None:
             return ticket
-        log = search.read_json("log.json") or []
-        elapsed = (search.read_json("timing.json") or {}).get("elapsed_at_eval_s", [])
-        search_wall = elapsed[next(i for i, r in enumerate(log) if r["iteration"] == start)]
+        search_wall = found["search_wall_time_s"]
         flops = (
             dense_step * start
             + found["detector_flops"]

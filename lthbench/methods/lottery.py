@@ -161,13 +161,12 @@ class Lottery(Method):
         info = DATASETS[entry.dataset.name].info(entry.dataset)
         with torch.device("meta"):
             model = create_model(entry.model, info.num_classes, info.input_size)
-        fractions = self._layer_fractions(model, params, params.rounds)
         weights = self._weights(model, params)
         if params.scope == "global":
-            total = sum(w.numel() for w in weights.values())
             fractions = {"all prunable layers": 1.0 - (1.0 - params.fraction) ** params.rounds}
-            sizes = {"all prunable layers": total}
+            sizes = {"all prunable layers": sum(w.numel() for w in weights.values())}
         else:
+            fractions = self._layer_fractions(model, params, params.rounds)
             sizes = {name: w.numel() for name, w in weights.items()}
         for name, fraction in fractions.items():
             kept = sizes[name] * (1.0 - fraction)
