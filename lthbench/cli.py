@@ -94,9 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         for job in jobs:
             context = job.context(store, _data_root(args), device, progress=False)
             for run in job.method.plan(context, job.params):
+                problem, stored = context.inspect(run)
                 state = (
                     "done"
-                    if run.complete
+                    if stored is not None
+                    else f"redo ({problem})"
+                    if problem is not None
                     else ("resumable" if (run.path / "checkpoint.pt").exists() else "new")
                 )
                 print(f"{job.entry.id}\tseed {job.seed}\t{run.id}\t{state}")

@@ -50,6 +50,8 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "batch size zero": ({"training": {"batch_size": 0}}, "training.batch_size"),
     "missing key": ({"training": None}, "training: required key is missing"),
     "bad tier": ({"tier": "huge"}, "tier: allowed: 'embedded' or 'paper'"),
+    "fractional cpus": ({"resources": {"cpus": 0.5}}, "resources.cpus"),
+    "zero cpus": ({"resources": {"cpus": 0}}, "resources.cpus"),
     "bad optimizer": ({"training": {"optimizer": "lion"}}, "training.optimizer"),
     "nesterov with adam": ({"training": {"nesterov": True}}, "nesterov needs optimizer 'sgd'"),
     "id not file name": ({"id": "other"}, "id: 'other' must equal the file name"),

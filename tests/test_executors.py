@@ -24,7 +24,7 @@ from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
 
 TIMING = ("wall_time_s", "finished_at", "total_wall_time_s", "search_wall_time_s",
-          "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "lthbench_commit", "torch_threads")  # fmt: skip
+          "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "lthbench_commit")  # fmt: skip
 LOTTERY = {"method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.5}}}
 
 
@@ -35,10 +35,15 @@ def _stable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+CNN = {"model": {"name": "mnist1d_cnn", "kwargs": None}}
+"""Convolutions whose CPU reductions split by thread: 1 and 2 threads give different numbers."""
+
+
 def _suite(write_entry: Callable[..., Path]) -> list[Job]:
     dense = load_entry(write_entry(name="tiny"))
     lottery = load_entry(write_entry(LOTTERY, name="tiny-lottery"))
-    return [Job(e, s) for e in (dense, lottery) for s in e.seeds]
+    cnn = load_entry(write_entry(CNN, name="tiny-cnn"))
+    return [Job(e, s) for e in (dense, lottery, cnn) for s in e.seeds]
 
 
 def _collect(executor: Any, jobs: list[Job], store: Path) -> list[dict[str, Any]]:
@@ -59,6 +64,22 @@ def test_processes_give_the_local_results_bit_for_bit(
         twin = tmp_path / "parallel" / "runs" / run.id / "final.pt"
         final = torch.load(run.path / "final.pt", weights_only=True)
         assert all(torch.equal(final[k], v) for k, v in torch.load(twin, weights_only=True).items())
+
+
+def test_a_job_computes_with_its_entrys_threads_under_every_executor(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The thread count belongs to the entry, not the executor: the same CNN run at 1 and at 2
+    threads differs, so every executor must use the entry's count (and local restores its own)."""
+    before = torch.get_num_threads()
+    one = load_entry(write_entry(CNN, name="cnn-one"))
+    two = load_entry(write_entry({**CNN, "resources": {"cpus": 2}}, name="cnn-two"))
+    local = _collect(LocalExecutor(), [Job(one, 0), Job(two, 0)], tmp_path / "local")
+    assert torch.get_num_threads() == before
+    assert [r["torch_threads"] for r in local] == [1, 2]
+    assert local[0]["final_train_loss"] != local[1]["final_train_loss"]
+    parallel = _collect(ProcessExecutor(2), [Job(two, 0)], tmp_path / "parallel")
+    assert _stable(parallel) == _stable(local[1:])
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -128,7 +149,10 @@ def test_two_writers_on_one_store_train_each_run_once(
     assert all(r.problem() is None and r.complete for r in stored)
 
 
-@pytest.mark.parametrize("damage", ["truncated final.pt", "garbage result.json", "bad checkpoint"])
+DAMAGES = ["truncated final.pt", "garbage result.json", "bad checkpoint", "other threads"]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_run_is_reported_set_aside_and_redone(
     damage: str, write_entry: Callable[..., Path], store: Path,
     capsys: pytest.CaptureFixture[str],
@@ -142,11 +166,15 @@ def test_a_damaged_run_is_reported_set_aside_and_redone(
         (run.path / "final.pt").write_bytes(data[: len(data) // 2])
     elif damage == "garbage result.json":
         (run.path / "result.json").write_text('{"run_id": ')
-    else:
+    elif damage == "bad checkpoint":
         (run.path / "result.json").unlink()
         (run.path / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    assert run.problem() is not None
+    else:  # sound files, but computed with 2 threads (before threads were fixed per entry)
+        run.write_json("result.json", {**original, "torch_threads": 2})
+    assert (run.problem() is not None) == (damage != "other threads")
     capsys.readouterr()
+    main(["run", str(path), "--store", str(store), "--dry-run"])
+    assert "\tredo (" in capsys.readouterr().out
     main(["show", str(path), "--store", str(store)])
     captured = capsys.readouterr()
     assert "not counted" in captured.err and "no stored results" in captured.out

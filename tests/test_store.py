@@ -32,6 +32,7 @@ def test_spelling_out_defaults_keeps_the_id(write_entry: Callable[..., Path]) ->
     explicit = load_entry(write_entry({
         "precision": "fp32",
         "version": 1,
+        "resources": {"cpus": 1, "gpus": 0},
         "dataset": {"augment": False, "resize": None},
         "training": {"momentum": 0.0, "warmup": "0it", "milestones": [], "gamma": 0.1,
                      "weight_decay": 0.0, "nesterov": False},
@@ -54,6 +55,15 @@ def test_settings_and_seed_change_the_id(write_entry: Callable[..., Path]) -> No
     other = load_entry(write_entry({"training": {"lr": 2e-3}}, name="tiny"))
     assert run_id(base.run_config(0)) != run_id(base.run_config(1))
     assert run_id(base.run_config(0)) != run_id(other.run_config(0))
+
+
+def test_cpu_threads_change_the_id_and_gpus_do_not(write_entry: Callable[..., Path]) -> None:
+    """CPU reductions split by thread, so the thread count is part of what a run computes."""
+    base = run_id(load_entry(write_entry(name="tiny")).run_config(0))
+    threads = load_entry(write_entry({"resources": {"cpus": 4}}, name="tiny")).run_config(0)
+    gpus = load_entry(write_entry({"resources": {"gpus": 1}}, name="tiny")).run_config(0)
+    assert run_id(threads) != base and threads["cpu_threads"] == 4
+    assert run_id(gpus) == base
 
 
 def test_result_is_written_last_and_checkpoint_dropped(tmp_path: Path) -> None:

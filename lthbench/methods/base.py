@@ -175,20 +175,18 @@ class Context:
         a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw).
         """
         run = self.run_for(extra)
-        problem = run.problem()
-        stored = None if problem is not None else run.result()
+        problem, stored = self.inspect(run)
         if stored is not None or (problem is None and self.read_only):
             return stored
         if self.read_only:
             print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
             return None
         with run.lock():
-            problem = run.problem()
+            problem, stored = self.inspect(run)
             if problem is not None:
                 moved = run.quarantine()
                 print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
                       file=sys.stderr)  # fmt: skip
-            stored = run.result()
             if stored is not None:
                 return stored
             splits = self.splits()
@@ -229,6 +227,21 @@ class Context:
         result = run.result()
         assert result is not None
         return result
+
+    def inspect(self, run: Run) -> tuple[str | None, dict[str, Any] | None]:
+        """(what is wrong with the run directory, its result if sound). Besides the store's
+        checks: a result computed with another CPU thread count than the entry's (stored before
+        threads were fixed per entry) is another computation than the run id names."""
+        problem = run.problem()
+        result = run.result() if problem is None else None
+        threads = None if result is None else result.get("torch_threads")
+        if threads is not None and threads != self.entry.resources.cpus:
+            want = self.entry.resources.cpus
+            return (
+                f"computed with {threads} CPU threads, the entry's resources.cpus is {want}",
+                None,
+            )
+        return problem, result
 
     def _resolved(self, run: Run, training: TrainingHparams) -> dict[str, Any]:
         full = self.entry.model_dump(mode="json", include={"model", "dataset", "precision"})

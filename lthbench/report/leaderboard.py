@@ -52,7 +52,8 @@ def provenance(records: Records) -> str:
     return (
         f"_Rendered by `lthbench leaderboard` from {len(records)} stored results: "
         f"lthbench {values('lthbench_version')} (commit {values('lthbench_commit')}), "
-        f"torch {values('torch_version')}, device {values('device')}; "
+        f"torch {values('torch_version')}, device {values('device')}, "
+        f"CPU threads per run {values('torch_threads')}; "
         f"newest result {newest}._"
     )
 

@@ -1,12 +1,15 @@
 """Executors: where a suite's jobs run. One interface, chosen with ``--executor``.
 
 - ``local``: in this process, one job after the other.
-- ``processes``: N worker processes on this machine (``--jobs N``), torch's threads divided
-  among them. A job is a whole (entry, seed) chain, so its rounds stay in order while
-  independent chains run side by side.
+- ``processes``: N worker processes on this machine (``--jobs N``). A job is a whole
+  (entry, seed) chain, so its rounds stay in order while independent chains run side by side.
 - ``ray``: each job a Ray task, with the CPUs and GPUs its entry's ``resources`` ask for, on an
   existing cluster (``--ray-address``). Workers read and write the same store path (a shared
   filesystem), exactly as local processes do.
+
+Under every executor a job computes with its entry's ``resources.cpus`` torch threads: CPU
+kernels split reductions by thread, so a thread count that followed the executor (all cores
+locally, a share per worker) would give one run id several results.
 
 Every executor writes through the same store, whose per-run file lock makes runs shared by
 jobs (a dense run behind several entries) train once. A worker that dies (``kill -9``, a lost
@@ -46,22 +49,25 @@ class Settings:
     """Read where the suite starts: Ray workers do not inherit the driver's environment."""
 
 
-def run_job(job: Job, settings: Settings, threads: int | None = None) -> Records:
+def run_job(job: Job, settings: Settings) -> Records:
     """Execute one job (in whichever process or Ray worker this is) and return its records."""
     import torch
 
     from lthbench.runner.jobs import choose_device, execute
     from lthbench.store import RunStore
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     device = choose_device(settings.device)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=True)
     store = RunStore(settings.store_root)
-    return execute(job, store, settings.data_root, device, settings.progress,
-                   settings.checkpoint_seconds)  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(job.entry.resources.cpus)
+    try:
+        return execute(job, store, settings.data_root, device, settings.progress,
+                       settings.checkpoint_seconds)  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Executor(Protocol):
@@ -73,10 +79,6 @@ class LocalExecutor:
     def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
         for job in jobs:
             on_records(job, run_job(job, settings))
-
-
-def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
 
 
 class ProcessExecutor:
@@ -91,14 +93,17 @@ class ProcessExecutor:
 
     def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
         pending = list(jobs)
-        threads = threads_per_worker(self.workers)
+        threads = self.workers * max((job.entry.resources.cpus for job in jobs), default=1)
+        if threads > (os.cpu_count() or 1):
+            print(f"note: {self.workers} workers × up to {threads // self.workers} torch threads "
+                  f"each oversubscribe this machine's {os.cpu_count()} CPUs", flush=True)  # fmt: skip
         context = multiprocessing.get_context("spawn")
         for attempt in range(self.retries + 1):
             if not pending:
                 return
             with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
                 running: dict[Future[Records], Job] = {
-                    pool.submit(run_job, job, settings, threads): job for job in pending
+                    pool.submit(run_job, job, settings): job for job in pending
                 }
                 try:
                     while running:
@@ -139,7 +144,7 @@ class RayExecutor:
             for job in jobs:
                 resources = job.entry.resources
                 options = {"num_cpus": resources.cpus, "num_gpus": resources.gpus}
-                ref = task.options(**options).remote(job, settings, int(resources.cpus) or 1)
+                ref = task.options(**options).remote(job, settings)
                 running[ref] = job
             while running:
                 done, _ = ray.wait(list(running), num_returns=1)

@@ -85,9 +85,12 @@ class TrainingHparams(_Strict):
 
 
 class ResourcesSpec(_Strict):
-    """What one job of this entry asks a cluster for (Ray); not part of any run's identity."""
+    """What one job of this entry takes (Ray's request). ``cpus`` is also the job's torch CPU
+    thread count under every executor, and part of its runs' identity: CPU kernels split
+    reductions by thread, so fixing the count per entry (not per machine or executor) is what
+    makes a run id name one result whether it ran locally, in a worker or on a Ray node."""
 
-    cpus: Annotated[float, Field(ge=0, le=1024)] = 1
+    cpus: Annotated[int, Field(ge=1, le=1024)] = 1
     gpus: Annotated[float, Field(ge=0, le=64)] = 0
 
 
@@ -189,11 +192,14 @@ class Entry(_Strict):
 
         Description, claims, source, tier and the method are left out: they do not change
         what a training run computes, so a dense baseline is shared by every entry that
-        trains the same network the same way.
+        trains the same network the same way. The CPU thread count does change it (reductions
+        split by thread), so ``resources.cpus`` joins as ``cpu_threads`` when it is not 1.
         """
         dumped = self.model_dump(
             mode="json",
             exclude_defaults=True,
             include={"model", "dataset", "training", "precision"},
         )
+        if self.resources.cpus != 1:
+            dumped["cpu_threads"] = self.resources.cpus
         return {**dumped, "seed": seed}
