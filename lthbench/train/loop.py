@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -114,8 +114,10 @@ class TrainResult:
     """Training time up to each evaluation of ``log`` (kept apart: logs are deterministic)."""
 
 
-def make_optimizer(model: nn.Module, hp: TrainingHparams) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+def make_optimizer(
+    parameters: Iterable[torch.Tensor], hp: TrainingHparams
+) -> torch.optim.Optimizer:
+    params = [p for p in parameters if p.requires_grad]
     if hp.optimizer == "sgd":
         return torch.optim.SGD(
             params,
@@ -199,7 +201,7 @@ def train(
     total = hp.duration.to_iterations(per_epoch)
     eval_every = hp.eval_interval.to_iterations(per_epoch)
     schedule = LearningRate.from_hparams(hp, per_epoch)
-    optimizer = make_optimizer(model, hp)
+    optimizer = make_optimizer(model.parameters(), hp)
     data = TrainBatches(splits.train, hp.batch_size, seed, device, splits.augment)
 
     saved = checkpoints.load() if checkpoints else None

@@ -1,0 +1,230 @@
+"""Several runs of one architecture trained at once as one batched model (``torch.func``).
+
+Why: a lottery experiment trains the same small network many times (seeds, a ticket and its
+controls), and one small run leaves the machine idle between kernels. Stacking the runs'
+parameters and calling the model through ``vmap(functional_call(...))`` turns R small matrix
+products into one batched product per layer and R optimizer steps into one.
+
+Each run keeps what makes it itself: its initialisation (its model's weights), its mask and
+its data order (its own seed's batches). SGD and Adam are elementwise, so one optimizer over
+the stacked parameters updates every run exactly as the run's own optimizer would; only the
+batched products sum in another order, so metrics agree with the one-run loop
+(:func:`lthbench.train.loop.train`, the reference) within floating-point tolerance, not bit
+for bit. Each run's module keeps views into the stacked parameters, so hooks written for the
+one-run loop (``after_step``, ``after_eval``: e.g. saving a rewind point) see their own run.
+
+Models with buffers (BatchNorm running statistics) or randomness (dropout) are not
+vectorised: their state and random streams would not be the one-run loop's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from lthbench.data.base import Splits
+from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
+from lthbench.spec.entry import TrainingHparams
+from lthbench.train.loop import TrainHooks, TrainResult, make_optimizer, summarise
+from lthbench.train.schedule import LearningRate
+
+Mask = dict[str, torch.Tensor]
+
+
+def not_vectorisable(model: nn.Module, precision: str = "fp32") -> str | None:
+    """Why ``model`` cannot join a vectorised group (None: it can)."""
+    if precision != "fp32":
+        return f"precision {precision} (only fp32 is vectorised)"
+    buffers = [name for name, _ in model.named_buffers()]
+    if buffers:
+        return f"it has buffers ({buffers[0]}, ...), e.g. BatchNorm running statistics"
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
+            return f"{name} draws random numbers (dropout)"
+    return None
+
+
+def _check(models: list[nn.Module], hooks: list[TrainHooks | None], precision: str) -> None:
+    if not models:
+        raise ValueError("no runs to train")
+    reason = not_vectorisable(models[0], precision)
+    if reason is not None:
+        raise ValueError(f"cannot vectorise: {reason}")
+    shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError("cannot vectorise: the runs' models differ in architecture")
+    for hook in hooks:
+        if hook is not None and (
+            hook.before_step or hook.penalty or hook.after_update or hook.stop
+        ):
+            raise ValueError(
+                "cannot vectorise: only after_step and after_eval hooks (masks are given apart)"
+            )
+
+
+def train_many(
+    models: list[nn.Module],
+    splits: Splits,
+    hp: TrainingHparams,
+    *,
+    seeds: list[int],
+    masks: list[Mask | None] | None = None,
+    hooks: list[TrainHooks | None] | None = None,
+    device: torch.device | None = None,
+) -> list[TrainResult]:
+    """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order,
+    ``masks[i]`` held exactly (pruned weights and their gradients zero at every step) and
+    ``hooks[i]``. Returns one result per run, as the one-run loop would."""
+    device = device or torch.device("cpu")
+    runs = len(models)
+    masks = masks or [None] * runs
+    hooks = hooks or [None] * runs
+    if not len(seeds) == len(masks) == len(hooks) == runs:
+        raise ValueError("one seed, mask and hook set per model")
+    _check(models, hooks, "fp32")
+    for model in models:
+        model.to(device).train()
+    template = models[0]
+    names = [name for name, _ in template.named_parameters()]
+    stacked = {
+        name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+        .clone()
+        .requires_grad_(True)
+        for name in names
+    }
+    for index, model in enumerate(models):  # each run's module sees its slice of the stack
+        for name, parameter in model.named_parameters():
+            parameter.data = stacked[name].data[index]
+    keep = _stacked_masks(masks, stacked)
+
+    def forward(parameters: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(template, parameters, (x,))
+
+    per_run = vmap(forward)
+    shared_input = vmap(forward, in_dims=(0, None))
+
+    per_epoch = iterations_per_epoch(splits.info.train_size, hp.batch_size)
+    total = hp.duration.to_iterations(per_epoch)
+    eval_every = hp.eval_interval.to_iterations(per_epoch)
+    schedule = LearningRate.from_hparams(hp, per_epoch)
+    optimizer = make_optimizer(list(stacked.values()), hp)
+    streams = [
+        TrainBatches(splits.train, hp.batch_size, s, device, splits.augment).batches(0)
+        for s in seeds
+    ]
+    logs: list[list[dict[str, Any]]] = [[] for _ in range(runs)]
+    marks: list[float] = []
+    began = time.perf_counter()
+
+    @torch.no_grad()
+    def evaluate(split: Any) -> tuple[list[float], list[float]]:
+        loss_sums, correct, count = [0.0] * runs, [0] * runs, 0
+        for x, y in eval_batches(split, device):
+            logits = shared_input(stacked, x)
+            losses = nn.functional.cross_entropy(
+                logits.flatten(0, 1), y.repeat(runs), reduction="none"
+            ).view(runs, -1)
+            hits = (logits.argmax(2) == y).sum(1)
+            for i in range(runs):  # per run, as the one-run loop sums: batch by batch, in floats
+                loss_sums[i] += losses[i].sum().item()
+                correct[i] += int(hits[i])
+            count += len(y)
+        return [s / count for s in loss_sums], [c / count for c in correct]
+
+    def record(
+        iteration: int, train_loss: list[float | None], train_acc: list[float | None]
+    ) -> None:
+        val_loss, val_accuracy = evaluate(splits.val)
+        test_loss, test_accuracy = evaluate(splits.test)
+        for i in range(runs):
+            entry: dict[str, Any] = {
+                "iteration": iteration,
+                "epoch": iteration / per_epoch,
+                "lr": schedule.at(max(iteration - 1, 0)),
+                "train_loss": train_loss[i],
+                "train_accuracy": train_acc[i],
+                "val_loss": val_loss[i],
+                "val_accuracy": val_accuracy[i],
+                "test_loss": test_loss[i],
+                "test_accuracy": test_accuracy[i],
+            }
+            hook = hooks[i]
+            if hook is not None and hook.after_eval is not None:
+                entry.update(hook.after_eval(iteration, models[i]))
+            logs[i].append(entry)
+        marks.append(time.perf_counter() - began)
+
+    record(0, [None] * runs, [None] * runs)
+    loss_sum = torch.zeros(runs, device=device)
+    correct = torch.zeros(runs, dtype=torch.long, device=device)
+    seen = 0
+    step_hooks = [(i, h.after_step) for i, h in enumerate(hooks) if h and h.after_step]
+    masked = [(stacked[name], k) for name, k in keep.items()]
+    for iteration in range(total):
+        batches = [next(stream) for stream in streams]
+        x = torch.stack([b[0] for b in batches])
+        y = torch.stack([b[1] for b in batches])
+        for group in optimizer.param_groups:
+            group["lr"] = schedule.at(iteration)
+        logits = per_run(stacked, x)
+        losses = nn.functional.cross_entropy(
+            logits.flatten(0, 1), y.flatten(), reduction="none"
+        ).view(runs, -1).mean(1)  # fmt: skip
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()  # runs are independent: each run's gradient is its own loss's
+        if masked:
+            torch._foreach_mul_([p.grad for p, _ in masked], [k for _, k in masked])
+        optimizer.step()
+        if masked:
+            with torch.no_grad():
+                torch._foreach_mul_([p for p, _ in masked], [k for _, k in masked])
+        for i, after_step in step_hooks:
+            after_step(iteration + 1, models[i])
+        loss_sum += losses.detach() * y.shape[1]
+        correct += (logits.detach().argmax(2) == y).sum(1)
+        seen += y.shape[1]
+        done = iteration + 1
+        if done % eval_every == 0 or done == total:
+            mean_loss = (loss_sum / seen).tolist()
+            accuracy = (correct.double() / seen).tolist()
+            record(done, mean_loss, accuracy)
+            loss_sum.zero_()
+            correct.zero_()
+            seen = 0
+    wall = time.perf_counter() - began
+    for name, tensor in stacked.items():  # hand each run its own storage back
+        for index, model in enumerate(models):
+            dict(model.named_parameters())[name].data = tensor.data[index].clone()
+    return [  # the group's time is shared equally: per run, it is what the run cost
+        TrainResult(
+            log=log,
+            iterations=total,
+            wall_time_s=wall / runs,
+            summary=summarise(log),
+            elapsed_s=[m / runs for m in marks],
+        )  # fmt: skip
+        for log in logs
+    ]
+
+
+def _stacked_masks(
+    masks: list[Mask | None], stacked: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Per parameter, the runs' masks stacked as 0/1 floats (ones for runs without a mask);
+    parameters no run masks are left out. Pruned weights are zeroed at once."""
+    names = sorted({name for mask in masks if mask for name in mask})
+    keep: dict[str, torch.Tensor] = {}
+    for name in names:
+        parameter = stacked[name]
+        rows = [
+            (m[name] if m and name in m else torch.ones(parameter.shape[1:], dtype=torch.bool))
+            for m in masks
+        ]
+        keep[name] = torch.stack([r.to(parameter.device) for r in rows]).to(parameter.dtype)
+        with torch.no_grad():
+            parameter.mul_(keep[name])
+    return keep

@@ -1,0 +1,127 @@
+"""Vectorised multi-run training agrees with the one-run loop (the reference) on every metric,
+keeps each run's mask exact, and refuses what it cannot do the one-run loop's way."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from lthbench.methods import Context
+from lthbench.prune.magnitude import random_mask_like
+from lthbench.prune.mask import Mask, apply_mask, mask_hooks, prunable_weights
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+from lthbench.train import TrainHooks, train
+from lthbench.train.vectorised import not_vectorisable, train_many
+
+METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
+           "test_accuracy", "lr", "iteration", "epoch")  # fmt: skip
+
+
+def _context(write_entry: Callable[..., Path], tmp_path: Path, **training: Any) -> Context:
+    overrides = {"training": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
+                              "weight_decay": 1e-4, **training}}  # fmt: skip
+    entry = load_entry(write_entry(overrides, name="tiny"))
+    return Context(entry, 0, RunStore(tmp_path / "store"), tmp_path, progress=False)
+
+
+def _masks(models: list[torch.nn.Module]) -> list[Mask | None]:
+    """Run 0 dense, the others with their own random 20%-density masks."""
+    generator = torch.Generator().manual_seed(7)
+    masks: list[Mask | None] = [None]
+    for model in models[1:]:
+        fifth = {
+            name: (torch.arange(w.numel()) < w.numel() // 5).view_as(w)
+            for name, w in prunable_weights(model).items()
+        }
+        masks.append(random_mask_like(fifth, generator))
+    return masks
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= 1e-5 + 1e-4 * abs(b)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_many_runs_at_once_agree_with_one_run_at_a_time(
+    optimizer: str, write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    extra = {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0} if optimizer == "adam" else {}
+    context = _context(write_entry, tmp_path, milestones=["60it"], **extra)
+    splits, hp = context.splits(), context.entry.training
+    seeds = [0, 1, 2]
+    models = [context.build_model(seed) for seed in seeds]
+    masks = _masks(models)
+    for model, mask in zip(models, masks, strict=True):
+        if mask is not None:
+            apply_mask(model, mask)
+    reference = []
+    for model, mask, seed in zip(models, masks, seeds, strict=True):
+        alone = copy.deepcopy(model)
+        hooks = mask_hooks(alone, mask) if mask is not None else None
+        reference.append((alone, train(alone, splits, hp, seed=seed, hooks=hooks)))
+    together = train_many(models, splits, hp, seeds=seeds, masks=masks)
+
+    for (alone, one), many, model in zip(reference, together, models, strict=True):
+        assert len(one.log) == len(many.log) == 4
+        for a, b in zip(many.log, one.log, strict=True):
+            assert all(_close(a[k], b[k]) for k in METRICS), (a, b)
+        assert all(_close(many.summary[k], one.summary[k]) for k in one.summary)
+        final = dict(alone.named_parameters())
+        for name, parameter in model.named_parameters():
+            assert torch.allclose(parameter, final[name], rtol=1e-4, atol=1e-5)
+    for model, mask in zip(models[1:], masks[1:], strict=True):
+        weights = dict(model.named_parameters())
+        assert mask is not None
+        assert all(torch.all(weights[n][~keep] == 0) for n, keep in mask.items())
+        assert all(torch.all(weights[n][keep] != 0) for n, keep in mask.items())
+    # the runs are their own: different seeds and masks give different results
+    assert len({many.log[-1]["val_loss"] for many in together}) == 3
+
+
+def test_each_run_keeps_its_own_storage_and_hooks_see_their_run(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    context = _context(write_entry, tmp_path)
+    splits, hp = context.splits(), context.entry.training
+    models = [context.build_model(seed) for seed in (0, 1)]
+    seen: dict[int, list[float]] = {0: [], 1: []}
+
+    def watcher(run: int) -> TrainHooks:
+        def after_eval(iteration: int, model: torch.nn.Module) -> dict[str, Any]:
+            seen[run].append(float(next(model.parameters()).detach().abs().sum()))
+            return {"watched": run}
+
+        return TrainHooks(after_eval=after_eval)
+
+    results = train_many(models, splits, hp, seeds=[0, 1], hooks=[watcher(0), watcher(1)])
+    assert [r.log[-1]["watched"] for r in results] == [0, 1]
+    assert seen[0] != seen[1] and len(seen[0]) == 4
+    first = next(models[0].parameters())
+    assert seen[0][-1] == float(first.detach().abs().sum())
+    first.data.zero_()  # storage is the run's own again: the other run is untouched
+    assert float(next(models[1].parameters()).detach().abs().sum()) == seen[1][-1]
+
+
+def test_what_cannot_be_vectorised_is_refused(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    context = _context(write_entry, tmp_path)
+    splits, hp = context.splits(), context.entry.training
+    norm = torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.BatchNorm1d(8))
+    assert "buffers" in (not_vectorisable(norm) or "")
+    dropout = torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.Dropout(0.5))
+    assert "dropout" in (not_vectorisable(dropout) or "")
+    models = [context.build_model(0), context.build_model(1)]
+    assert not_vectorisable(models[0]) is None
+    with pytest.raises(ValueError, match="only after_step and after_eval"):
+        train_many(models, splits, hp, seeds=[0, 1], hooks=[TrainHooks(stop=lambda i: True), None])
+    with pytest.raises(ValueError, match="differ in architecture"):
+        train_many([models[0], torch.nn.Linear(40, 10)], splits, hp, seeds=[0, 1])
