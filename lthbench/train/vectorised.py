@@ -199,14 +199,9 @@ def train_many(
     for name, tensor in stacked.items():  # hand each run its own storage back
         for index, model in enumerate(models):
             dict(model.named_parameters())[name].data = tensor.data[index].clone()
-    return [  # the group's time is shared equally: per run, it is what the run cost
-        TrainResult(
-            log=log,
-            iterations=total,
-            wall_time_s=wall / runs,
-            summary=summarise(log),
-            elapsed_s=[m / runs for m in marks],
-        )  # fmt: skip
+    shared = [m / runs for m in marks]  # the group's time, shared equally among its runs
+    return [
+        TrainResult(log, total, wall / runs, summary=summarise(log), elapsed_s=shared)
         for log in logs
     ]
 
