@@ -58,3 +58,11 @@ def smoke(session: nox.Session) -> None:
     session.run(
         "lthbench", "run", "--tier", "embedded", "--store", store, "--dry-run", *SMOKE_BUDGET
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """lthbench against a plain PyTorch loop and this machine's matmul FLOP/s, vectorised
+    multi-run throughput, cost in rounds, the embedded tier: writes leaderboards/performance.md."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/performance.py", *session.posargs)

@@ -121,7 +121,7 @@ def test_what_cannot_be_vectorised_is_refused(
     assert "dropout" in (not_vectorisable(dropout) or "")
     models = [context.build_model(0), context.build_model(1)]
     assert not_vectorisable(models[0]) is None
-    with pytest.raises(ValueError, match="only after_step and after_eval"):
+    with pytest.raises(ValueError, match="only before_step, after_step and after_eval"):
         train_many(models, splits, hp, seeds=[0, 1], hooks=[TrainHooks(stop=lambda i: True), None])
     with pytest.raises(ValueError, match="differ in architecture"):
         train_many([models[0], torch.nn.Linear(40, 10)], splits, hp, seeds=[0, 1])

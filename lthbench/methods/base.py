@@ -8,6 +8,7 @@ which owns caching, checkpoints and resumption, so no method re-implements them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import subprocess
@@ -28,7 +29,8 @@ from lthbench.data.loader import iterations_per_epoch
 from lthbench.models import create_model
 from lthbench.spec.entry import Entry, TrainingHparams
 from lthbench.store import Run, RunStore
-from lthbench.train import TrainHooks, train
+from lthbench.train import TrainHooks, TrainResult, train
+from lthbench.train.vectorised import train_many
 
 RUN_METRICS = frozenset({
     "final_test_accuracy", "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss",
@@ -122,6 +124,15 @@ def _load_splits(entry_dataset: Any, data_root: Path, device: str) -> Splits:
     return splits
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to train: what joins the identity, how to prepare the model, a label."""
+
+    extra: dict[str, Any] | None = None
+    prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None
+    label: str = ""
+
+
 @dataclass
 class Context:
     """Everything a method needs to train the runs of one (entry, seed)."""
@@ -190,11 +201,7 @@ class Context:
             if stored is not None:
                 return stored
             splits = self.splits()
-            run.write_json("config.json", self._resolved(run, training or self.entry.training))
-            model = self.build_model()
-            hooks = prepare(model, run) if prepare is not None else None
-            if not (run.path / "init.pt").exists():
-                run.save_tensors("init.pt", model.state_dict())
+            model, hooks = self._start(run, prepare, training)
             outcome = train(
                 model,
                 splits,
@@ -209,24 +216,79 @@ class Context:
                 if self.progress
                 else None,
             )
-            record = {
-                **outcome.summary,
-                "iterations": outcome.iterations,
-                "wall_time_s": outcome.wall_time_s,
-                "device": str(self.device),
-                "torch_threads": torch.get_num_threads(),
-                "torch_version": torch.__version__,
-                "lthbench_version": lthbench.__version__,
-                "lthbench_commit": source_commit(),
-                "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"
-                ),
-            }
-            run.write_json("timing.json", {"elapsed_at_eval_s": outcome.elapsed_s})
-            run.finish(record, model.state_dict(), outcome.log)
+            self._finish(run, model, outcome)
         result = run.result()
         assert result is not None
         return result
+
+    def train_together(self, specs: list[RunSpec]) -> list[dict[str, Any] | None]:
+        """Train runs of one architecture at once with the vectorised loop
+        (:mod:`lthbench.train.vectorised`), each with this seed's data order; stored runs are
+        read, not retrained. The caller makes sure the runs can be vectorised (no BatchNorm,
+        no dropout, no ``stop`` hooks). No checkpoints are written mid-group: a killed group
+        starts over, and the group is small by construction."""
+        runs = [self.run_for(spec.extra) for spec in specs]
+        if self.read_only:
+            return [self.train_run(spec.extra, spec.prepare, spec.label) for spec in specs]
+        with contextlib.ExitStack() as locks:
+            for run in sorted(runs, key=lambda r: r.id):
+                locks.enter_context(run.lock())
+            pending: list[tuple[RunSpec, Run]] = []
+            for spec, run in zip(specs, runs, strict=True):
+                problem, stored = self.inspect(run)
+                if problem is not None:
+                    moved = run.quarantine()
+                    print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
+                          file=sys.stderr)  # fmt: skip
+                if stored is None:
+                    pending.append((spec, run))
+            if pending:
+                splits = self.splits()
+                started = [self._start(run, spec.prepare, None) for spec, run in pending]
+                models = [model for model, _ in started]
+                if self.progress:
+                    labels = ", ".join(spec.label for spec, _ in pending)
+                    print(f"{self.entry.id} seed {self.seed}: {labels} (vectorised)", flush=True)
+                outcomes = train_many(models, splits, self.entry.training,
+                                      seeds=[self.seed] * len(models),
+                                      hooks=[hooks for _, hooks in started], device=self.device)  # fmt: skip
+                for (_, run), model, outcome in zip(pending, models, outcomes, strict=True):
+                    self._finish(run, model, outcome, {"vectorised_runs": len(models)})
+        return [run.result() for run in runs]
+
+    def _start(
+        self,
+        run: Run,
+        prepare: Callable[[nn.Module, Run], TrainHooks | None] | None,
+        training: TrainingHparams | None,
+    ) -> tuple[nn.Module, TrainHooks | None]:
+        """The run's resolved config, its prepared model at the start, and its hooks."""
+        run.write_json("config.json", self._resolved(run, training or self.entry.training))
+        model = self.build_model()
+        hooks = prepare(model, run) if prepare is not None else None
+        if not (run.path / "init.pt").exists():
+            run.save_tensors("init.pt", model.state_dict())
+        return model, hooks
+
+    def _finish(
+        self, run: Run, model: nn.Module, outcome: TrainResult, extra: dict[str, Any] | None = None
+    ) -> None:
+        record = {
+            **outcome.summary,
+            "iterations": outcome.iterations,
+            "wall_time_s": outcome.wall_time_s,
+            "device": str(self.device),
+            "torch_threads": torch.get_num_threads(),
+            "torch_version": torch.__version__,
+            "lthbench_version": lthbench.__version__,
+            "lthbench_commit": source_commit(),
+            "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+            **(extra or {}),
+        }
+        run.write_json("timing.json", {"elapsed_at_eval_s": outcome.elapsed_s})
+        run.finish(record, model.state_dict(), outcome.log)
 
     def inspect(self, run: Run) -> tuple[str | None, dict[str, Any] | None]:
         """(what is wrong with the run directory, its result if sound). Besides the store's

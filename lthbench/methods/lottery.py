@@ -29,6 +29,7 @@ from lthbench.methods.base import (
     RUN_METRICS,
     Context,
     Method,
+    RunSpec,
     reference_problem,
     register_method,
 )
@@ -50,6 +51,7 @@ from lthbench.spec.entry import Entry
 from lthbench.store import Run
 from lthbench.store.runs import run_id
 from lthbench.train import TrainHooks
+from lthbench.train.vectorised import not_vectorisable
 
 Control = Literal["random_reinit", "random_prune"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -89,6 +91,11 @@ class LotteryParams(BaseModel):
     early_bird_stop: MaskStability | None = None
     """At every evaluation, the mask the next pruning step would take from the current
     weights joins a FIFO; the round (and round 0) ends once they stop changing (You et al.)."""
+    vectorise: bool = False
+    """Train each round's ticket and its controls at once as one batched model (torch.func).
+    Results agree with one-run training within floating-point tolerance, not bit for bit, so
+    these runs carry ``vectorised`` in their identity. Needs controls, a model without
+    BatchNorm or dropout, precision fp32 and no early_bird_stop."""
 
     @model_validator(mode="after")
     def _consistent(self) -> LotteryParams:
@@ -117,7 +124,9 @@ class LotteryParams(BaseModel):
     def chain_identity(self) -> dict[str, Any]:
         """What determines the pruning chain. `rounds` joins it only when it sets the
         fraction (target_density), so extending a prune_fraction entry reuses its rounds."""
-        exclude = {"controls"} | ({"rounds"} if self.prune_fraction is not None else set())
+        exclude = {"controls", "vectorise"} | (
+            {"rounds"} if self.prune_fraction is not None else set()
+        )
         return self.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
 
 
@@ -148,6 +157,8 @@ class Lottery(Method):
 
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
         self._check_reachable(entry, params)
+        if params.vectorise:
+            self._check_vectorisable(entry, params)
         rewind = params.rewind_point
         total = entry.training.duration.to_iterations(iterations_per_epoch)
         if rewind is not None and rewind.to_iterations(iterations_per_epoch) >= total:
@@ -155,6 +166,18 @@ class Lottery(Method):
                 f"method.params.reset: rewind point {rewind} is not before the end of training "
                 f"({entry.training.duration})"
             )
+
+    def _check_vectorisable(self, entry: Entry, params: LotteryParams) -> None:
+        info = DATASETS[entry.dataset.name].info(entry.dataset)
+        with torch.device("meta"):
+            model = create_model(entry.model, info.num_classes, info.input_size)
+        reason = not_vectorisable(model, entry.precision)
+        if reason is None and params.early_bird_stop is not None:
+            reason = "early_bird_stop ends each run at its own time"
+        if reason is None and not params.controls:
+            reason = "without controls a round is one run; there is nothing to batch"
+        if reason is not None:
+            raise UserError(f"method.params.vectorise: cannot vectorise: {reason}")
 
     def _check_reachable(self, entry: Entry, params: LotteryParams) -> None:
         """Every pruned layer must keep at least one weight after the last round."""
@@ -191,6 +214,8 @@ class Lottery(Method):
         if round_ == 0:
             return self._dense_extra(params)
         extra: dict[str, Any] = {"lottery": params.chain_identity(), "round": round_}
+        if params.vectorise:
+            extra["vectorised"] = True
         if control is not None:
             extra["control"] = control
         return extra
@@ -274,20 +299,23 @@ class Lottery(Method):
             return records
         records.append(self._record(context, params, 0, None, dense))
         for round_ in range(1, params.rounds + 1):
-            ticket = context.train_run(
-                self._extra(params, round_),
-                self._prepare_ticket(context, params, round_),
-                f"round {round_}",
-            )
-            if ticket is None:
-                break
-            records.append(self._record(context, params, round_, None, ticket))
-            for control in params.controls:
-                result = context.train_run(
+            specs = [RunSpec(self._extra(params, round_), self._prepare_ticket(context, params, round_),
+                             f"round {round_}")]  # fmt: skip
+            specs += [
+                RunSpec(
                     self._extra(params, round_, control),
                     self._prepare_control(context, params, round_, control),
                     f"round {round_} {control}",
                 )
+                for control in params.controls
+            ]
+            if params.vectorise:  # the ticket's prepare stores the mask its controls read
+                results = context.train_together(specs)
+            else:
+                results = [context.train_run(s.extra, s.prepare, s.label) for s in specs]
+            if results[0] is None:
+                break
+            for control, result in zip([None, *params.controls], results, strict=True):
                 if result is not None:
                     records.append(self._record(context, params, round_, control, result))
         return records

@@ -10,8 +10,9 @@ its data order (its own seed's batches). SGD and Adam are elementwise, so one op
 the stacked parameters updates every run exactly as the run's own optimizer would; only the
 batched products sum in another order, so metrics agree with the one-run loop
 (:func:`lthbench.train.loop.train`, the reference) within floating-point tolerance, not bit
-for bit. Each run's module keeps views into the stacked parameters, so hooks written for the
-one-run loop (``after_step``, ``after_eval``: e.g. saving a rewind point) see their own run.
+for bit. Each run's module keeps views into the stacked parameters (and, for ``before_step``,
+gradients), so hooks written for the one-run loop (masking, saving a rewind point, recording
+at evaluations) see their own run.
 
 Models with buffers (BatchNorm running statistics) or randomness (dropout) are not
 vectorised: their state and random streams would not be the one-run loop's.
@@ -163,6 +164,8 @@ def train_many(
     correct = torch.zeros(runs, dtype=torch.long, device=device)
     seen = 0
     step_hooks = [(i, h.after_step) for i, h in enumerate(hooks) if h and h.after_step]
+    grad_hooks = [(i, h.before_step) for i, h in enumerate(hooks) if h and h.before_step]
+    own = [dict(model.named_parameters()) for model in models]
     masked = [(stacked[name], k) for name, k in keep.items()]
     for iteration in range(total):
         batches = [next(stream) for stream in streams]
@@ -176,6 +179,10 @@ def train_many(
         ).view(runs, -1).mean(1)  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()  # runs are independent: each run's gradient is its own loss's
+        for i, before_step in grad_hooks:  # the run's module sees its slice of the gradients
+            for name, parameter in own[i].items():
+                parameter.grad = stacked[name].grad[i]  # type: ignore[index]
+            before_step(iteration, models[i])
         if masked:
             torch._foreach_mul_([p.grad for p, _ in masked], [k for _, k in masked])
         optimizer.step()
@@ -197,8 +204,9 @@ def train_many(
             seen = 0
     wall = time.perf_counter() - began
     for name, tensor in stacked.items():  # hand each run its own storage back
-        for index, model in enumerate(models):
-            dict(model.named_parameters())[name].data = tensor.data[index].clone()
+        for index, parameters in enumerate(own):
+            parameters[name].data = tensor.data[index].clone()
+            parameters[name].grad = None
     shared = [m / runs for m in marks]  # the group's time, shared equally among its runs
     return [
         TrainResult(log, total, wall / runs, summary=summarise(log), elapsed_s=shared)

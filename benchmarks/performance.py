@@ -1,0 +1,378 @@
+"""lthbench's cost against a hand-written PyTorch loop and the machine's arithmetic limit.
+
+``nox -s bench`` runs this file and writes ``leaderboards/performance.md``. Every figure is
+measured here, in one process run, with repeats interleaved (A, B, A, B, ...) so that drift of
+the machine hits both sides alike; each is reported as min / median / max, ratios as the ratio
+of medians. Nothing here is a test: a slow machine gives slow figures, never a failure.
+
+What is compared, and why:
+
+- **loop**: :func:`lthbench.train.train` against the plainest correct loop (pre-normalised
+  tensors in memory, ``randperm`` per epoch, forward, loss, backward, step; the same two
+  evaluations): the practical limit, so the ratio is lthbench's overhead.
+- **mask**: the same lthbench loop with a 20%-density mask held exactly, against unmasked.
+- **FLOP/s**: training FLOPs per step (``torch.utils.flop_counter``) over step time, against a
+  large matrix product's FLOP/s on this machine: the physical limit.
+- **rounds**: an iterative lottery entry at 2, 4 and 8 rounds, and 4 → 8 from the store.
+- **vectorised**: R runs of one architecture at once (``train_many``) against R one-run loops.
+- **tier**: ``lthbench reproduce`` of the embedded tier at a reduced budget in a fresh store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tabulate import tabulate
+from torch import nn
+
+from lthbench.cli import main as lthbench_main
+from lthbench.data.base import Splits, TensorSplit
+from lthbench.data.loader import iterations_per_epoch
+from lthbench.methods import Context
+from lthbench.prune.magnitude import prune_layerwise
+from lthbench.prune.mask import apply_mask, full_mask, mask_hooks, prunable_weights
+from lthbench.spec.entry import TrainingHparams
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore
+from lthbench.train import train
+from lthbench.train.flops import training_step_flops
+from lthbench.train.loop import make_optimizer
+from lthbench.train.vectorised import train_many
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ROOT / "registry" / "embedded"
+Timings = list[float]
+
+
+def spread(values: Timings, scale: float = 1.0, digits: int = 2) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid * scale:.{digits}f} ({low * scale:.{digits}f}–{high * scale:.{digits}f})"
+
+
+def interleaved(functions: dict[str, Callable[[], float]], repeats: int) -> dict[str, Timings]:
+    """Each function returns seconds; run them in turn ``repeats`` times (after one warm-up)."""
+    for function in functions.values():
+        function()
+    timings: dict[str, Timings] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            timings[name].append(function())
+    return timings
+
+
+def ratio(a: Timings, b: Timings) -> float:
+    return statistics.median(a) / statistics.median(b)
+
+
+# --- the practical limit: a hand-written loop ---------------------------------------------
+
+
+def plain_loop(model: nn.Module, splits: Splits, hp: TrainingHparams, seed: int) -> float:
+    """The plainest correct training loop on the same model, data, batch and optimizer, with
+    the same evaluations (start and end, validation and test); returns seconds."""
+    assert isinstance(splits.train, TensorSplit)
+    x_all = splits.train.prepare(splits.train.x)  # normalised once, not per batch
+    y_all = splits.train.y
+    per_epoch = iterations_per_epoch(len(y_all), hp.batch_size)
+    total = hp.duration.to_iterations(per_epoch)
+    optimizer = make_optimizer(model.parameters(), hp)
+    generator = torch.Generator().manual_seed(seed)
+    evaluations = [
+        (split.prepare(split.x), split.y) for split in (splits.val, splits.test)
+        if isinstance(split, TensorSplit)
+    ]  # fmt: skip
+
+    def evaluate() -> None:
+        model.eval()
+        with torch.no_grad():
+            for x, y in evaluations:
+                for start in range(0, len(y), 1000):
+                    logits = model(x[start : start + 1000])
+                    nn.functional.cross_entropy(logits, y[start : start + 1000]).item()
+        model.train()
+
+    began = time.perf_counter()
+    evaluate()
+    step = 0
+    while step < total:
+        order = torch.randperm(len(y_all), generator=generator)
+        for index in order.split(hp.batch_size):
+            loss = nn.functional.cross_entropy(model(x_all[index]), y_all[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step == total:
+                break
+    evaluate()
+    return time.perf_counter() - began
+
+
+def context(entry: str, iterations: int, tmp: Path) -> Context:
+    """The registry entry with ``iterations`` steps and evaluation only at start and end."""
+    loaded = load_entry(REGISTRY / f"{entry}.yaml")
+    training = TrainingHparams.model_validate({
+        **loaded.training.model_dump(mode="json"),
+        "duration": f"{iterations}it", "eval_interval": f"{iterations}it", "milestones": [],
+    })  # fmt: skip
+    return Context(loaded.model_copy(update={"training": training}), 0, RunStore(tmp), tmp,
+                   progress=False)  # fmt: skip
+
+
+def lthbench_loop(ctx: Context, splits: Splits, masked: bool = False) -> Callable[[], float]:
+    def run() -> float:
+        model = ctx.build_model()
+        hooks = None
+        if masked:
+            weights = prunable_weights(model)
+            mask = prune_layerwise(
+                {n: w.detach() for n, w in weights.items()}, full_mask(weights),
+                dict.fromkeys(weights, 0.8),
+            )  # fmt: skip
+            apply_mask(model, mask)
+            hooks = mask_hooks(model, mask)
+        return train(model, splits, ctx.entry.training, seed=0, hooks=hooks).wall_time_s
+
+    return run
+
+
+def plain(ctx: Context, splits: Splits) -> Callable[[], float]:
+    return lambda: plain_loop(ctx.build_model(), splits, ctx.entry.training, 0)
+
+
+def matmul_flops(size: int = 1024, repeats: int = 5) -> Timings:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    rates = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        torch.mm(a, b)
+        rates.append(2 * size**3 / (time.perf_counter() - began))
+    return rates
+
+
+# --- the benchmarks ------------------------------------------------------------------------
+
+
+def bench_loops(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any]], dict[str, Any]]:
+    rows, figures = [], {}
+    peak = matmul_flops()
+    figures["matmul"] = peak
+    cases = [("lenet_300_100, MNIST digits (784 inputs), batch 60", "mnist5k-lenet300-dense"),
+             ("1-D CNN, mnist1d, batch 100", "mnist1d-cnn-dense")]  # fmt: skip
+    for label, entry in cases:
+        ctx = context(entry, iterations, tmp / entry)
+        splits = ctx.splits()
+        functions = {"plain": plain(ctx, splits), "lthbench": lthbench_loop(ctx, splits)}
+        if entry.startswith("mnist5k"):
+            functions["masked"] = lthbench_loop(ctx, splits, masked=True)
+        timings = interleaved(functions, repeats)
+        info = ctx.data_info
+        flops = training_step_flops(ctx.build_model(), ctx.entry.training.batch_size,
+                                    info.input_size)  # fmt: skip
+        step = {k: [t / iterations for t in v] for k, v in timings.items()}
+        figures[entry] = {"timings": timings, "ratio": ratio(timings["lthbench"], timings["plain"])}
+        if "masked" in timings:
+            figures["mask_ratio"] = ratio(timings["masked"], timings["lthbench"])
+        for name, values in step.items():
+            rates = [flops / s for s in values]
+            rows.append([
+                label, name, spread(values, 1e3, 3),
+                f"{ratio(timings[name], timings['plain']):.3f}",
+                spread(rates, 1e-9), f"{statistics.median(rates) / statistics.median(peak):.1%}",
+            ])  # fmt: skip
+    return rows, figures
+
+
+def bench_rounds(tmp: Path) -> tuple[list[list[Any]], dict[str, float]]:
+    """Wall time of an iterative lottery entry (one seed) for 2, 4, 8 rounds; 4 → 8 extended."""
+    entry = str(REGISTRY / "mnist1d-lenet300-lottery.yaml")
+    common = [entry, "--seed", "0", "--quiet", "--set", "method.params.controls=[]"]
+    times: dict[str, float] = {}
+    for rounds in (2, 4, 8):
+        store = tmp / f"rounds-{rounds}"
+        began = time.perf_counter()
+        lthbench_main(["run", *common, "--store", str(store),
+                       "--set", f"method.params.rounds={rounds}"])  # fmt: skip
+        times[f"{rounds} rounds"] = time.perf_counter() - began
+    shutil.copytree(tmp / "rounds-4", tmp / "extend")
+    began = time.perf_counter()
+    lthbench_main(
+        ["run", *common, "--store", str(tmp / "extend"), "--set", "method.params.rounds=8"]
+    )
+    times["4 → 8 from the store"] = time.perf_counter() - began
+    per_round = times["2 rounds"] / 3
+    rows = [[k, f"{v:.1f}", f"{v / per_round:.2f}"] for k, v in times.items()]
+    return rows, times
+
+
+def bench_vectorised(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any]], float]:
+    ctx = context("mnist1d-lenet300-dense", iterations, tmp / "vectorised")
+    splits, hp = ctx.splits(), ctx.entry.training
+    rows, speedup = [], 0.0
+    for runs in (1, 4, 8):
+        seeds = list(range(runs))
+
+        def one_at_a_time(seeds: list[int] = seeds) -> float:
+            began = time.perf_counter()
+            for seed in seeds:
+                train(ctx.build_model(seed), splits, hp, seed=seed)
+            return time.perf_counter() - began
+
+        def together(seeds: list[int] = seeds) -> float:
+            models = [ctx.build_model(seed) for seed in seeds]
+            began = time.perf_counter()
+            train_many(models, splits, hp, seeds=seeds)
+            return time.perf_counter() - began
+
+        timings = interleaved({"one": one_at_a_time, "many": together}, repeats)
+        steps = runs * iterations
+        one = [steps / t for t in timings["one"]]
+        many = [steps / t for t in timings["many"]]
+        speedup = ratio(timings["one"], timings["many"])
+        rows.append([runs, spread(one, 1, 0), spread(many, 1, 0), f"{speedup:.2f}×"])
+    return rows, speedup
+
+
+def bench_tier(tmp: Path, budget: float, jobs: int) -> tuple[float, str]:
+    command = [sys.executable, "-m", "lthbench", "reproduce", "--tier", "embedded",
+               "--budget", str(budget), "--store", str(tmp / "tier"), "--out", str(tmp / "pages"),
+               "--quiet", "--executor", "processes", "--jobs", str(jobs)]  # fmt: skip
+    began = time.perf_counter()
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - began, " ".join(["lthbench", *command[3:]]).replace(
+        str(tmp), "$TMP"
+    )
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> None:
+    loops, figures = sections["loops"]
+    rounds, _ = sections["rounds"]
+    vectorised, speedup = sections["vectorised"]
+    tier_seconds, tier_command = sections["tier"]
+    lenet, cnn = figures["mnist5k-lenet300-dense"]["ratio"], figures["mnist1d-cnn-dense"]["ratio"]
+    mask = figures["mask_ratio"]
+
+    def goal(value: float, limit: float, below: bool = True) -> str:
+        met = value <= limit if below else value >= limit
+        return "met" if met else f"**missed** by {abs(value - limit):.2f}"
+
+    lines = [
+        "# Performance",
+        "",
+        f"_Written by `nox -s bench` on {datetime.date.today().isoformat()}: "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch thread(s) (an entry's default `resources.cpus`), "
+        f"{args.repeats} interleaved repeats; figures are median (min–max)._",
+        "",
+        "## Goals",
+        "",
+        tabulate(
+            [
+                [
+                    "lthbench loop ÷ plain loop, lenet_300_100",
+                    f"{lenet:.3f}",
+                    "≤ 1.10",
+                    goal(lenet, 1.10),
+                ],
+                ["lthbench loop ÷ plain loop, 1-D CNN", f"{cnn:.3f}", "≤ 1.10", goal(cnn, 1.10)],
+                ["masked (20% density) ÷ unmasked", f"{mask:.3f}", "≤ 1.05", goal(mask, 1.05)],
+                [
+                    "8 runs vectorised ÷ one after another (throughput)",
+                    f"{speedup:.2f}",
+                    "≥ 3",
+                    goal(speedup, 3.0, below=False),
+                ],
+            ],
+            headers=["figure", "measured", "goal", ""],
+            tablefmt="github",
+        ),
+        "",
+        f"## Training loop ({args.iterations} steps, evaluation at start and end)",
+        "",
+        "A training step of lthbench's loop against a hand-written loop on the same model, data "
+        "and batch (the practical limit), and the FLOP/s each achieves (training FLOPs per step "
+        "by `torch.utils.flop_counter`) as a share of a 1024² matrix product's "
+        f"{spread(figures['matmul'], 1e-9)} GFLOP/s on this machine (the physical limit).",
+        "",
+        tabulate(
+            loops,
+            headers=["model", "loop", "ms / step", "÷ plain", "GFLOP/s", "of matmul"],
+            tablefmt="github",
+        ),
+        "",
+        "## Cost growth in rounds (`mnist1d-lenet300-lottery`, one seed, no controls)",
+        "",
+        "Every round is its own stored run, so cost is linear in rounds and extending an entry "
+        "trains only the new rounds (the last column is in units of one round).",
+        "",
+        tabulate(rounds, headers=["rounds", "wall s", "÷ one round"], tablefmt="github"),
+        "",
+        f"## Vectorised multi-run training (lenet_300_100, mnist1d, {args.iterations} steps)",
+        "",
+        "R runs with their own seeds trained as one batched model (`torch.func`: stacked "
+        "parameters, `functional_call`, `vmap`) against R one-run loops; throughput in steps "
+        "per second summed over runs.",
+        "",
+        tabulate(
+            vectorised,
+            headers=["runs", "one at a time (steps/s)", "vectorised (steps/s)", "speed-up"],
+            tablefmt="github",
+        ),
+        "",
+        "## The embedded tier",
+        "",
+        f"`{tier_command}` in a fresh store: **{tier_seconds / 60:.1f} min** (run, check and "
+        f"pages; a budget of {args.tier_budget} keeps this page's run short, evaluation counts "
+        "stay those of the full budget). The full tier's times are in the executor section of "
+        "the README.",
+        "",
+        "## GPU",
+        "",
+        "Not yet measured: no GPU machine has run the paper-tier LeNet-300-100 and CIFAR entries.",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "leaderboards" / "performance.md")
+    parser.add_argument("--iterations", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tier-budget", type=float, default=0.05)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        sections = {
+            "loops": bench_loops(tmp, args.iterations, args.repeats),
+            "rounds": bench_rounds(tmp),
+            "vectorised": bench_vectorised(tmp, args.iterations, args.repeats),
+            "tier": bench_tier(tmp, args.tier_budget, args.jobs),
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    render(args.out, sections, args)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
