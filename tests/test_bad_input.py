@@ -50,6 +50,30 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "batch size zero": ({"training": {"batch_size": 0}}, "training.batch_size"),
     "missing key": ({"training": None}, "training: required key is missing"),
     "bad tier": ({"tier": "huge"}, "tier: allowed: 'embedded' or 'paper'"),
+    "vectorise a BatchNorm model": (
+        {
+            "model": {"name": "mnist1d_cnn", "kwargs": None},
+            "method": {
+                "name": "lottery",
+                "params": {
+                    "rounds": 1,
+                    "prune_fraction": 0.5,
+                    "controls": ["random_reinit"],
+                    "vectorise": True,
+                },
+            },
+        },
+        "method.params.vectorise: cannot vectorise: it has buffers",
+    ),
+    "vectorise without controls": (
+        {
+            "method": {
+                "name": "lottery",
+                "params": {"rounds": 1, "prune_fraction": 0.5, "vectorise": True},
+            }
+        },
+        "method.params.vectorise: cannot vectorise: without controls",
+    ),
     "fractional cpus": ({"resources": {"cpus": 0.5}}, "resources.cpus"),
     "zero cpus": ({"resources": {"cpus": 0}}, "resources.cpus"),
     "bad optimizer": ({"training": {"optimizer": "lion"}}, "training.optimizer"),

@@ -125,3 +125,40 @@ def test_what_cannot_be_vectorised_is_refused(
         train_many(models, splits, hp, seeds=[0, 1], hooks=[TrainHooks(stop=lambda i: True), None])
     with pytest.raises(ValueError, match="differ in architecture"):
         train_many([models[0], torch.nn.Linear(40, 10)], splits, hp, seeds=[0, 1])
+
+
+def _lottery(vectorise: bool) -> dict[str, Any]:
+    params = {"rounds": 2, "prune_fraction": 0.5, "controls": ["random_reinit", "random_prune"],
+              "vectorise": vectorise}  # fmt: skip
+    return {"method": {"name": "lottery", "params": params}, "seeds": [0],
+            "training": {"duration": "60it", "eval_interval": "20it"}}  # fmt: skip
+
+
+def test_a_vectorised_lottery_trains_each_round_with_its_controls_and_agrees(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    from lthbench.runner.jobs import Job, execute
+
+    def run(vectorise: bool) -> tuple[list[dict[str, Any]], RunStore]:
+        entry = load_entry(write_entry(_lottery(vectorise), name="tiny"))
+        store = RunStore(tmp_path / str(vectorise))
+        return execute(Job(entry, 0), store, tmp_path, torch.device("cpu"), progress=False), store
+
+    (reference, _one_store), (together, many_store) = run(False), run(True)
+    assert len(reference) == len(together) == 7  # round 0, then a ticket and 2 controls × 2
+    for one, many in zip(reference, together, strict=True):
+        assert (one["round"], one.get("control")) == (many["round"], many.get("control"))
+        assert one["density"] == many["density"]
+        assert all(_close(many[k], one[k]) for k in ("final_test_loss", "min_val_loss",
+                                                      "final_train_loss", "final_val_accuracy"))  # fmt: skip
+        if many["round"] == 0:  # round 0 is one run: shared with the one-run path, untouched
+            assert many["run_id"] == one["run_id"] and "vectorised_runs" not in many
+        else:
+            assert many["run_id"] != one["run_id"] and many["vectorised_runs"] == 3
+            stored = many_store.find(many["run_id"])
+            assert stored is not None
+            final, mask = stored.load_tensors("final.pt"), stored.load_tensors("mask.pt")
+            assert all(torch.all(final[n][~keep] == 0) for n, keep in mask.items())
+    # a second call reads all of it from the store
+    again, _ = run(True)
+    assert [r["run_id"] for r in again] == [r["run_id"] for r in together]

@@ -59,12 +59,8 @@ def _check(models: list[nn.Module], hooks: list[TrainHooks | None], precision: s
     if any(s != shapes[0] for s in shapes):
         raise ValueError("cannot vectorise: the runs' models differ in architecture")
     for hook in hooks:
-        if hook is not None and (
-            hook.before_step or hook.penalty or hook.after_update or hook.stop
-        ):
-            raise ValueError(
-                "cannot vectorise: only after_step and after_eval hooks (masks are given apart)"
-            )
+        if hook is not None and (hook.penalty or hook.after_update or hook.stop):
+            raise ValueError("cannot vectorise: only before_step, after_step and after_eval hooks")
 
 
 def train_many(
