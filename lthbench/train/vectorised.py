@@ -7,10 +7,10 @@ products into one batched product per layer and R optimizer steps into one.
 
 Each run keeps what makes it itself: its initialisation (its model's weights), its mask and
 its data order (its own seed's batches). SGD and Adam are elementwise, so one optimizer over
-the stacked parameters updates every run exactly as the run's own optimizer would; only the
-batched products sum in another order, so metrics agree with the one-run loop
-(:func:`lthbench.train.loop.train`, the reference) within floating-point tolerance, not bit
-for bit. Each run's module keeps views into the stacked parameters (and, for ``before_step``,
+the stacked parameters updates every run as the run's own optimizer would (fused into one
+kernel per step here); the fused update and the batched products round differently, so
+metrics agree with the one-run loop (:func:`lthbench.train.loop.train`, the reference) within
+floating-point tolerance, not bit for bit. Each run's module keeps views into the stacked parameters (and, for ``before_step``,
 gradients), so hooks written for the one-run loop (masking, saving a rewind point, recording
 at evaluations) see their own run.
 
@@ -108,7 +108,7 @@ def train_many(
     total = hp.duration.to_iterations(per_epoch)
     eval_every = hp.eval_interval.to_iterations(per_epoch)
     schedule = LearningRate.from_hparams(hp, per_epoch)
-    optimizer = make_optimizer(list(stacked.values()), hp)
+    optimizer = make_optimizer(list(stacked.values()), hp, fused=True)
     streams = [
         TrainBatches(splits.train, hp.batch_size, s, device, splits.augment).batches(0)
         for s in seeds
