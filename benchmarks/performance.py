@@ -73,6 +73,10 @@ def interleaved(functions: dict[str, Callable[[], float]], repeats: int) -> dict
     return timings
 
 
+def table(rows: list[list[Any]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
 def ratio(a: Timings, b: Timings) -> float:
     return statistics.median(a) / statistics.median(b)
 
@@ -318,6 +322,14 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
     mask = mask_figures["adam"]
     zeros, positive = mask_figures["sqrt"]
 
+    goals = [
+        ("lthbench loop ÷ plain loop, lenet_300_100", lenet, 1.10, True),
+        ("lthbench loop ÷ plain loop, 1-D CNN", cnn, 1.10, True),
+        ("masked (20% density) ÷ unmasked, Adam", mask, 1.05, True),
+        ("masked (20% density) ÷ unmasked, SGD", mask_figures["sgd"], 1.05, True),
+        ("8 runs vectorised ÷ one after another (throughput)", speedup, 3.0, False),
+    ]
+
     def goal(value: float, limit: float, below: bool = True) -> str:
         met = value <= limit if below else value >= limit
         return "met" if met else f"**missed** by {abs(value - limit):.2f}"
@@ -333,36 +345,17 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "",
         "## Goals",
         "",
-        tabulate(
+        table(
             [
                 [
-                    "lthbench loop ÷ plain loop, lenet_300_100",
-                    f"{lenet:.3f}",
-                    "≤ 1.10",
-                    goal(lenet, 1.10),
-                ],
-                ["lthbench loop ÷ plain loop, 1-D CNN", f"{cnn:.3f}", "≤ 1.10", goal(cnn, 1.10)],
-                [
-                    "masked (20% density) ÷ unmasked, Adam",
-                    f"{mask:.3f}",
-                    "≤ 1.05",
-                    goal(mask, 1.05),
-                ],
-                [
-                    "masked (20% density) ÷ unmasked, SGD",
-                    f"{mask_figures['sgd']:.3f}",
-                    "≤ 1.05",
-                    goal(mask_figures["sgd"], 1.05),
-                ],
-                [
-                    "8 runs vectorised ÷ one after another (throughput)",
-                    f"{speedup:.2f}",
-                    "≥ 3",
-                    goal(speedup, 3.0, below=False),
-                ],
+                    label,
+                    f"{value:.3f}",
+                    f"{'≤' if below else '≥'} {limit}",
+                    goal(value, limit, below),
+                ]
+                for label, value, limit, below in goals
             ],
-            headers=["figure", "measured", "goal", ""],
-            tablefmt="github",
+            ["figure", "measured", "goal", ""],
         ),
         "",
         f"## Training loop ({args.iterations} steps, evaluation at start and end)",
@@ -372,11 +365,7 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "by `torch.utils.flop_counter`) as a share of a 1024² matrix product's "
         f"{spread(figures['matmul'], 1e-9)} GFLOP/s on this machine (the physical limit).",
         "",
-        tabulate(
-            loops,
-            headers=["model", "loop", "ms / step", "÷ plain", "GFLOP/s", "of matmul"],
-            tablefmt="github",
-        ),
+        table(loops, ["model", "loop", "ms / step", "÷ plain", "GFLOP/s", "of matmul"]),
         "",
         f"## Masks ({args.iterations} steps, lenet_300_100, MNIST digits, batch 60)",
         "",
@@ -390,18 +379,14 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "Adam on this CPU, not to the mask mechanism; lthbench does not alter optimizer state "
         "to avoid it (the state of a pruned weight stays zero, which the tests check).",
         "",
-        tabulate(
-            mask_rows,
-            headers=["optimizer", "unmasked ms / step", "masked ms / step", "÷"],
-            tablefmt="github",
-        ),
+        table(mask_rows, ["optimizer", "unmasked ms / step", "masked ms / step", "÷"]),
         "",
         "## Cost growth in rounds (`mnist1d-lenet300-lottery`, one seed, no controls)",
         "",
         "Every round is its own stored run, so cost is linear in rounds and extending an entry "
         "trains only the new rounds (the last column is in units of one round).",
         "",
-        tabulate(rounds, headers=["rounds", "wall s", "÷ one round"], tablefmt="github"),
+        table(rounds, ["rounds", "wall s", "÷ one round"]),
         "",
         f"## Vectorised multi-run training (lenet_300_100, mnist1d, {args.iterations} steps, "
         "evaluating every 100 as the entry does)",
@@ -410,11 +395,7 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "parameters, `functional_call`, `vmap`) against R one-run loops; throughput in steps "
         "per second summed over runs.",
         "",
-        tabulate(
-            vectorised,
-            headers=["runs", "one at a time (steps/s)", "vectorised (steps/s)", "speed-up"],
-            tablefmt="github",
-        ),
+        table(vectorised, ["runs", "one at a time (steps/s)", "vectorised (steps/s)", "speed-up"]),
         "",
         "## The embedded tier",
         "",
