@@ -13,7 +13,7 @@ import datetime
 import functools
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -192,7 +192,7 @@ class Context:
         if self.read_only:
             print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
             return None
-        with run.lock():
+        with run.lock(), self.cpu_threads():
             problem, stored = self.inspect(run)
             if problem is not None:
                 moved = run.quarantine()
@@ -230,7 +230,7 @@ class Context:
         runs = [self.run_for(spec.extra) for spec in specs]
         if self.read_only:
             return [self.train_run(spec.extra, spec.prepare, spec.label) for spec in specs]
-        with contextlib.ExitStack() as locks:
+        with contextlib.ExitStack() as locks, self.cpu_threads():
             for run in sorted(runs, key=lambda r: r.id):
                 locks.enter_context(run.lock())
             pending: list[tuple[RunSpec, Run]] = []
@@ -255,6 +255,17 @@ class Context:
                 for (_, run), model, outcome in zip(pending, models, outcomes, strict=True):
                     self._finish(run, model, outcome, {"vectorised_runs": len(models)})
         return [run.result() for run in runs]
+
+    @contextlib.contextmanager
+    def cpu_threads(self) -> Iterator[None]:
+        """Train with the entry's ``resources.cpus`` torch threads, whoever calls (any executor,
+        a test, a notebook): CPU reductions split by thread, so the count is part of the run."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.entry.resources.cpus)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
     def _start(
         self,

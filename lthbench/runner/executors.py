@@ -7,7 +7,8 @@
   existing cluster (``--ray-address``). Workers read and write the same store path (a shared
   filesystem), exactly as local processes do.
 
-Under every executor a job computes with its entry's ``resources.cpus`` torch threads: CPU
+Under every executor a job computes with its entry's ``resources.cpus`` torch threads (set by
+``Context.cpu_threads`` around every training run): CPU
 kernels split reductions by thread, so a thread count that followed the executor (all cores
 locally, a share per worker) would give one run id several results.
 
@@ -61,13 +62,8 @@ def run_job(job: Job, settings: Settings) -> Records:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=True)
     store = RunStore(settings.store_root)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(job.entry.resources.cpus)
-    try:
-        return execute(job, store, settings.data_root, device, settings.progress,
-                       settings.checkpoint_seconds)  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
+    return execute(job, store, settings.data_root, device, settings.progress,
+                   settings.checkpoint_seconds)  # fmt: skip
 
 
 class Executor(Protocol):
