@@ -67,7 +67,11 @@ def test_many_runs_at_once_agree_with_one_run_at_a_time(
         alone = copy.deepcopy(model)
         hooks = mask_hooks(alone, mask) if mask is not None else None
         reference.append((alone, train(alone, splits, hp, seed=seed, hooks=hooks)))
-    together = train_many(models, splits, hp, seeds=seeds, masks=masks)
+    hooks = [
+        mask_hooks(m, mask) if mask is not None else None
+        for m, mask in zip(models, masks, strict=True)
+    ]
+    together = train_many(models, splits, hp, seeds=seeds, hooks=hooks)
 
     for (alone, one), many, model in zip(reference, together, models, strict=True):
         assert len(one.log) == len(many.log) == 4

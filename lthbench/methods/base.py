@@ -227,9 +227,9 @@ class Context:
         read, not retrained. The caller makes sure the runs can be vectorised (no BatchNorm,
         no dropout, no ``stop`` hooks). No checkpoints are written mid-group: a killed group
         starts over, and the group is small by construction."""
-        runs = [self.run_for(spec.extra) for spec in specs]
         if self.read_only:
             return [self.train_run(spec.extra, spec.prepare, spec.label) for spec in specs]
+        runs = [self.run_for(spec.extra) for spec in specs]
         with contextlib.ExitStack() as locks, self.cpu_threads():
             for run in sorted(runs, key=lambda r: r.id):
                 locks.enter_context(run.lock())

@@ -130,6 +130,13 @@ class LotteryParams(BaseModel):
         return self.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
 
 
+def _meta_model(entry: Entry) -> nn.Module:
+    """The entry's network on the meta device: shapes without memory, for checks."""
+    info = DATASETS[entry.dataset.name].info(entry.dataset)
+    with torch.device("meta"):
+        return create_model(entry.model, info.num_classes, info.input_size)
+
+
 @register_method
 class Lottery(Method):
     name = "lottery"
@@ -168,10 +175,7 @@ class Lottery(Method):
             )
 
     def _check_vectorisable(self, entry: Entry, params: LotteryParams) -> None:
-        info = DATASETS[entry.dataset.name].info(entry.dataset)
-        with torch.device("meta"):
-            model = create_model(entry.model, info.num_classes, info.input_size)
-        reason = not_vectorisable(model, entry.precision)
+        reason = not_vectorisable(_meta_model(entry), entry.precision)
         if reason is None and params.early_bird_stop is not None:
             reason = "early_bird_stop ends each run at its own time"
         if reason is None and not params.controls:
@@ -181,9 +185,7 @@ class Lottery(Method):
 
     def _check_reachable(self, entry: Entry, params: LotteryParams) -> None:
         """Every pruned layer must keep at least one weight after the last round."""
-        info = DATASETS[entry.dataset.name].info(entry.dataset)
-        with torch.device("meta"):
-            model = create_model(entry.model, info.num_classes, info.input_size)
+        model = _meta_model(entry)
         weights = self._weights(model, params)
         if params.scope == "global":
             fractions = {"all prunable layers": 1.0 - (1.0 - params.fraction) ** params.rounds}

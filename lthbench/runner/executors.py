@@ -8,9 +8,9 @@
   filesystem), exactly as local processes do.
 
 Under every executor a job computes with its entry's ``resources.cpus`` torch threads (set by
-``Context.cpu_threads`` around every training run): CPU
-kernels split reductions by thread, so a thread count that followed the executor (all cores
-locally, a share per worker) would give one run id several results.
+``Context.cpu_threads`` around every training run): CPU kernels split reductions by thread,
+so a thread count that followed the executor (all cores locally, a share per worker) would
+give one run id several results.
 
 Every executor writes through the same store, whose per-run file lock makes runs shared by
 jobs (a dense run behind several entries) train once. A worker that dies (``kill -9``, a lost

@@ -10,9 +10,9 @@ its data order (its own seed's batches). SGD and Adam are elementwise, so one op
 the stacked parameters updates every run as the run's own optimizer would (fused into one
 kernel per step here); the fused update and the batched products round differently, so
 metrics agree with the one-run loop (:func:`lthbench.train.loop.train`, the reference) within
-floating-point tolerance, not bit for bit. Each run's module keeps views into the stacked parameters (and, for ``before_step``,
-gradients), so hooks written for the one-run loop (masking, saving a rewind point, recording
-at evaluations) see their own run.
+floating-point tolerance, not bit for bit. Each run's module keeps views into the stacked
+parameters (and, for ``before_step``, gradients), so hooks written for the one-run loop
+(``mask_hooks``, saving a rewind point, recording at evaluations) see their own run.
 
 Models with buffers (BatchNorm running statistics) or randomness (dropout) are not
 vectorised: their state and random streams would not be the one-run loop's.
@@ -33,8 +33,6 @@ from lthbench.spec.entry import TrainingHparams
 from lthbench.train.loop import TrainHooks, TrainResult, make_optimizer, summarise
 from lthbench.train.schedule import LearningRate
 
-Mask = dict[str, torch.Tensor]
-
 
 def not_vectorisable(model: nn.Module, precision: str = "fp32") -> str | None:
     """Why ``model`` cannot join a vectorised group (None: it can)."""
@@ -49,10 +47,10 @@ def not_vectorisable(model: nn.Module, precision: str = "fp32") -> str | None:
     return None
 
 
-def _check(models: list[nn.Module], hooks: list[TrainHooks | None], precision: str) -> None:
+def _check(models: list[nn.Module], hooks: list[TrainHooks | None]) -> None:
     if not models:
         raise ValueError("no runs to train")
-    reason = not_vectorisable(models[0], precision)
+    reason = not_vectorisable(models[0])
     if reason is not None:
         raise ValueError(f"cannot vectorise: {reason}")
     shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
@@ -69,34 +67,31 @@ def train_many(
     hp: TrainingHparams,
     *,
     seeds: list[int],
-    masks: list[Mask | None] | None = None,
     hooks: list[TrainHooks | None] | None = None,
     device: torch.device | None = None,
 ) -> list[TrainResult]:
-    """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order,
-    ``masks[i]`` held exactly (pruned weights and their gradients zero at every step) and
-    ``hooks[i]``. Returns one result per run, as the one-run loop would."""
+    """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order and
+    ``hooks[i]`` (e.g. its ``mask_hooks``). Returns one result per run, as the one-run loop
+    would."""
     device = device or torch.device("cpu")
     runs = len(models)
-    masks = masks or [None] * runs
     hooks = hooks or [None] * runs
-    if not len(seeds) == len(masks) == len(hooks) == runs:
-        raise ValueError("one seed, mask and hook set per model")
-    _check(models, hooks, "fp32")
+    if not len(seeds) == len(hooks) == runs:
+        raise ValueError("one seed and one hook set per model")
+    _check(models, hooks)
     for model in models:
         model.to(device).train()
     template = models[0]
-    names = [name for name, _ in template.named_parameters()]
+    own = [dict(model.named_parameters()) for model in models]
     stacked = {
-        name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+        name: torch.stack([parameters[name].detach() for parameters in own])
         .clone()
         .requires_grad_(True)
-        for name in names
+        for name in own[0]
     }
-    for index, model in enumerate(models):  # each run's module sees its slice of the stack
-        for name, parameter in model.named_parameters():
+    for index, parameters in enumerate(own):  # each run's module sees its slice of the stack
+        for name, parameter in parameters.items():
             parameter.data = stacked[name].data[index]
-    keep = _stacked_masks(masks, stacked)
 
     def forward(parameters: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         return functional_call(template, parameters, (x,))
@@ -161,8 +156,6 @@ def train_many(
     seen = 0
     step_hooks = [(i, h.after_step) for i, h in enumerate(hooks) if h and h.after_step]
     grad_hooks = [(i, h.before_step) for i, h in enumerate(hooks) if h and h.before_step]
-    own = [dict(model.named_parameters()) for model in models]
-    masked = [(stacked[name], k) for name, k in keep.items()]
     for iteration in range(total):
         batches = [next(stream) for stream in streams]
         x = torch.stack([b[0] for b in batches])
@@ -179,12 +172,7 @@ def train_many(
             for name, parameter in own[i].items():
                 parameter.grad = stacked[name].grad[i]  # type: ignore[index]
             before_step(iteration, models[i])
-        if masked:
-            torch._foreach_mul_([p.grad for p, _ in masked], [k for _, k in masked])
         optimizer.step()
-        if masked:
-            with torch.no_grad():
-                torch._foreach_mul_([p for p, _ in masked], [k for _, k in masked])
         for i, after_step in step_hooks:
             after_step(iteration + 1, models[i])
         loss_sum += losses.detach() * y.shape[1]
@@ -208,22 +196,3 @@ def train_many(
         TrainResult(log, total, wall / runs, summary=summarise(log), elapsed_s=shared)
         for log in logs
     ]
-
-
-def _stacked_masks(
-    masks: list[Mask | None], stacked: dict[str, torch.Tensor]
-) -> dict[str, torch.Tensor]:
-    """Per parameter, the runs' masks stacked as 0/1 floats (ones for runs without a mask);
-    parameters no run masks are left out. Pruned weights are zeroed at once."""
-    names = sorted({name for mask in masks if mask for name in mask})
-    keep: dict[str, torch.Tensor] = {}
-    for name in names:
-        parameter = stacked[name]
-        rows = [
-            (m[name] if m and name in m else torch.ones(parameter.shape[1:], dtype=torch.bool))
-            for m in masks
-        ]
-        keep[name] = torch.stack([r.to(parameter.device) for r in rows]).to(parameter.dtype)
-        with torch.no_grad():
-            parameter.mul_(keep[name])
-    return keep
