@@ -16,7 +16,14 @@ from lthbench.methods import METHODS, Context
 from lthbench.methods.lottery import Lottery, LotteryParams
 from lthbench.models import create_model
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
-from lthbench.prune.mask import apply_mask, density, full_mask, mask_hooks, prunable_weights
+from lthbench.prune.mask import (
+    MaskViolation,
+    apply_mask,
+    density,
+    full_mask,
+    mask_hooks,
+    prunable_weights,
+)
 from lthbench.runner.jobs import Job, execute
 from lthbench.spec.entry import ModelSpec
 from lthbench.spec.load import load_entry
@@ -118,7 +125,7 @@ def test_mask_holds_exactly_through_training(
         nn.functional.cross_entropy(model(x), y).backward()
         hooks.before_step(step, model)  # type: ignore[misc]
         opt.step()
-        hooks.after_step(step + 1, model)  # type: ignore[misc]
+        hooks.after_eval(step + 1, model)  # type: ignore[misc]
         for name, keep in mask.items():
             assert torch.count_nonzero(weights[name][~keep]) == 0, (step, name)
             assert torch.count_nonzero(weights[name][keep]) == int(keep.sum())  # survivors alive
@@ -126,6 +133,27 @@ def test_mask_holds_exactly_through_training(
         for value in opt.state[weights[name]].values():
             if isinstance(value, torch.Tensor) and value.shape == keep.shape:
                 assert torch.count_nonzero(value[~keep]) == 0
+
+
+def test_a_revived_pruned_weight_stops_training_at_the_next_evaluation() -> None:
+    """The mask is held by zeroed gradients alone; anything that revives a pruned weight (as a
+    buggy optimizer or hook would) is caught at the next evaluation."""
+    torch.manual_seed(0)
+    model = create_model(ModelSpec(name="lenet", kwargs={"hidden": [16]}), 10, (1, 40))
+    weights = prunable_weights(model)
+    mask = {k: torch.rand(v.shape, generator=torch.Generator().manual_seed(3)) > 0.5
+            for k, v in weights.items()}  # fmt: skip
+    apply_mask(model, mask)
+    hooks = mask_hooks(model, mask)
+    assert hooks.after_step is None  # no per-step multiply of the weights
+    assert hooks.after_eval is not None and hooks.after_eval(0, model) == {}
+    name = next(iter(mask))
+    with torch.no_grad():
+        weights[name][~mask[name]] = 1e-30
+    with pytest.raises(
+        MaskViolation, match=rf"pruned weights of {name} are non-zero at iteration 7"
+    ):
+        hooks.after_eval(7, model)
 
 
 # -- the chain ----------------------------------------------------------------------------
