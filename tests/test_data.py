@@ -149,6 +149,19 @@ def test_batches_resume_mid_epoch_identically(augment: str | None) -> None:
         assert torch.equal(x, rx) and torch.equal(y, ry)
 
 
+@pytest.mark.parametrize("start", [0, 6, 11])
+def test_batch_indices_are_what_batches_gather(start: int) -> None:
+    """Vectorised training gathers several runs' batches with one index; it must be each run's
+    own stream, ragged last batch and mid-epoch start included."""
+    split = TensorSplit(torch.randn(50, 1, 4), torch.arange(50))  # label = index
+    batches = TrainBatches(split, 8, seed=3, device=torch.device("cpu"))
+    indices, stream = batches.indices(start), batches.batches(start)
+    for _ in range(16):
+        chosen = next(indices)
+        x, y = next(stream)
+        assert torch.equal(chosen, y) and torch.equal(split.prepare(split.x[chosen]), x)
+
+
 def test_epochs_visit_every_example_once_in_a_seeded_order() -> None:
     split = TensorSplit(torch.arange(30).float().view(30, 1), torch.arange(30))
     first = TrainBatches(split, 7, seed=1, device=torch.device("cpu")).batches()

@@ -73,8 +73,21 @@ class TrainBatches:
             yield from self._epoch(epoch, skip)
             epoch, skip = epoch + 1, 0
 
+    def indices(self, start: int = 0) -> Iterator[torch.Tensor]:
+        """The example indices of each batch from iteration ``start`` on: what :meth:`batches`
+        gathers from an in-memory split (several runs' batches can be gathered at once)."""
+        epoch, skip = divmod(start, self.per_epoch)
+        while True:
+            order = self._order(epoch)
+            for index in range(skip, self.per_epoch):
+                yield order[index * self.batch_size : (index + 1) * self.batch_size]
+            epoch, skip = epoch + 1, 0
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        return torch.randperm(len(self.split), generator=_epoch_generator(self.seed, epoch, 0))  # type: ignore[arg-type]
+
     def _epoch(self, epoch: int, skip: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = torch.randperm(len(self.split), generator=_epoch_generator(self.seed, epoch, 0))  # type: ignore[arg-type]
+        order = self._order(epoch)
         if isinstance(self.split, TensorSplit):
             augment_rng = _epoch_generator(self.seed, epoch, 1)
             for index in range(self.per_epoch):

@@ -21,13 +21,14 @@ vectorised: their state and random streams would not be the one-run loop's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from lthbench.data.base import Splits
+from lthbench.data.base import Splits, TensorSplit
 from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
 from lthbench.spec.entry import TrainingHparams
 from lthbench.train.loop import TrainHooks, TrainResult, make_optimizer, summarise
@@ -59,6 +60,33 @@ def _check(models: list[nn.Module], hooks: list[TrainHooks | None]) -> None:
     for hook in hooks:
         if hook is not None and (hook.penalty or hook.after_update or hook.stop):
             raise ValueError("cannot vectorise: only before_step, after_step and after_eval hooks")
+
+
+def _batches(
+    splits: Splits, batch_size: int, seeds: list[int], device: torch.device
+) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
+    """Every run's next batch, stacked (runs, batch, ...): each run's own data order, gathered
+    with one index for all runs from an in-memory split (the examples and their per-example
+    normalisation are those of the runs' own streams)."""
+    loaders = [TrainBatches(splits.train, batch_size, s, device, splits.augment) for s in seeds]
+    split = splits.train
+    if isinstance(split, TensorSplit) and splits.augment is None:
+        orders = [loader.indices(0) for loader in loaders]
+
+        def gathered() -> tuple[torch.Tensor, torch.Tensor]:
+            chosen = torch.cat([next(order) for order in orders])
+            x = split.prepare(split.x[chosen.to(split.x.device)]).to(device)
+            y = split.y[chosen.to(split.y.device)].to(device)
+            return x.view(len(seeds), -1, *x.shape[1:]), y.view(len(seeds), -1)
+
+        return gathered
+    streams = [loader.batches(0) for loader in loaders]
+
+    def stacked() -> tuple[torch.Tensor, torch.Tensor]:
+        batches = [next(stream) for stream in streams]
+        return torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
+
+    return stacked
 
 
 def train_many(
@@ -104,10 +132,7 @@ def train_many(
     eval_every = hp.eval_interval.to_iterations(per_epoch)
     schedule = LearningRate.from_hparams(hp, per_epoch)
     optimizer = make_optimizer(list(stacked.values()), hp, fused=True)
-    streams = [
-        TrainBatches(splits.train, hp.batch_size, s, device, splits.augment).batches(0)
-        for s in seeds
-    ]
+    next_batch = _batches(splits, hp.batch_size, seeds, device)
     logs: list[list[dict[str, Any]]] = [[] for _ in range(runs)]
     marks: list[float] = []
     began = time.perf_counter()
@@ -157,9 +182,7 @@ def train_many(
     step_hooks = [(i, h.after_step) for i, h in enumerate(hooks) if h and h.after_step]
     grad_hooks = [(i, h.before_step) for i, h in enumerate(hooks) if h and h.before_step]
     for iteration in range(total):
-        batches = [next(stream) for stream in streams]
-        x = torch.stack([b[0] for b in batches])
-        y = torch.stack([b[1] for b in batches])
+        x, y = next_batch()
         for group in optimizer.param_groups:
             group["lr"] = schedule.at(iteration)
         logits = per_run(stacked, x)
