@@ -571,20 +571,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "leaderboards" / "performance.md")
     parser.add_argument("--iterations", type=int, default=600)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--tier-budget", type=float, default=0.05)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--tier-budget", type=float, default=0.04)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        sections = {
-            "loops": bench_loops(tmp, args.iterations, args.repeats),
-            "mask": bench_mask(tmp, args.iterations, args.repeats),
-            "rounds": bench_rounds(tmp),
-            "vectorised": bench_vectorised(tmp, args.iterations, args.repeats),
-            "tier": bench_tier(tmp, args.tier_budget, args.jobs),
+        benches: dict[str, Callable[[], Any]] = {
+            "loops": lambda: bench_loops(tmp, args.iterations, args.repeats),
+            "mask": lambda: bench_mask(tmp, args.iterations, args.repeats),
+            "rounds": lambda: bench_rounds(tmp),
+            "vectorised": lambda: bench_vectorised(tmp, args.iterations, args.repeats),
+            "tier": lambda: bench_tier(tmp, args.tier_budget, args.jobs),
         }
+        sections = {}
+        for name, bench in benches.items():
+            began = time.perf_counter()
+            sections[name] = bench()
+            print(f"{name}: {time.perf_counter() - began:.0f} s", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     render(args.out, sections, args)
     print(f"wrote {args.out}")

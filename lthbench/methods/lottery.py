@@ -223,11 +223,26 @@ class Lottery(Method):
         return extra
 
     def plan(self, context: Context, params: Any) -> list[Run]:
-        runs = [context.run_for(self._dense_extra(params))]
-        for round_ in range(1, params.rounds + 1):
-            runs.append(context.run_for(self._extra(params, round_)))
-            runs += [context.run_for(self._extra(params, round_, c)) for c in params.controls]
-        return runs
+        rounds = range(1, params.rounds + 1)
+        specs = [s for r in rounds for s in self._round_specs(context, params, r)]
+        return [
+            context.run_for(extra)
+            for extra in [self._dense_extra(params)] + [s.extra for s in specs]
+        ]
+
+    def _round_specs(self, context: Context, params: LotteryParams, round_: int) -> list[RunSpec]:
+        """A round's runs: the ticket first (its prepare stores the mask the controls read),
+        then each control."""
+        ticket = RunSpec(self._extra(params, round_), self._prepare_ticket(context, params, round_),
+                         f"round {round_}")  # fmt: skip
+        return [ticket] + [
+            RunSpec(
+                self._extra(params, round_, control),
+                self._prepare_control(context, params, round_, control),
+                f"round {round_} {control}",
+            )
+            for control in params.controls
+        ]
 
     # -- masks --------------------------------------------------------------------------
     def _weights(self, model: nn.Module, params: LotteryParams) -> dict[str, nn.Parameter]:
@@ -301,17 +316,8 @@ class Lottery(Method):
             return records
         records.append(self._record(context, params, 0, None, dense))
         for round_ in range(1, params.rounds + 1):
-            specs = [RunSpec(self._extra(params, round_), self._prepare_ticket(context, params, round_),
-                             f"round {round_}")]  # fmt: skip
-            specs += [
-                RunSpec(
-                    self._extra(params, round_, control),
-                    self._prepare_control(context, params, round_, control),
-                    f"round {round_} {control}",
-                )
-                for control in params.controls
-            ]
-            if params.vectorise:  # the ticket's prepare stores the mask its controls read
+            specs = self._round_specs(context, params, round_)
+            if params.vectorise:
                 results = context.train_together(specs)
             else:
                 results = [context.train_run(s.extra, s.prepare, s.label) for s in specs]

@@ -1,10 +1,10 @@
 """The one training loop every method uses.
 
-Methods change it only through :class:`TrainHooks` (e.g. re-applying masks after each step,
-adding an L1 penalty on BatchNorm scales). The loop evaluates on validation and test every
-``eval_interval``, keeps early-stopping bookkeeping (the iteration of minimum validation
-loss, as in the LTH paper), and checkpoints everything a resumed run needs to end with
-exactly the metrics of an uninterrupted one: weights, optimizer state, RNG state, the log.
+Methods change it only through :class:`TrainHooks` (e.g. zeroing pruned weights' gradients
+before each step, adding an L1 penalty on BatchNorm scales). The loop evaluates on validation
+and test every ``eval_interval``, keeps early-stopping bookkeeping (the iteration of minimum
+validation loss, as in the LTH paper), and checkpoints everything a resumed run needs to end
+with exactly the metrics of an uninterrupted one: weights, optimizer state, RNG state, the log.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class TrainHooks:
     before_step: StepHook | None = None
     """Called between backward and the optimizer step (e.g. to mask gradients)."""
     after_step: StepHook | None = None
-    """Called after every optimizer step (e.g. to keep pruned weights at exactly zero)."""
+    """Called after every optimizer step (e.g. to save a rewind point)."""
     penalty: Callable[[nn.Module], torch.Tensor] | None = None
     """Added to the loss (e.g. network slimming's L1 on BatchNorm scales)."""
     after_eval: Callable[[int, nn.Module], dict[str, Any]] | None = None
