@@ -63,9 +63,12 @@ def spread(values: Timings, scale: float = 1.0, digits: int = 2) -> str:
     return f"{mid * scale:.{digits}f} ({low * scale:.{digits}f}–{high * scale:.{digits}f})"
 
 
-def interleaved(functions: dict[str, Callable[[], float]], repeats: int) -> dict[str, Timings]:
-    """Each function returns seconds; run them in turn ``repeats`` times (after one warm-up)."""
-    for function in functions.values():
+def interleaved(
+    functions: dict[str, Callable[[], float]], repeats: int, warm_up: bool = True
+) -> dict[str, Timings]:
+    """Each function returns seconds; run them in turn ``repeats`` times (after one warm-up,
+    unless the same code has just run)."""
+    for function in functions.values() if warm_up else ():
         function()
     timings: dict[str, Timings] = {name: [] for name in functions}
     for _ in range(repeats):
@@ -368,7 +371,8 @@ def bench_vectorised(
         def by_hand(seeds: list[int] = seeds) -> float:
             return plain_batched_loop([ctx.build_model(s) for s in seeds], splits, hp, seeds)
 
-        timings = interleaved({"one": one_at_a_time, "many": together, "hand": by_hand}, repeats)
+        arms = {"one": one_at_a_time, "many": together, "hand": by_hand}
+        timings = interleaved(arms, repeats, warm_up=runs == 1)  # larger R: the same code, warm
         steps = runs * iterations
         rates = {k: [steps / t for t in v] for k, v in timings.items()}
         figures[runs] = {k: ratios(timings["one"], timings[k]) for k in ("many", "hand")}
