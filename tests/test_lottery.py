@@ -102,8 +102,10 @@ def test_prunable_weights_skip_biases_norms_and_output() -> None:
         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=True),
         lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-2),
         lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=1e-1),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2, fused=True),
+        lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-2, fused=True),
     ],
-    ids=["sgd-momentum-wd", "adam-wd", "adamw"],
+    ids=["sgd-momentum-wd", "adam-wd", "adamw", "fused-sgd", "fused-adam"],
 )
 def test_mask_holds_exactly_through_training(
     optimizer: Callable[..., torch.optim.Optimizer],

@@ -35,7 +35,7 @@ def test_spelling_out_defaults_keeps_the_id(write_entry: Callable[..., Path]) ->
         "resources": {"cpus": 1, "gpus": 0},
         "dataset": {"augment": False, "resize": None},
         "training": {"momentum": 0.0, "warmup": "0it", "milestones": [], "gamma": 0.1,
-                     "weight_decay": 0.0, "nesterov": False},
+                     "weight_decay": 0.0, "nesterov": False, "fused_optimizer": False},
     }, name="tiny")).run_config(0)  # fmt: skip
     assert run_id(plain) == run_id(explicit)
 
@@ -55,6 +55,8 @@ def test_settings_and_seed_change_the_id(write_entry: Callable[..., Path]) -> No
     other = load_entry(write_entry({"training": {"lr": 2e-3}}, name="tiny"))
     assert run_id(base.run_config(0)) != run_id(base.run_config(1))
     assert run_id(base.run_config(0)) != run_id(other.run_config(0))
+    fused = load_entry(write_entry({"training": {"fused_optimizer": True}}, name="tiny"))
+    assert run_id(base.run_config(0)) != run_id(fused.run_config(0))
 
 
 def test_cpu_threads_change_the_id_and_gpus_do_not(write_entry: Callable[..., Path]) -> None:

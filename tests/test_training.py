@@ -112,3 +112,25 @@ def test_bf16_training_runs_and_records(write_entry: Callable[..., Path], store:
     record = _run(write_entry({"precision": "bf16"}), store)
     assert 0.0 <= record["final_test_accuracy"] <= 1.0
     assert record["iterations"] == 120
+
+
+def test_fused_optimizer_is_opt_in_and_trains(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The default is torch's per-tensor step (the reference numerics); ``fused_optimizer``
+    asks for the one-kernel step, and such a run is another run with its own result."""
+    from lthbench.spec.entry import TrainingHparams
+    from lthbench.train.loop import make_optimizer
+
+    parameters = [torch.nn.Parameter(torch.zeros(3))]
+    for optimizer in ("sgd", "adam"):
+        hp = TrainingHparams(optimizer=optimizer, lr=0.1, batch_size=4, duration="10it")
+        assert not make_optimizer(parameters, hp).defaults["fused"]
+        fused = hp.model_copy(update={"fused_optimizer": True})
+        assert make_optimizer(parameters, fused).defaults["fused"]
+    plain = _run(write_entry(name="tiny"), tmp_path / "store")
+    fused_record = _run(
+        write_entry({"training": {"fused_optimizer": True}}, name="tiny"), tmp_path / "store"
+    )
+    assert fused_record["run_id"] != plain["run_id"]
+    assert fused_record["final_test_accuracy"] > 0.2

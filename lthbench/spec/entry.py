@@ -67,6 +67,10 @@ class TrainingHparams(_Strict):
     """Points at which the learning rate is multiplied by gamma."""
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
     eval_interval: DurationField = Duration(iterations=100)
+    fused_optimizer: bool = False
+    """torch's one-kernel optimizer step (``fused=True``): much less per-step overhead for small
+    nets, but it rounds differently from the default implementation, so its runs are other
+    runs (the field joins the identity when true)."""
 
     @field_validator("duration", "eval_interval")
     @classmethod

@@ -117,9 +117,11 @@ class TrainResult:
 def make_optimizer(
     parameters: Iterable[torch.Tensor], hp: TrainingHparams, fused: bool = False
 ) -> torch.optim.Optimizer:
-    """The entry's optimizer. ``fused`` (one kernel per step) rounds differently from the
-    default per-tensor implementation, so the one-run loop, the reference, never uses it."""
+    """The entry's optimizer. A fused one (one kernel per step: ``fused`` here, or the entry's
+    ``fused_optimizer``) rounds differently from the default per-tensor implementation, so the
+    one-run loop uses it only when the entry asks for it."""
     params = [p for p in parameters if p.requires_grad]
+    fused = fused or hp.fused_optimizer
     if hp.optimizer == "sgd":
         return torch.optim.SGD(
             params,
