@@ -76,6 +76,10 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     ),
     "fractional cpus": ({"resources": {"cpus": 0.5}}, "resources.cpus"),
     "zero cpus": ({"resources": {"cpus": 0}}, "resources.cpus"),
+    "fused_optimizer not a boolean": (
+        {"training": {"fused_optimizer": "maybe"}},
+        "training.fused_optimizer",
+    ),
     "bad optimizer": ({"training": {"optimizer": "lion"}}, "training.optimizer"),
     "nesterov with adam": ({"training": {"nesterov": True}}, "nesterov needs optimizer 'sgd'"),
     "id not file name": ({"id": "other"}, "id: 'other' must equal the file name"),
