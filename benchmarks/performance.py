@@ -139,7 +139,8 @@ def plain_batched_loop(
     models: list[nn.Module], splits: Splits, hp: TrainingHparams, seeds: list[int]
 ) -> float:
     """The practical limit of vectorised training for a LeNet, written by hand: R runs' layers
-    as stacked tensors, one ``baddbmm`` and one ReLU per layer, a fused Adam over the stacks;
+    as stacked tensors, one ``baddbmm`` and one ReLU per layer, the entry's optimizer fused
+    over the stacks (as ``train_many`` has it);
     each run's own data order (one gather per step for all runs) and the same evaluations as
     the entry (every ``eval_interval``, validation and test). Returns seconds."""
     assert isinstance(splits.train, TensorSplit)
@@ -148,7 +149,7 @@ def plain_batched_loop(
                for k in range(len(layers[0]))]  # fmt: skip
     biases = [torch.stack([run[k].bias.detach()[None] for run in layers]).requires_grad_()
               for k in range(len(layers[0]))]  # fmt: skip
-    optimizer = torch.optim.Adam([*weights, *biases], lr=hp.lr, fused=True)
+    optimizer = make_optimizer([*weights, *biases], hp, fused=True)
     x_all, y_all = splits.train.prepare(splits.train.x).flatten(1), splits.train.y
     per_epoch = iterations_per_epoch(len(y_all), hp.batch_size)
     total = hp.duration.to_iterations(per_epoch)
@@ -188,16 +189,23 @@ def plain_batched_loop(
     return time.perf_counter() - began
 
 
-def context(entry: str, iterations: int, tmp: Path, evaluations: bool = False) -> Context:
+def context(
+    entry: str,
+    iterations: int,
+    tmp: Path,
+    evaluations: bool = False,
+    training: dict[str, Any] | None = None,
+) -> Context:
     """The registry entry with ``iterations`` steps, evaluating only at start and end (or at
-    the entry's own interval, with ``evaluations``)."""
+    the entry's own interval, with ``evaluations``), and ``training`` settings overridden."""
     loaded = load_entry(REGISTRY / f"{entry}.yaml")
     interval = loaded.training.eval_interval if evaluations else f"{iterations}it"
-    training = TrainingHparams.model_validate({
+    hparams = TrainingHparams.model_validate({
         **loaded.training.model_dump(mode="json"),
         "duration": f"{iterations}it", "eval_interval": str(interval), "milestones": [],
+        **(training or {}),
     })  # fmt: skip
-    return Context(loaded.model_copy(update={"training": training}), 0, RunStore(tmp), tmp,
+    return Context(loaded.model_copy(update={"training": hparams}), 0, RunStore(tmp), tmp,
                    progress=False)  # fmt: skip
 
 
@@ -245,10 +253,8 @@ def bench_loops(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any
     for label, entry in cases:
         ctx = context(entry, iterations, tmp / entry)
         splits = ctx.splits()
-        fused = context(entry, iterations, tmp / f"{entry}-fused")
-        fused.entry = fused.entry.model_copy(update={
-            "training": fused.entry.training.model_copy(update={"fused_optimizer": True}),
-        })  # fmt: skip
+        fused = context(entry, iterations, tmp / f"{entry}-fused",
+                        training={"fused_optimizer": True})  # fmt: skip
         functions = {"plain": plain(ctx, splits), "lthbench": lthbench_loop(ctx, splits),
                      "lthbench, `fused_optimizer`": lthbench_loop(fused, splits)}  # fmt: skip
         timings = interleaved(functions, repeats)
@@ -291,9 +297,8 @@ def bench_mask(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any]
         "adam, `fused_optimizer`": {"fused_optimizer": True},
     }
     for index, (optimizer, update) in enumerate(settings.items()):
-        ctx = context("mnist5k-lenet300-dense", iterations, tmp / f"mask-{index}")
-        training = ctx.entry.training.model_copy(update=update)
-        ctx.entry = ctx.entry.model_copy(update={"training": training})
+        ctx = context("mnist5k-lenet300-dense", iterations, tmp / f"mask-{index}",
+                      training=update)  # fmt: skip
         splits = ctx.splits()
         timings = interleaved({"unmasked": lthbench_loop(ctx, splits),
                                "masked": lthbench_loop(ctx, splits, masked=True)}, repeats)  # fmt: skip

@@ -78,20 +78,19 @@ class TrainBatches:
         gathers from an in-memory split (several runs' batches can be gathered at once)."""
         epoch, skip = divmod(start, self.per_epoch)
         while True:
-            order = self._order(epoch)
-            for index in range(skip, self.per_epoch):
-                yield order[index * self.batch_size : (index + 1) * self.batch_size]
+            yield from self._order(epoch).split(self.batch_size)[skip:]
             epoch, skip = epoch + 1, 0
 
     def _order(self, epoch: int) -> torch.Tensor:
+        """Epoch ``epoch``'s seeded order of the examples; batches are its consecutive slices
+        (the last may be smaller)."""
         return torch.randperm(len(self.split), generator=_epoch_generator(self.seed, epoch, 0))  # type: ignore[arg-type]
 
     def _epoch(self, epoch: int, skip: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self._order(epoch)
         if isinstance(self.split, TensorSplit):
             augment_rng = _epoch_generator(self.seed, epoch, 1)
-            for index in range(self.per_epoch):
-                chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
+            for index, chosen in enumerate(order.split(self.batch_size)):
                 if self.augment is None and index < skip:
                     continue
                 x = self.split.prepare(self.split.x[chosen.to(self.split.x.device)])
