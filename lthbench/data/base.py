@@ -3,7 +3,9 @@
 A dataset knows its shape without loading (so entries validate in milliseconds), says in one
 line where its files belong when they are missing, and returns train / validation / test
 splits. The validation split is carved from the training set with a fixed seed; the test
-set is never used to choose anything.
+set is never used to choose anything, except by an entry that sets ``validation_size: 0``
+(the setting of papers and official codes that train on the whole training set and evaluate
+on the test set): then the validation figures are the test figures, and says so.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import platformdirs
 import torch
@@ -82,6 +84,34 @@ class DatasetPlugin:
     default_validation_size: ClassVar[int]
     augmentation: ClassVar[str | None] = None
     """The standard augmentation `augment: true` turns on; None: the dataset has none."""
+    generation_defaults: ClassVar[dict[str, Any]] = {}
+    """For a generated dataset, the generator's parameters an entry may set under
+    ``dataset.generation`` (with their defaults, which fix the type of each)."""
+
+    def generation_problem(self, spec: DatasetSpec) -> str | None:
+        """What is wrong with ``spec.generation`` (None: fine)."""
+        if spec.generation and not self.generation_defaults:
+            return f"generation: {self.name} is not generated; it has no generation parameters"
+        for key, value in spec.generation.items():
+            if key not in self.generation_defaults:
+                allowed = ", ".join(sorted(self.generation_defaults))
+                return f"generation.{key}: unknown parameter of {self.name}; allowed: {allowed}"
+            default = self.generation_defaults[key]
+            kind = type(default)
+            fits = (
+                isinstance(value, bool) if kind is bool
+                else isinstance(value, int) and not isinstance(value, bool) if kind is int
+                else isinstance(value, int | float) and not isinstance(value, bool) if kind is float
+                else isinstance(value, list) and len(value) == len(default)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            )  # fmt: skip
+            if not fits:
+                return f"generation.{key}: {value!r} is not like the default {default!r}"
+        return None
+
+    def full_train_examples(self, spec: DatasetSpec) -> int:
+        """Training examples before the validation split (a generated set may change it)."""
+        return self.full_train_size
 
     def info(self, spec: DatasetSpec) -> DataInfo:
         validation = self.validation_size(spec)
@@ -90,21 +120,25 @@ class DatasetPlugin:
             if len(size) != 3:
                 raise UserError(f"dataset.resize: {self.name} is not an image dataset")
             size = (size[0], spec.resize, spec.resize)
-        return DataInfo(self.num_classes, size, self.full_train_size - validation)
+        return DataInfo(self.num_classes, size, self.full_train_examples(spec) - validation)
 
     def validation_size(self, spec: DatasetSpec) -> int:
         size = (
             self.default_validation_size if spec.validation_size is None else spec.validation_size
         )
-        if not 1 <= size < self.full_train_size:
+        full = self.full_train_examples(spec)
+        if not 0 <= size < full:
             raise UserError(
-                f"dataset.validation_size: {size} is not in [1, {self.full_train_size - 1}] "
-                f"for {self.name} ({self.full_train_size} training examples)"
+                f"dataset.validation_size: {size} is not in [0, {full - 1}] "
+                f"for {self.name} ({full} training examples)"
             )
         return size
 
     def check(self, spec: DatasetSpec, data_root: Path) -> None:
         """Raise UserError (one line: where the files belong) when the data is unusable."""
+        problem = self.generation_problem(spec)
+        if problem:
+            raise UserError(f"dataset.{problem}")
         self.info(spec)
         if spec.augment and self.augmentation is None:
             raise UserError(f"dataset.augment: {self.name} has no standard augmentation")
@@ -125,7 +159,11 @@ def register_dataset(cls: type[DatasetPlugin]) -> type[DatasetPlugin]:
 def carve_validation(
     x: torch.Tensor, y: torch.Tensor, size: int
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """Split (x, y) into train and validation with the fixed split seed."""
+    """Split (x, y) into train and validation with the fixed split seed. Size 0 keeps the
+    training set whole and in its order, with an empty validation split (callers then
+    validate on the test split, see :func:`validation_split`)."""
+    if size == 0:
+        return (x, y), (x[:0], y[:0])
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SPLIT_SEED))
     val, train = order[:size], order[size:]
     return (x[train], y[train]), (x[val], y[val])
@@ -137,3 +175,9 @@ def resize_images(x: torch.Tensor, side: int | None) -> torch.Tensor:
     return torch.nn.functional.interpolate(
         x.float(), size=(side, side), mode="bilinear", align_corners=False
     )
+
+
+def validation_split(val: Dataset, test: Dataset, size: int) -> Dataset:
+    """The split early stopping reads: the carved validation split, or with ``validation_size:
+    0`` the test split itself (no held-out data; early-stopping figures then select on test)."""
+    return test if size == 0 else val

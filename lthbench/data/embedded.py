@@ -11,6 +11,7 @@ import functools
 import gzip
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from lthbench.data.base import (
     carve_validation,
     register_dataset,
     resize_images,
+    validation_split,
 )
 from lthbench.spec.entry import DatasetSpec
 
@@ -34,35 +36,59 @@ def _splits(
     train: tuple[torch.Tensor, torch.Tensor],
     test: tuple[torch.Tensor, torch.Tensor],
 ) -> Splits:
-    (x_train, y_train), (x_val, y_val) = carve_validation(*train, plugin.validation_size(spec))
+    size = plugin.validation_size(spec)
+    (x_train, y_train), (x_val, y_val) = carve_validation(*train, size)
+    test_split = TensorSplit(*test)
     return Splits(
         train=TensorSplit(x_train, y_train),
-        val=TensorSplit(x_val, y_val),
-        test=TensorSplit(*test),
+        val=validation_split(TensorSplit(x_val, y_val), test_split, size),
+        test=test_split,
         info=plugin.info(spec),
         augment=plugin.augmentation if spec.augment else None,
     )
 
 
 @functools.cache
-def _mnist1d_arrays() -> dict[str, np.ndarray]:
+def _mnist1d_arrays(generation: tuple[tuple[str, Any], ...] = ()) -> dict[str, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
-    return make_dataset(get_dataset_args())
+    args = get_dataset_args()
+    for key, value in generation:
+        setattr(args, key, list(value) if isinstance(value, tuple) else value)
+    return make_dataset(args)
 
 
 @register_dataset
 class Mnist1d(DatasetPlugin):
-    """MNIST-1D (Greydanus & Kobak): 4000 train / 1000 test signals of length 40, seed 42."""
+    """MNIST-1D (Greydanus & Kobak): 4000 train / 1000 test signals of length 40, seed 42.
+
+    ``dataset.generation`` sets the generator's parameters (its seed, the sizes, the
+    templates' length, scaling, translation and shear, the noise scales); the defaults are
+    the ``mnist1d`` package's, which give the published dataset. ``final_seq_length`` is not
+    offered: it would change the input size the registered networks are built for."""
 
     name = "mnist1d"
     num_classes = 10
     input_size = (1, 40)
     full_train_size = 4000
     default_validation_size = 500
+    generation_defaults = {
+        "seed": 42, "num_samples": 5000, "train_split": 0.8, "template_len": 12,
+        "padding": [36, 60], "scale_coeff": 0.4, "max_translation": 48,
+        "corr_noise_scale": 0.25, "iid_noise_scale": 0.02, "shear_scale": 0.75,
+        "shuffle_seq": False,
+    }  # fmt: skip
+
+    def full_train_examples(self, spec: DatasetSpec) -> int:
+        settings = {**self.generation_defaults, **spec.generation}
+        per_class = settings["num_samples"] // self.num_classes
+        return int(per_class * self.num_classes * settings["train_split"])
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
-        arrays = _mnist1d_arrays()
+        generation = tuple(
+            sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.generation.items())
+        )
+        arrays = _mnist1d_arrays(generation)
 
         def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
             return torch.tensor(x, dtype=torch.float32).unsqueeze(1), torch.tensor(y).long()

@@ -22,6 +22,7 @@ from lthbench.data.base import (
     TensorSplit,
     carve_validation,
     register_dataset,
+    validation_split,
 )
 from lthbench.errors import UserError
 from lthbench.spec.entry import DatasetSpec
@@ -70,12 +71,13 @@ class _TorchvisionInMemory(DatasetPlugin):
         return x.contiguous(), torch.as_tensor(np.asarray(dataset.targets)).long()  # type: ignore[attr-defined]
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
-        train, val = carve_validation(*self._tensors(data_root, True), self.validation_size(spec))
-        test = self._tensors(data_root, False)
+        size = self.validation_size(spec)
+        train, val = carve_validation(*self._tensors(data_root, True), size)
+        test = TensorSplit(*self._tensors(data_root, False), self.mean, self.std)
         return Splits(
             train=TensorSplit(*train, self.mean, self.std),
-            val=TensorSplit(*val, self.mean, self.std),
-            test=TensorSplit(*test, self.mean, self.std),
+            val=validation_split(TensorSplit(*val, self.mean, self.std), test, size),
+            test=test,
             info=self.info(spec),
             augment=self.augmentation if spec.augment else None,
         )
@@ -190,7 +192,7 @@ class ImageNet(DatasetPlugin):
         info = DataInfo(classes, (3, side, side), size - validation)
         return Splits(
             train=Subset(train_folder, order[validation:]),
-            val=Subset(plain_train, order[:validation]),
+            val=validation_split(Subset(plain_train, order[:validation]), test, validation),
             test=test,
             info=info,
         )

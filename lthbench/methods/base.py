@@ -27,7 +27,7 @@ from lthbench.data import DATASETS, Splits
 from lthbench.data.base import DataInfo
 from lthbench.data.loader import iterations_per_epoch
 from lthbench.models import create_model
-from lthbench.spec.entry import Entry, TrainingHparams
+from lthbench.spec.entry import DatasetSpec, Entry, TrainingHparams
 from lthbench.store import Run, RunStore
 from lthbench.train import TrainHooks, TrainResult, train
 from lthbench.train.vectorised import train_many
@@ -114,7 +114,9 @@ def source_commit() -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_splits(entry_dataset: Any, data_root: Path, device: str) -> Splits:
+def _load_splits(dataset_json: str, data_root: Path, device: str) -> Splits:
+    """Cached by the dataset spec's JSON (the spec holds a dict, so is not hashable)."""
+    entry_dataset = DatasetSpec.model_validate_json(dataset_json)
     splits = DATASETS[entry_dataset.name].load(entry_dataset, data_root)
     if device != "cpu":
         for name in ("train", "val", "test"):
@@ -131,6 +133,8 @@ class RunSpec:
     extra: dict[str, Any] | None = None
     prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None
     label: str = ""
+    start_iteration: int = 0
+    """The schedule step the run starts at (a rewound ticket: the rewind point)."""
 
 
 @dataclass
@@ -156,7 +160,7 @@ class Context:
         return iterations_per_epoch(self.data_info.train_size, self.entry.training.batch_size)
 
     def splits(self) -> Splits:
-        return _load_splits(self.entry.dataset, self.data_root, str(self.device))
+        return _load_splits(self.entry.dataset.model_dump_json(), self.data_root, str(self.device))
 
     def build_model(self, seed: int | None = None) -> nn.Module:
         """The network at initialisation θ0, determined by the seed alone."""
@@ -176,6 +180,7 @@ class Context:
         prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None,
         label: str = "",
         training: TrainingHparams | None = None,
+        start_iteration: int = 0,
     ) -> dict[str, Any] | None:
         """Train one stored run, or return its stored result (None: read-only and not done).
 
@@ -183,7 +188,8 @@ class Context:
         freshly initialised model (load θ0 or a rewind point, apply a mask, slim it) and
         return hooks for the loop. The weights a run starts from are stored as its
         ``init.pt``. ``training`` replaces the entry's hyperparameters for this run; it must be
-        a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw).
+        a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw), and
+        so must ``start_iteration`` (a rewound ticket starts at the rewind point's step).
         """
         run = self.run_for(extra)
         problem, stored = self.inspect(run)
@@ -215,6 +221,7 @@ class Context:
                 progress=f"{self.entry.id} seed {self.seed}{' ' + label if label else ''}"
                 if self.progress
                 else None,
+                start_iteration=start_iteration,
             )
             self._finish(run, model, outcome)
         result = run.result()

@@ -11,10 +11,12 @@ Per seed, from one entry:
   from the start (``search_schedule: early_decay``) instead of the entry's schedule.
 - **EB-Train**: the drawn network, physically slimmed to its channels (Torch-Pruning),
   trained at full precision for the rest of the budget under the entry's schedule as if
-  training had never stopped.
+  training had never stopped, keeping the search's L1 penalty on BatchNorm scales (the
+  official ``retrain_continue.sh`` passes ``--sparsity-regularization``).
 - baselines: the ``dense`` network (the same stored run as a dense entry), standard
-  ``network_slimming`` (the search run to the end, pruned, fine-tuned), and ``scratch`` (the
-  EB ticket's architecture from a fresh initialisation, full budget).
+  ``network_slimming`` (the search run to the end, pruned, fine-tuned without the penalty),
+  and ``scratch`` (the EB ticket's architecture from a fresh initialisation, full budget, with
+  the penalty, as the official ``retrain_scratch.sh``).
 
 Training cost is counted with FlopCounterMode per step of each architecture; EB-Train's cost is
 the search up to the draw on the dense network, the detector's own work, and the rest on the
@@ -79,6 +81,9 @@ class EarlyBirdParams(BaseModel):
     baselines: list[Baseline] = Field(default_factory=lambda: ["network_slimming", "scratch"])
     finetune: DurationField | None = None
     """Network slimming's fine-tuning after pruning; None: the entry's full duration."""
+    retrain_penalty: bool = True
+    """EB-Train and scratch keep the L1 penalty on BatchNorm scales while they train, as the
+    official retraining scripts do; False trains them without it."""
 
     @model_validator(mode="after")
     def _consistent(self) -> EarlyBirdParams:
@@ -93,8 +98,12 @@ class EarlyBirdParams(BaseModel):
     def search_identity(self) -> dict[str, Any]:
         """What determines the search up to every draw (baselines and fine-tuning do not)."""
         return self.model_dump(
-            mode="json", exclude_defaults=True, exclude={"baselines", "finetune"}
+            mode="json", exclude_defaults=True, exclude={"baselines", "finetune", "retrain_penalty"}
         )
+
+    def penalised(self, phase: str) -> bool:
+        """Whether a slim run of ``phase`` trains with the L1 penalty."""
+        return self.retrain_penalty and self.sparsity > 0 and phase in ("eb_train", "scratch")
 
     @property
     def full_search(self) -> bool:
@@ -236,6 +245,8 @@ class EarlyBird(Method):
         }
         if phase == "network_slimming" and params.finetune is not None:
             extra["finetune"] = str(params.finetune)
+        if params.penalised(phase):
+            extra["retrain_penalty"] = params.sparsity
         return extra
 
     def plan(self, context: Context, params: Any) -> list[Run]:
@@ -358,7 +369,7 @@ class EarlyBird(Method):
         search = context.run_for(self._search_extra(params))
         key = _key(ratio)
 
-        def prepare(model: nn.Module, run: Run) -> None:
+        def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
             if phase == "network_slimming":
                 final = search.load_tensors("final.pt")
                 model.load_state_dict(final)
@@ -371,6 +382,9 @@ class EarlyBird(Method):
                     fresh = context.build_model(context.seed + SCRATCH_SEED_OFFSET)
                     model.load_state_dict(fresh.state_dict())
             self._slim(context, model, mask, run)
+            if params.penalised(phase):
+                return TrainHooks(penalty=slimming_penalty(params.sparsity))
+            return None
 
         return prepare
 

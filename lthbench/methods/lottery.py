@@ -2,7 +2,9 @@
 
 Round 0 trains the dense network from θ0 (it is the same stored run as a ``dense`` entry with
 the same settings, so the baseline is shared). Round r ≥ 1 prunes, resets the survivors to θ0
-(or rewinds them to θ_k, saved during round 0) and trains again with the mask held exactly:
+(or rewinds them to θ_k, saved during round 0, and trains from step k to T with the schedule
+and data order continuing, as open_lth's ``start_step``) and trains again with the mask held
+exactly:
 
 - ``iterative``: round r prunes ``fraction`` of the survivors of round r-1's trained weights;
 - ``oneshot``: round r prunes round 0's trained weights to the density of iterative round r,
@@ -43,6 +45,7 @@ from lthbench.prune.mask import (
     full_mask,
     layer_densities,
     mask_hooks,
+    layer_of,
     mask_to_cpu,
     prunable_weights,
 )
@@ -86,7 +89,14 @@ class LotteryParams(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     """Module-name patterns never pruned (e.g. '*shortcut*' for ResNet shortcut convolutions)."""
     reset: Literal["init"] | DurationField = "init"
-    """'init' resets survivors to θ0; a duration ('500it') rewinds them to θ_k."""
+    """'init' resets survivors to θ0; a duration ('500it') rewinds them to θ_k, and the round
+    then trains from step k to the end of the schedule (open_lth's ``start_step``)."""
+    prune_biases: bool = False
+    """Mask the biases of the pruned layers too, ranked with their layer's weights (the
+    MNIST-1D notebook masks every parameter of its layers)."""
+    prune_at: DurationField | None = None
+    """Prune from each round's weights at this iteration instead of its final weights (the
+    MNIST-1D notebook prunes from the step-1000 checkpoint of a 1501-step round)."""
     controls: list[Control] = Field(default_factory=list)
     early_bird_stop: MaskStability | None = None
     """At every evaluation, the mask the next pruning step would take from the current
@@ -166,18 +176,22 @@ class Lottery(Method):
         self._check_reachable(entry, params)
         if params.vectorise:
             self._check_vectorisable(entry, params)
-        rewind = params.rewind_point
         total = entry.training.duration.to_iterations(iterations_per_epoch)
-        if rewind is not None and rewind.to_iterations(iterations_per_epoch) >= total:
-            raise UserError(
-                f"method.params.reset: rewind point {rewind} is not before the end of training "
-                f"({entry.training.duration})"
-            )
+        points = (("reset", "rewind point", params.rewind_point),
+                  ("prune_at", "pruning point", params.prune_at))  # fmt: skip
+        for key, what, point in points:
+            if point is not None and point.to_iterations(iterations_per_epoch) >= total:
+                raise UserError(
+                    f"method.params.{key}: {what} {point} is not before the end of training "
+                    f"({entry.training.duration})"
+                )
 
     def _check_vectorisable(self, entry: Entry, params: LotteryParams) -> None:
         reason = not_vectorisable(_meta_model(entry), entry.precision)
         if reason is None and params.early_bird_stop is not None:
             reason = "early_bird_stop ends each run at its own time"
+        if reason is None and params.rewind_point is not None:
+            reason = "a rewound round starts at the rewind point's step (one-run loop only)"
         if reason is None and not params.controls:
             reason = "without controls a round is one run; there is nothing to batch"
         if reason is not None:
@@ -206,6 +220,8 @@ class Lottery(Method):
     def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:
         rewind = params.rewind_point
         extra = {} if rewind is None else {"saves_state_at": str(rewind)}
+        if params.prune_at is not None:
+            extra["saves_pruning_weights_at"] = str(params.prune_at)
         if params.early_bird_stop is not None:
             extra["early_bird_stop"] = params.early_bird_stop.model_dump(mode="json")
         return extra
@@ -216,6 +232,8 @@ class Lottery(Method):
         if round_ == 0:
             return self._dense_extra(params)
         extra: dict[str, Any] = {"lottery": params.chain_identity(), "round": round_}
+        if params.rewind_point is not None:
+            extra["trains_from"] = "rewind_point"
         if params.vectorise:
             extra["vectorised"] = True
         if control is not None:
@@ -233,20 +251,27 @@ class Lottery(Method):
     def _round_specs(self, context: Context, params: LotteryParams, round_: int) -> list[RunSpec]:
         """A round's runs: the ticket first (its prepare stores the mask the controls read),
         then each control."""
+        start = self._start_iteration(context, params)
         ticket = RunSpec(self._extra(params, round_), self._prepare_ticket(context, params, round_),
-                         f"round {round_}")  # fmt: skip
+                         f"round {round_}", start)  # fmt: skip
         return [ticket] + [
             RunSpec(
                 self._extra(params, round_, control),
                 self._prepare_control(context, params, round_, control),
                 f"round {round_} {control}",
+                start,
             )
             for control in params.controls
         ]
 
+    def _start_iteration(self, context: Context, params: LotteryParams) -> int:
+        """Rounds after the first start where their weights come from: θ0 at step 0, θ_k at k."""
+        rewind = params.rewind_point
+        return 0 if rewind is None else rewind.to_iterations(context.iterations_per_epoch)
+
     # -- masks --------------------------------------------------------------------------
     def _weights(self, model: nn.Module, params: LotteryParams) -> dict[str, nn.Parameter]:
-        return prunable_weights(model, params.include_output, params.exclude)
+        return prunable_weights(model, params.include_output, params.exclude, params.prune_biases)
 
     def _layer_fractions(
         self, model: nn.Module, params: LotteryParams, steps: int
@@ -254,7 +279,7 @@ class Lottery(Method):
         """Per-tensor fraction removed by ``steps`` rounds at once (1 step: the round's own)."""
         fractions = {}
         for name in self._weights(model, params):
-            module = name.removesuffix(".weight")
+            module = layer_of(name)
             fraction = next(
                 (
                     f
@@ -294,7 +319,10 @@ class Lottery(Method):
         """Prune the trained weights of the round this one grows from."""
         source = round_ - 1 if params.strategy == "iterative" else 0
         steps = 1 if params.strategy == "iterative" else round_
-        trained = context.run_for(self._extra(params, source)).load_tensors("final.pt")
+        weights = "final.pt" if params.prune_at is None else "prune_from.pt"
+        trained = context.run_for(self._extra(params, source)).load_tensors(weights)
+        if trained is None:
+            raise RuntimeError(f"round {source} has no {weights}")
         previous = self._mask_of(context, params, source, model)
         return self.prune(model, params, trained, previous, steps)
 
@@ -320,7 +348,10 @@ class Lottery(Method):
             if params.vectorise:
                 results = context.train_together(specs)
             else:
-                results = [context.train_run(s.extra, s.prepare, s.label) for s in specs]
+                results = [
+                    context.train_run(s.extra, s.prepare, s.label, start_iteration=s.start_iteration)
+                    for s in specs
+                ]
             if results[0] is None:
                 break
             for control, result in zip([None, *params.controls], results, strict=True):
@@ -333,6 +364,7 @@ class Lottery(Method):
             mask = full_mask(self._weights(model, params))
             return TrainHooks.combine(
                 self._save_rewind(context, run, params, model),
+                self._save_pruning_weights(context, run, params),
                 self._stop_when_stable(params, run, mask),
             )
 
@@ -351,6 +383,20 @@ class Lottery(Method):
         def after_step(iteration: int, model: nn.Module) -> None:
             if iteration == at:
                 run.save_tensors("rewind.pt", model.state_dict())
+
+        return TrainHooks(after_step=after_step)
+
+    def _save_pruning_weights(
+        self, context: Context, run: Run, params: LotteryParams
+    ) -> TrainHooks | None:
+        """With ``prune_at``, keep the round's weights at that iteration for the next pruning."""
+        if params.prune_at is None:
+            return None
+        at = params.prune_at.to_iterations(context.iterations_per_epoch)
+
+        def after_step(iteration: int, model: nn.Module) -> None:
+            if iteration == at:
+                run.save_tensors("prune_from.pt", model.state_dict())
 
         return TrainHooks(after_step=after_step)
 
@@ -396,7 +442,9 @@ class Lottery(Method):
             model.load_state_dict(self._reset_state(context, params))
             apply_mask(model, mask)
             return TrainHooks.combine(
-                mask_hooks(model, mask), self._stop_when_stable(params, run, mask)
+                mask_hooks(model, mask),
+                self._save_pruning_weights(context, run, params),
+                self._stop_when_stable(params, run, mask),
             )
 
         return prepare

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from lthbench.prune.mask import Mask
+from lthbench.prune.mask import Mask, layer_of
 
 
 def _smallest(values: torch.Tensor, count: int) -> torch.Tensor:
@@ -25,15 +25,18 @@ def _smallest(values: torch.Tensor, count: int) -> torch.Tensor:
 def prune_layerwise(
     weights: dict[str, torch.Tensor], mask: Mask, fractions: dict[str, float]
 ) -> Mask:
-    """Remove ``fractions[name]`` of each layer's surviving weights, smallest |w| first."""
+    """Remove ``fractions[name]`` of each layer's surviving weights, smallest |w| first.
+
+    A layer whose bias is masked too ranks weight and bias together (one fraction, one
+    ranking over both, as the MNIST-1D notebook's per-layer parameter vector does); a layer
+    with its weight alone is pruned exactly as before."""
+    layers: dict[str, list[str]] = {}
+    for name in mask:
+        layers.setdefault(layer_of(name), []).append(name)
     pruned: Mask = {}
-    for name, keep in mask.items():
-        flat_keep = keep.flatten().clone()
-        survivors = torch.nonzero(flat_keep).flatten()
-        count = round(fractions.get(name, 0.0) * len(survivors))
-        magnitudes = weights[name].detach().flatten().abs().float().cpu()[survivors]
-        flat_keep[survivors[_smallest(magnitudes, count)]] = False
-        pruned[name] = flat_keep.view_as(keep)
+    for names in layers.values():
+        pruned.update(prune_global({n: weights[n] for n in names}, {n: mask[n] for n in names},
+                                   fractions.get(names[0], 0.0)))  # fmt: skip
     return pruned
 
 

@@ -1,8 +1,9 @@
 """Masks over a model's prunable weights, and the hooks that make them hold exactly.
 
 A mask maps a parameter name (``hidden.0.weight``) to a boolean tensor of its shape. Prunable
-tensors are the weights of convolution and linear layers, never biases or normalisation
-parameters; the output layer (timm's ``get_classifier()``) only when asked.
+tensors are the weights of convolution and linear layers, their biases only when asked (the
+MNIST-1D paper's notebook masks them too), never normalisation parameters; the output layer
+(timm's ``get_classifier()``) only when asked.
 
 Masks hold *exactly*: pruned weights start at zero and their gradients are zeroed before each
 step. Under the loop's optimizers (SGD with momentum, Nesterov and weight decay; Adam; AdamW)
@@ -40,9 +41,13 @@ def output_layer_name(model: nn.Module) -> str | None:
 
 
 def prunable_weights(
-    model: nn.Module, include_output: bool = False, exclude: Iterable[str] = ()
+    model: nn.Module,
+    include_output: bool = False,
+    exclude: Iterable[str] = (),
+    include_biases: bool = False,
 ) -> dict[str, nn.Parameter]:
-    """Weights of conv and linear layers by parameter name, in the model's order.
+    """Weights (and with ``include_biases`` the biases) of conv and linear layers by parameter
+    name, in the model's order.
 
     ``exclude`` holds fnmatch patterns over module names (e.g. ``*shortcut*``).
     """
@@ -57,7 +62,14 @@ def prunable_weights(
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
             continue
         weights[f"{name}.weight"] = module.weight
+        if include_biases and module.bias is not None:
+            weights[f"{name}.bias"] = module.bias
     return weights
+
+
+def layer_of(name: str) -> str:
+    """The module a masked tensor belongs to (``hidden.0.weight`` → ``hidden.0``)."""
+    return name.rsplit(".", 1)[0]
 
 
 def full_mask(weights: dict[str, nn.Parameter]) -> Mask:

@@ -39,11 +39,16 @@ class ModelSpec(_Strict):
 class DatasetSpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     validation_size: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    """Examples held out of the training set for early stopping; None: the dataset's default."""
+    """Examples held out of the training set for early stopping; None: the dataset's default;
+    0: none (train on the whole training set; validation figures are then the test figures,
+    as in codes that evaluate on the test set)."""
     augment: bool = False
     """The dataset's standard augmentation (random crop + flip for CIFAR-like images)."""
     resize: Annotated[int, Field(ge=4, le=1024)] | None = None
     """Resize square images to this side (e.g. 8x8 digits to 32x32 for a timm CNN)."""
+    generation: dict[str, bool | int | float | list[int]] = Field(default_factory=dict)
+    """A generated dataset's parameters (mnist1d: seed, template and noise settings), checked
+    by the dataset; a non-default value joins the run identity, none changes no hash."""
 
 
 class MethodSpec(_Strict):

@@ -112,6 +112,9 @@ def _check_names(entry: Entry, path: Path) -> Entry:
         raise UserError(
             f"{path}: dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}"
         )
+    problem = DATASETS[entry.dataset.name].generation_problem(entry.dataset)
+    if problem:
+        raise UserError(f"{path}: dataset.{problem}")
     if entry.method.name not in METHODS:
         allowed = ", ".join(sorted(METHODS))
         raise UserError(

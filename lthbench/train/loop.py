@@ -194,10 +194,14 @@ def train(
     checkpoint_seconds: float = 60.0,
     hooks: TrainHooks | None = None,
     progress: str | None = None,
+    start_iteration: int = 0,
 ) -> TrainResult:
     """Train ``model`` in place for ``hp.duration`` and return its evaluation log.
 
-    ``progress`` is the label of a progress bar (None: no bar).
+    ``start_iteration`` k starts training at step k of the schedule, as open_lth's
+    ``start_step`` does for a ticket rewound to θ_k: the learning rate, the data order and the
+    evaluation iterations continue from k, and training ends at the duration's step T (T − k
+    steps). ``progress`` is the label of a progress bar (None: no bar).
     """
     device = device or torch.device("cpu")
     hooks = hooks or TrainHooks()
@@ -218,7 +222,9 @@ def train(
         marks: list[float] = saved.get("elapsed_at_eval", [])
     else:
         torch.manual_seed(_rng_seed(seed))
-        start, log, elapsed, marks = 0, [], 0.0, []
+        start, log, elapsed, marks = start_iteration, [], 0.0, []
+    if not 0 <= start_iteration < total:
+        raise ValueError(f"start_iteration {start_iteration} is not in [0, {total})")
 
     def record(iteration: int, train_loss: float | None, train_accuracy: float | None) -> None:
         val_loss, val_accuracy = evaluate(model, splits.val, device, precision)
@@ -242,8 +248,8 @@ def train(
     began = time.perf_counter()
     last_save = began
     done = start
-    if start == 0:
-        record(0, None, None)
+    if saved is None:
+        record(start, None, None)
 
     bar = tqdm(total=total, initial=start, desc=progress, disable=progress is None,
                dynamic_ncols=True, mininterval=0.5, leave=False)  # fmt: skip
