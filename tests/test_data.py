@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import pickle
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from mnist1d.data import get_dataset_args
 
 from lthbench.data import DATASETS, TensorSplit
 from lthbench.data.loader import TrainBatches, crop_flip
 from lthbench.errors import UserError
+from lthbench.cli import main
 from lthbench.spec.entry import DatasetSpec
+from lthbench.spec.load import load_entry
+from lthbench.store import RunStore, run_id
 
 NO_ROOT = Path("/nonexistent")
 
@@ -178,3 +183,30 @@ def test_crop_flip_shapes_and_content() -> None:
         assert torch.equal(result, image) or torch.equal(result, image.flip(-1))
     padded = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
     assert padded.shape == x.shape
+
+
+def test_mnist1d_generation_parameters_validate_and_give_their_own_data_and_run_ids(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """dataset.generation: a non-default mnist1d seed is another dataset (other examples, other
+    run ids); the default changes no identity; unknown or ill-typed parameters are refused."""
+    plugin = DATASETS["mnist1d"]
+    default = plugin.load(DatasetSpec(name="mnist1d"), Path("/nonexistent"))
+    other = plugin.load(DatasetSpec(name="mnist1d", generation={"seed": 7}), Path("/nonexistent"))
+    assert not torch.equal(default.train.x, other.train.x)
+    package = get_dataset_args(as_dict=True)
+    assert {k: package[k] for k in plugin.generation_defaults} == plugin.generation_defaults
+    plain = load_entry(write_entry(name="plain"))
+    seeded = load_entry(write_entry({"dataset": {"generation": {"seed": 7}}}, name="seeded"))
+    assert "generation" not in plain.run_config(0)["dataset"]
+    assert seeded.run_config(0)["dataset"]["generation"] == {"seed": 7}
+    assert run_id(plain.run_config(0)) != run_id(seeded.run_config(0))
+    path = write_entry({"dataset": {"generation": {"seed": 7}}}, name="seeded")
+    assert main(["run", str(path), "--store", str(store), "--quiet", "--seed", "0"]) == 0
+    assert RunStore(store).find(run_id(seeded.run_config(0))) is not None
+
+
+def test_validation_size_zero_trains_on_every_example_and_validates_on_test() -> None:
+    splits = DATASETS["mnist1d"].load(DatasetSpec(name="mnist1d", validation_size=0), Path("/x"))
+    assert len(splits.train.y) == 4000
+    assert splits.val is splits.test

@@ -378,3 +378,19 @@ def test_early_bird_page_shows_verdicts_heatmaps_and_the_8_bit_search_beside_fp3
     leaderboard = ["leaderboard", "--registry", str(registry), "--store", str(store), "--out", str(out)]  # fmt: skip
     assert main(leaderboard) == 0
     assert tree(out) == first
+
+
+def test_eb_train_and_scratch_keep_the_l1_penalty_and_network_slimming_does_not(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """The official retrain_continue.sh and retrain_scratch.sh pass --sparsity-regularization;
+    network slimming's fine-tuning has none. The penalty is part of those runs' identity."""
+    params = EarlyBirdParams(sparsity=1e-4)
+    assert params.penalised("eb_train") and params.penalised("scratch")
+    assert not params.penalised("network_slimming")
+    assert not EarlyBirdParams(retrain_penalty=False).penalised("eb_train")
+    method = EarlyBird()
+    assert method._extra(params, 0.5, "eb_train")["retrain_penalty"] == 1e-4
+    assert "retrain_penalty" not in method._extra(params, 0.5, "network_slimming")
+    off = EarlyBirdParams(retrain_penalty=False)
+    assert "retrain_penalty" not in method._extra(off, 0.5, "eb_train")

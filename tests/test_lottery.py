@@ -391,3 +391,87 @@ def test_mask_figures_are_cached_per_pruning_rule_and_equal_recomputed_ones(
     other = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5}), name="other")
     run_entry(other, store)  # shares round 0, another rule: its own cache beside the first
     assert len({p.name for p in store.glob("runs/*/figures-*.json")}) == 2
+
+
+# -- the official codes' semantics ---------------------------------------------------------
+
+
+def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """open_lth's start_step: a ticket rewound to θ_k trains steps k..T, its learning rate and
+    data order those of steps k..T of the dense run, not T more steps with the schedule
+    restarted."""
+    path = write_entry(
+        lottery({"rounds": 1, "prune_fraction": 0.5, "reset": "20it"},
+                milestones=["40it"], gamma=0.5, duration="60it", eval_interval="20it")
+    )  # fmt: skip
+    dense, ticket = run_entry(path, store)
+    assert dense["iterations"] == ticket["iterations"] == 60
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    params = LotteryParams.model_validate(context.entry.method.params)
+    extra = method._extra(params, 1)
+    assert extra["trains_from"] == "rewind_point"
+    log = context.run_for(extra).read_json("log.json")
+    assert [r["iteration"] for r in log] == [20, 40, 60]  # evaluated at θ_k, then at 40 and 60
+    dense_log = context.run_for(method._dense_extra(params)).read_json("log.json")
+    assert [r["lr"] for r in log] == [r["lr"] for r in dense_log if r["iteration"] >= 20]
+    assert log[-1]["lr"] == pytest.approx(0.5e-3)  # the milestone at 40 applies, not restarted
+    # a rewound ticket's start is θ_k under its mask, and reset to θ0 does not start at k
+    init = context_for(write_entry(lottery({"rounds": 1, "prune_fraction": 0.5}), name="b"),
+                       store)  # fmt: skip
+    init_params = LotteryParams.model_validate(init.entry.method.params)
+    assert "trains_from" not in method._extra(init_params, 1)
+
+
+def test_biases_are_masked_with_their_layer_and_held_exactly(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """prune_biases (the MNIST-1D notebook masks every parameter of a layer): one ranking over
+    a layer's weight and bias, both held at zero through training."""
+    weights = {
+        "l.weight": torch.tensor([[0.5, -0.1], [0.3, 0.9]]),
+        "l.bias": torch.tensor([0.05, 2.0]),
+    }
+    mask = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
+    pruned = prune_layerwise(weights, mask, {"l.weight": 0.5, "l.bias": 0.5})
+    assert pruned["l.weight"].tolist() == [[True, False], [False, True]]  # 0.05, -0.1, 0.3 go
+    assert pruned["l.bias"].tolist() == [False, True]
+    path = write_entry(lottery({"rounds": 2, "prune_fraction": 0.5, "prune_biases": True,
+                                "include_output": True}))  # fmt: skip
+    records = run_entry(path, store)
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    params = LotteryParams.model_validate(context.entry.method.params)
+    run = context.run_for(method._extra(params, 2))
+    stored_mask, final = run.load_tensors("mask.pt"), run.load_tensors("final.pt")
+    assert any(name.endswith(".bias") for name in stored_mask)
+    for name, keep in stored_mask.items():
+        assert torch.count_nonzero(final[name][~keep]) == 0
+    for layer in {name.rsplit(".", 1)[0] for name in stored_mask}:
+        parts = [keep for name, keep in stored_mask.items() if name.startswith(layer + ".")]
+        kept, total = sum(int(k.sum()) for k in parts), sum(k.numel() for k in parts)
+        assert kept == pytest.approx(total * 0.25, abs=2)  # the layer's fraction, jointly
+    assert records[-1]["density"] == pytest.approx(0.25, abs=1e-2)
+
+
+def test_prune_at_prunes_from_that_iterations_weights(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """prune_at (the MNIST-1D notebook prunes from the step-1000 checkpoint): the next round's
+    mask is the magnitude mask of the round's weights at that step, not of its final ones."""
+    path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "prune_at": "20it"}))
+    run_entry(path, store)
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    params = LotteryParams.model_validate(context.entry.method.params)
+    dense = context.run_for(method._dense_extra(params))
+    at_20, final = dense.load_tensors("prune_from.pt"), dense.load_tensors("final.pt")
+    model = context.build_model()
+    weights = method._weights(model, params)
+    expected = method.prune(model, params, at_20, full_mask(weights), 1)
+    from_final = method.prune(model, params, final, full_mask(weights), 1)
+    stored = context.run_for(method._extra(params, 1)).load_tensors("mask.pt")
+    assert all(torch.equal(stored[k], expected[k]) for k in expected)
+    assert not all(torch.equal(stored[k], from_final[k]) for k in expected)

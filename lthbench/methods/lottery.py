@@ -349,7 +349,9 @@ class Lottery(Method):
                 results = context.train_together(specs)
             else:
                 results = [
-                    context.train_run(s.extra, s.prepare, s.label, start_iteration=s.start_iteration)
+                    context.train_run(
+                        s.extra, s.prepare, s.label, start_iteration=s.start_iteration
+                    )
                     for s in specs
                 ]
             if results[0] is None:
