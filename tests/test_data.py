@@ -13,10 +13,10 @@ import pytest
 import torch
 from mnist1d.data import get_dataset_args
 
+from lthbench.cli import main
 from lthbench.data import DATASETS, TensorSplit
 from lthbench.data.loader import TrainBatches, crop_flip
 from lthbench.errors import UserError
-from lthbench.cli import main
 from lthbench.spec.entry import DatasetSpec
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore, run_id

@@ -44,8 +44,8 @@ from lthbench.prune.mask import (
     density,
     full_mask,
     layer_densities,
-    mask_hooks,
     layer_of,
+    mask_hooks,
     mask_to_cpu,
     prunable_weights,
 )
