@@ -87,7 +87,14 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "claim with unknown metric": (
         {
             "claims": [
-                {"id": "X", "statement": "s", "metric": "accuracy", "op": ">=", "reference": 1.0}
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "metric": "accuracy",
+                    "op": ">=",
+                    "reference": 1.0,
+                    "kind": "lthbench",
+                }
             ]
         },
         "claims[0].metric: unknown metric 'accuracy'",
@@ -132,6 +139,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
                 {
                     "id": "X",
                     "statement": "s",
+                    "kind": "lthbench",
                     "metric": "drawn",
                     "op": ">=",
                     "reference": 1.0,
@@ -148,6 +156,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
                 {
                     "id": "X",
                     "statement": "s",
+                    "kind": "lthbench",
                     "metric": "density",
                     "op": ">=",
                     "reference": 0.5,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lthbench.claims.check import evaluate, t_interval
+from lthbench.claims.check import check_entries, combine, evaluate
 from lthbench.cli import main
 from lthbench.spec.entry import Claim, Entry
 from tests.conftest import TINY_ENTRY, merge, tree
@@ -37,21 +37,25 @@ def claim(**fields: Any) -> dict[str, Any]:
         "metric": "acc",
         "op": ">=",
         "reference": "dense",
+        "source": '"s" (tests)',
         **fields,
     }
 
 
-def test_t_interval_matches_the_textbook() -> None:
-    mean, low, high = t_interval([1.0, 2.0, 3.0])
-    assert mean == 2.0
-    assert high - mean == pytest.approx(4.302653 * 1.0 / 3**0.5, rel=1e-5)
-    assert mean - low == pytest.approx(high - mean)
+def test_an_exact_metric_gets_the_textbook_t_interval() -> None:
+    """For a metric without a grid (resolution 0) the decision interval is the plain 95%
+    t-interval of the paired differences."""
+    values = {(s, 0, None): 0.0 for s in range(3)} | {(s, 1, None): 1.0 + s for s in range(3)}
+    verdict = _verdict(claim(where={"round": 1}), values)
+    assert verdict.resolution == 0 and verdict.difference == 2.0
+    assert verdict.ci_high - 2.0 == pytest.approx(4.302653 * 1.0 / 3**0.5, rel=1e-5)
+    assert 2.0 - verdict.ci_low == pytest.approx(verdict.ci_high - 2.0)
 
 
 def _verdict(claims: dict[str, Any], values: dict[tuple[int, int, str | None], float],
-             siblings: dict[str, list[dict[str, Any]]] | None = None) -> Any:  # fmt: skip
+             siblings: dict[str, list[dict[str, Any]]] | None = None, metric: str = "acc") -> Any:  # fmt: skip
     entry = entry_with([claims])
-    return evaluate(entry, Claim.model_validate(claims), records(values), siblings or {})
+    return evaluate(entry, Claim.model_validate(claims), records(values, metric), siblings or {})
 
 
 def test_paired_comparison_with_dense_is_reproduced() -> None:
@@ -150,9 +154,10 @@ def test_check_reports_refuted_required_claim_and_exits_non_zero(
     write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     impossible = {"id": "IMPOSSIBLE", "statement": "a tiny MLP reaches 99.9% on mnist1d in 120 steps",
-                  "metric": "final_test_accuracy", "op": ">=", "reference": 0.999, "required": True}  # fmt: skip
+                  "metric": "final_test_accuracy", "op": ">=", "reference": 0.999, "required": True,
+                  "source": '"99.9%" (tests)'}  # fmt: skip
     learns = {"id": "LEARNS", "statement": "above chance", "metric": "final_test_accuracy",
-              "op": ">", "reference": 0.1}  # fmt: skip
+              "op": ">", "reference": 0.1, "kind": "lthbench"}  # fmt: skip
     path = write_entry({"claims": [impossible, learns]})
     assert main(["check", str(path), "--store", str(store)]) == 1  # results missing
     capsys.readouterr()
@@ -161,9 +166,10 @@ def test_check_reports_refuted_required_claim_and_exits_non_zero(
     assert main(["check", str(path), "--store", str(store), "--json"]) == 1
     verdicts = {v["claim_id"]: v for v in json.loads(capsys.readouterr().out)}
     for verdict in verdicts.values():
-        assert {"entry_id", "statement", "verdict", "mean", "ci_low", "ci_high", "seeds"} <= set(
-            verdict
-        )
+        assert {"entry_id", "statement", "verdict", "mean", "ci_low", "ci_high", "seeds", "kind",
+                "seeds_needed", "resolution"} <= set(verdict)  # fmt: skip
+    assert verdicts["IMPOSSIBLE"]["kind"] == "paper" and verdicts["LEARNS"]["kind"] == "lthbench"
+    assert verdicts["IMPOSSIBLE"]["seeds_needed"] is None  # resolved
     assert verdicts["IMPOSSIBLE"]["verdict"] == "refuted" and verdicts["IMPOSSIBLE"]["seeds"] == 2
     assert verdicts["LEARNS"]["verdict"] == "reproduced"
 
@@ -173,7 +179,7 @@ def test_leaderboard_is_byte_identical_and_reproduce_runs_the_suite(
 ) -> None:
     store, out = tmp_path / "store", tmp_path / "boards"
     dense_claim = {"id": "D", "statement": "above chance", "metric": "final_test_accuracy",
-                   "op": ">", "reference": 0.1, "required": True}  # fmt: skip
+                   "op": ">", "reference": 0.1, "required": True, "kind": "lthbench"}  # fmt: skip
     write_entry({"claims": [dense_claim]}, name="tiny")
     lottery_claim = claim(metric="test_accuracy_at_early_stop", op=">", reference="random_reinit",
                           where={"density": 0.5})  # fmt: skip
@@ -201,3 +207,122 @@ def test_leaderboard_is_byte_identical_and_reproduce_runs_the_suite(
         == 0
     )
     assert tree(out) == first
+
+
+# -- resolution, collapse, conditions, stated ranges ------------------------------------------
+
+
+def test_a_zero_width_or_sub_resolution_interval_is_never_reproduced_or_refuted() -> None:
+    """Accuracy moves in steps of one test example (1/1000 on mnist1d): seeds that agree exactly give
+    a zero-width t-interval, which is not certainty, and a difference of one example is within
+    the grid, so neither decides a verdict; two examples on every seed do."""
+    step = 1 / 1000
+    dense = {(s, 0, None): 0.9 for s in range(3)}
+    for offset in (-step, 0.0, step):  # identical on every seed: zero-width t-interval
+        values = dense | {(s, 1, None): 0.9 + offset for s in range(3)}
+        for op in (">=", ">", "<=", "<"):
+            found = _verdict(claim(metric="final_test_accuracy", op=op, where={"round": 1}),
+                             values, metric="final_test_accuracy")  # fmt: skip
+            assert found.verdict == "inconclusive", (offset, op)
+            assert found.resolution == pytest.approx(step)
+            assert found.ci_high - found.ci_low > 2 * step
+            assert found.seeds_needed is None and "more seeds cannot" in found.advice
+    values = dense | {(s, 1, None): 0.9 - 2 * step for s in range(3)}
+    found = _verdict(claim(metric="final_test_accuracy", where={"round": 1}), values,
+                     metric="final_test_accuracy")  # fmt: skip
+    assert found.verdict == "refuted" and found.seeds_needed is None
+    within = claim(metric="final_test_accuracy", op="within", reference=[0.899, 0.95],
+                   where={"round": 1})  # fmt: skip
+    values = dense | {(s, 1, None): 0.9 for s in range(3)}
+    assert _verdict(within, values, metric="final_test_accuracy").verdict == "inconclusive"
+
+
+def test_an_iteration_count_resolves_to_one_evaluation_interval() -> None:
+    """L5-faster on mnist5k was 'reproduced' on [-100, -100]: one evaluation interval (40
+    iterations in the tiny entry) is the grid; one step on every seed decides nothing."""
+    values = {(s, 0, None): 400.0 for s in range(3)} | {(s, 1, None): 360.0 for s in range(3)}
+    found = _verdict(claim(metric="early_stop_iteration", op="<", where={"round": 1}), values,
+                     metric="early_stop_iteration")  # fmt: skip
+    assert found.resolution == 40 and found.verdict == "inconclusive"
+
+
+def test_seeds_needed_follows_the_observed_margin_and_spread() -> None:
+    dense = {(s, 0, None): 0.0 for s in range(3)}
+    noisy = dense | {(0, 1, None): 0.5, (1, 1, None): 1.5, (2, 1, None): -0.4}
+    found = _verdict(claim(where={"round": 1}), noisy)
+    assert found.verdict == "inconclusive" and found.seeds_needed is not None
+    assert found.seeds_needed > 3 and "seeds" in found.advice
+    # with that many seeds at the same mean and spread, the interval would clear 0
+    from lthbench.claims.resolution import half_width
+
+    spread = (sum((v - 0.5333) ** 2 for v in (0.5, 1.5, -0.4)) / 2) ** 0.5
+    assert half_width(spread, found.seeds_needed, 0.0) < found.difference
+    assert half_width(spread, found.seeds_needed - 1, 0.0) >= found.difference
+
+
+def test_a_chance_level_network_reproduces_no_claim() -> None:
+    """A collapsed network (test accuracy ≤ 2× chance) is a failed run: 'p70 is below dense'
+    or 'uses fewer FLOPs' read from it is never reproduced, on either side of a comparison."""
+    dense = {(s, 0, None): 0.90 + 0.01 * s for s in range(3)}
+    collapsed = dense | {(s, 1, None): 0.10 + 0.001 * s for s in range(3)}  # chance is 0.1
+    below = claim(metric="final_test_accuracy", op="<", where={"round": 1})
+    found = _verdict(below, collapsed, metric="final_test_accuracy")
+    assert found.verdict == "inconclusive" and "collapsed network" in found.detail
+    healthy = dense | {(s, 1, None): 0.80 + 0.001 * s for s in range(3)}
+    assert _verdict(below, healthy, metric="final_test_accuracy").verdict == "reproduced"
+    number = claim(metric="final_test_accuracy", op="<", reference=0.5, where={"round": 1})
+    assert _verdict(number, collapsed, metric="final_test_accuracy").verdict == "inconclusive"
+    as_reference = {(s, 0, None): 0.15 for s in range(3)} | {(s, 1, None): 0.9 for s in range(3)}
+    above = claim(metric="final_test_accuracy", op=">", where={"round": 1})
+    assert _verdict(above, as_reference, metric="final_test_accuracy").verdict == "inconclusive"
+
+
+def test_a_claim_given_others_holds_only_where_they_hold() -> None:
+    """'saves 2.2x FLOPs at comparable accuracy': refuted when the accuracy side is refuted,
+    inconclusive while it is inconclusive, reproduced only with it."""
+    accuracy = claim(id="ACC", metric="final_test_accuracy", where={"round": 1}, tolerance=0.01)
+    saving = claim(id="SAVE", metric="final_test_accuracy", op=">=", reference=0.0,
+                   where={"round": 1}, given=["ACC"])  # fmt: skip
+    entry = entry_with([accuracy, saving])
+    dense = {(s, 0, None): 0.90 + 0.01 * s for s in range(3)}
+    cases = {
+        "reproduced": dense | {(s, 1, None): 0.90 + 0.01 * s for s in range(3)},
+        "refuted": dense | {(s, 1, None): 0.50 + 0.01 * s for s in range(3)},
+        "inconclusive": dense | {(0, 1, None): 0.95, (1, 1, None): 0.70, (2, 1, None): 0.99},
+    }
+    for expected, values in cases.items():
+        results = records(values, "final_test_accuracy")
+        verdicts = {v.claim_id: v for v in check_entries([entry], {entry.id: results})}
+        assert verdicts["ACC"].verdict == expected
+        assert verdicts["SAVE"].verdict == expected and "given ACC" in verdicts["SAVE"].detail
+    assert combine(verdicts["SAVE"], []) == verdicts["SAVE"]
+
+
+def test_density_selection_stays_inside_the_claims_stated_range() -> None:
+    """'above dense while Pm > 2%' never picks a round at 1.93%: with a stated range the
+    nearest round is chosen among the rounds inside it, else the result is missing."""
+    values = {(s, 0, None): 0.9 for s in range(3)} | {(s, 2, None): 0.95 for s in range(3)}
+    # round 2 has density 0.25; a claim at 0.27 picks it without a range...
+    assert _verdict(claim(where={"density": 0.27}), values).density == 0.25
+    # ...but not when the paper's statement is "while Pm > 26%"
+    ranged = claim(where={"density": 0.27, "min_density": 0.26})
+    assert _verdict(ranged, values).verdict == "missing"
+    assert _verdict(claim(where={"density": 0.27, "max_density": 0.26}), values).density == 0.25
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"kind": "paper", "source": "Table 2"}, "source must quote the paper"),
+        ({"given": ["NOPE"]}, "claims[0].given: 'NOPE' is no claim of this entry"),
+        ({"where": {"min_density": 0.5, "density": 0.1}}, "a density range needs a density inside"),
+    ],
+)
+def test_claims_that_do_not_say_what_they_encode_are_rejected(
+    bad: dict[str, Any], message: str, write_entry: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry({"method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.5}},
+                        "claims": [claim(metric="final_test_accuracy", **bad)]})  # fmt: skip
+    assert main(["validate", str(path)]) == 2
+    assert message in capsys.readouterr().err

@@ -353,9 +353,9 @@ def test_early_bird_page_shows_verdicts_heatmaps_and_the_8_bit_search_beside_fp3
     write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, out = tmp_path / "store", tmp_path / "boards"
-    drawn = {"id": "E-drawn", "statement": "drawn", "metric": "drawn", "op": ">=",
+    drawn = {"id": "E-drawn", "statement": "drawn", "metric": "drawn", "op": ">=", "kind": "lthbench",
              "reference": 1.0, "where": {"ratio": 0.5}}  # fmt: skip
-    versus_ns = {"id": "E-ns", "statement": "vs NS", "metric": "final_test_accuracy",
+    versus_ns = {"id": "E-ns", "statement": "vs NS", "metric": "final_test_accuracy", "kind": "lthbench",
                  "op": ">=", "reference": "network_slimming", "tolerance": 0.05,
                  "where": {"ratio": 0.5}}  # fmt: skip
     fp32 = {**TINY_PARAMS, "baselines": ["network_slimming"]}

@@ -45,7 +45,7 @@ def test_description_claims_and_tier_do_not_change_the_id(write_entry: Callable[
     reworded = load_entry(write_entry({
         "description": "other words", "tier": "paper", "source": {"paper": "elsewhere"},
         "claims": [{"id": "X", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
-                    "reference": 0.5}],
+                    "reference": 0.5, "kind": "lthbench"}],
     }, name="tiny")).run_config(0)  # fmt: skip
     assert run_id(plain) == run_id(reworded)
 

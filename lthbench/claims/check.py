@@ -1,29 +1,39 @@
-"""Claims → verdicts, with statistics over seeds.
+"""Claims → verdicts, with statistics over seeds that respect what the numbers can resolve.
 
 For each seed the claim's metric is read from the selected result (the round nearest a
-density, a control) and compared with its reference: a number, or another result of the same
-seed (the dense run, a control of the same round, a sibling entry's ticket at the nearest
-density), so comparisons between results are *paired* over shared seeds. The verdict comes
-from the 95% t-interval of the mean margin:
+density within the claim's stated range, a control, a channel ratio) and compared with its
+reference: a number, or another result of the same seed (the dense run, a control of the same
+round, a sibling entry's ticket at the nearest density), so comparisons between results are
+*paired* over shared seeds. The margin (how far the claim is satisfied; negative: violated)
+is decided by a 95% t-interval made resolution-aware (:mod:`lthbench.claims.resolution`): the
+seeds' spread is floored at the metric's rounding noise and the interval is widened by one
+step of the metric's grid (one test example, one evaluation interval), so
 
-- ``reproduced``: the whole interval satisfies the claim;
-- ``refuted``: the whole interval violates it;
-- ``inconclusive``: it straddles the boundary, or fewer than two seeds have results;
+- ``reproduced``: the whole widened interval satisfies the claim;
+- ``refuted``: the whole widened interval violates it;
+- ``inconclusive``: it straddles the boundary, fewer than two seeds have results, or a
+  network the claim reads collapsed (test accuracy not above twice chance: a collapsed
+  network reproduces no claim);
 - ``missing``: no seed has the results the claim needs.
+
+A claim ``given`` others ("saves 2.2x FLOPs at comparable accuracy") is refuted when one of
+them is refuted and inconclusive while one is not reproduced. Every verdict says how many
+seeds would resolve it (``seeds_needed``; None once resolved, or where no number can).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from scipy import stats
-
+from lthbench.claims.resolution import Facts, half_width, resolution, seeds_needed
+from lthbench.data import DATASETS
 from lthbench.spec.entry import Claim, Entry
 
 Records = list[dict[str, Any]]
-CONFIDENCE = 0.95
+COLLAPSE_FACTOR = 2.0
+"""A network whose final test accuracy is not above this many times chance has collapsed."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class Verdict:
     statement: str
     verdict: str
     required: bool
+    kind: str
+    """'paper' (a paper's claim or its analogue) or 'lthbench' (lthbench's own check)."""
     seeds: int
     """Seeds whose results entered the statistics."""
     mean: float | None
@@ -43,35 +55,40 @@ class Verdict:
     """Mean of metric − reference (paired); for 'within', None."""
     ci_low: float | None
     ci_high: float | None
-    """95% t-interval of the difference (of the metric itself for numbers and 'within')."""
+    """The decision interval of the difference (of the metric itself for numbers and
+    'within'): the 95% t-interval, spread floored at the grid's noise, widened by one step."""
+    resolution: float
+    """One step of the margin's grid (0: exact)."""
+    seeds_needed: int | None
+    """Seeds that would resolve the claim at the observed margin and spread; None once
+    resolved, or where no number of seeds can (see ``advice``)."""
+    advice: str
+    """What would resolve an unresolved verdict."""
     density: float | None
     """Mean density of the selected results (lottery), for the reader."""
+    crossing: bool
+    """The paper's point lies where two curves cross (expected margin about 0)."""
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def t_interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and the 95% t-interval of the mean (needs at least two values)."""
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * std / math.sqrt(n)
-    return mean, mean - half, mean + half
+def _nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The result nearest ``where['density']`` among those inside the claim's stated range
+    (``min_density``..``max_density``), within a factor DENSITY_MATCH of it."""
+    density = float(where["density"])
+    low, high = float(where.get("min_density", 0.0)), float(where.get("max_density", 1.0))
+    inside = [r for r in candidates if r.get("density") and low <= r["density"] <= high]
+    if not inside:
+        return None
+    best = min(inside, key=lambda r: (abs(math.log(r["density"] / density)), r["round"]))
+    return best if abs(math.log(best["density"] / density)) <= math.log(DENSITY_MATCH) else None
 
 
 DENSITY_MATCH = 1.25
 """A result stands for a claim's density when within this factor of it (the papers' points
 fall between the rounds of a schedule); farther, the claim's result counts as missing."""
-
-
-def _nearest(candidates: Records, density: float) -> dict[str, Any] | None:
-    with_density = [r for r in candidates if r.get("density")]
-    if not with_density:
-        return None
-    best = min(with_density, key=lambda r: (abs(math.log(r["density"] / density)), r["round"]))
-    return best if abs(math.log(best["density"] / density)) <= math.log(DENSITY_MATCH) else None
 
 
 def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any] | None:
@@ -84,7 +101,7 @@ def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any]
     if "ratio" in where:
         candidates = [r for r in candidates if r.get("ratio") == where["ratio"]]
     if "density" in where:
-        return _nearest(candidates, float(where["density"]))
+        return _nearest(candidates, where)
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -93,54 +110,84 @@ def _same_ratio(left: dict[str, Any]) -> dict[str, Any]:
     return {"ratio": left["ratio"]} if left.get("ratio") is not None else {}
 
 
-def _reference(
+def _reference_result(
     claim: Claim, left: dict[str, Any], records: Records, siblings: dict[str, Records]
-) -> float | None:
+) -> dict[str, Any] | None:
+    """The result a named reference points to for ``left``'s seed."""
     reference = claim.reference
-    if isinstance(reference, (int, float)):
-        value: float | None = float(reference)
-    elif reference == "dense":
-        dense = select(records, left["seed"], {"round": 0})
-        value = None if dense is None else dense.get(claim.metric)
-    elif isinstance(reference, str) and reference.startswith("entry:"):
+    if reference == "dense":
+        return select(records, left["seed"], {"round": 0})
+    if isinstance(reference, str) and reference.startswith("entry:"):
         other = siblings.get(reference.removeprefix("entry:"), [])
         if left.get("density"):
-            match = _nearest([r for r in other if r["seed"] == left["seed"] and r.get("control") is None],
-                             left["density"])  # fmt: skip
-        else:
-            match = select(other, left["seed"], _same_ratio(left))
-        value = None if match is None else match.get(claim.metric)
-    else:  # a control of the same round
-        control = select(records, left["seed"],
-                         {"round": left.get("round"), "control": reference, **_same_ratio(left)})  # fmt: skip
-        value = None if control is None else control.get(claim.metric)
-    return None if value is None else float(value) * claim.factor + claim.offset
+            mine = [r for r in other if r["seed"] == left["seed"] and r.get("control") is None]
+            return _nearest(mine, {"density": left["density"]})
+        return select(other, left["seed"], _same_ratio(left))
+    return select(records, left["seed"],
+                  {"round": left.get("round"), "control": reference, **_same_ratio(left)})  # fmt: skip
 
 
-def evaluate(entry: Entry, claim: Claim, records: Records, siblings: dict[str, Records]) -> Verdict:
+def _collapsed(result: dict[str, Any], chance: float) -> bool:
+    accuracy = result.get("final_test_accuracy")
+    return accuracy is not None and accuracy <= COLLAPSE_FACTOR * chance
+
+
+def _spread(values: list[float]) -> float:
+    n = len(values)
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def evaluate(
+    entry: Entry,
+    claim: Claim,
+    records: Records,
+    siblings: dict[str, Records],
+    facts: Facts | None = None,
+) -> Verdict:
     """The verdict on one claim from the entry's records (all seeds) and its siblings'."""
-    lefts, rights, densities = [], [], []
+    facts = facts or Facts.of(entry)
+    chance = 1 / DATASETS[entry.dataset.name].num_classes
+    named = isinstance(claim.reference, str)
+    step = resolution(claim.metric, facts) * (max(1.0, claim.factor) if named else 1.0)
+    lefts: list[float] = []
+    rights: list[float] = []
+    densities: list[float] = []
+    collapsed: list[int] = []
     for seed in entry.seeds:
         left = select(records, seed, dict(claim.where))
         if left is None or left.get(claim.metric) is None:
             continue
-        right = None if claim.op == "within" else _reference(claim, left, records, siblings)
-        if claim.op != "within" and right is None:
-            continue
+        right = None
+        if claim.op != "within":
+            if isinstance(claim.reference, (int, float)):
+                right = float(claim.reference)
+            else:
+                other = _reference_result(claim, left, records, siblings)
+                if other is None or other.get(claim.metric) is None:
+                    continue
+                right = float(other[claim.metric])
+                if _collapsed(other, chance):
+                    collapsed.append(seed)
+            right = right * claim.factor + claim.offset
+        if _collapsed(left, chance):
+            collapsed.append(seed)
         lefts.append(float(left[claim.metric]))
-        rights.append(right)
+        rights.append(right if right is not None else math.nan)
         if left.get("density") is not None:
             densities.append(float(left["density"]))
     n = len(lefts)
-    density = sum(densities) / len(densities) if densities else None
 
-    def verdict(word: str, detail: str, **numbers: float | None) -> Verdict:
+    def verdict(word: str, detail: str, margin: float | None = None, spread: float = 0.0,
+                **numbers: float | None) -> Verdict:  # fmt: skip
+        needed, advice = _seeds_advice(word, n, margin, spread, step)
         return Verdict(
             entry_id=entry.id, claim_id=claim.id, statement=claim.statement, verdict=word,
-            required=claim.required, seeds=n, density=density, detail=detail,
-            mean=numbers.get("mean"), reference_mean=numbers.get("reference_mean"),
-            difference=numbers.get("difference"), ci_low=numbers.get("ci_low"),
-            ci_high=numbers.get("ci_high"),
+            required=claim.required, kind=claim.kind, seeds=n, mean=numbers.get("mean"),
+            reference_mean=numbers.get("reference_mean"), difference=numbers.get("difference"),
+            ci_low=numbers.get("ci_low"), ci_high=numbers.get("ci_high"), resolution=step,
+            seeds_needed=needed, advice=advice, crossing=claim.crossing,
+            density=sum(densities) / len(densities) if densities else None, detail=detail,
         )  # fmt: skip
 
     if n == 0:
@@ -149,44 +196,118 @@ def evaluate(entry: Entry, claim: Claim, records: Records, siblings: dict[str, R
     if claim.op == "within":
         low, high = claim.reference  # type: ignore[misc]
         low, high = low - claim.tolerance, high + claim.tolerance
+        inside = low <= mean <= high
+        margin = min(mean - low, high - mean) if inside else -max(low - mean, mean - high)
         if n < 2:
-            return verdict("inconclusive", f"too few seeds (n={n})", mean=mean)
-        _, ci_low, ci_high = t_interval(lefts)
+            return verdict("inconclusive", f"too few seeds (n={n})", margin, mean=mean)
+        spread = _spread(lefts)
+        half = half_width(spread, n, step)
+        ci_low, ci_high = mean - half, mean + half
         word = (
             "reproduced" if low <= ci_low and ci_high <= high
             else "refuted" if ci_high < low or ci_low > high
             else "inconclusive"
         )  # fmt: skip
-        return verdict(word, f"interval of the mean vs [{low:.4g}, {high:.4g}]",
-                       mean=mean, ci_low=ci_low, ci_high=ci_high)  # fmt: skip
-    differences = [a - b for a, b in zip(lefts, rights, strict=True)]  # type: ignore[operator]
-    reference_mean = sum(rights) / n  # type: ignore[arg-type]
+        word, detail = _guard(word, collapsed, f"interval of the mean vs [{low:.4g}, {high:.4g}]")
+        return verdict(word, detail, margin, spread, mean=mean, ci_low=ci_low, ci_high=ci_high)
+    differences = [a - b for a, b in zip(lefts, rights, strict=True)]
+    reference_mean = sum(rights) / n
     difference = sum(differences) / n
-    if n < 2:
-        return verdict("inconclusive", f"too few seeds (n={n})", mean=mean,
-                       reference_mean=reference_mean, difference=difference)  # fmt: skip
-    _, ci_low, ci_high = t_interval(differences)
     # margin > 0 satisfies the claim: metric >= reference - tolerance, or <= reference + tolerance
     sign = 1.0 if claim.op in (">=", ">") else -1.0
+    margin = sign * difference + claim.tolerance
+    numbers = {"mean": mean, "reference_mean": reference_mean, "difference": difference}
+    if n < 2:
+        return verdict("inconclusive", f"too few seeds (n={n})", margin, **numbers)
+    spread = _spread(differences)
+    half = half_width(spread, n, step)
+    ci_low, ci_high = difference - half, difference + half
     low, high = sorted((sign * ci_low + claim.tolerance, sign * ci_high + claim.tolerance))
     strict = claim.op in (">", "<")
     satisfied = low > 0 if strict else low >= 0
     violated = high <= 0 if strict else high < 0
     word = "reproduced" if satisfied else "refuted" if violated else "inconclusive"
-    paired = "paired over seeds" if not isinstance(claim.reference, (int, float)) else "vs a number"
-    return verdict(word, f"metric − reference, {paired}", mean=mean, reference_mean=reference_mean,
-                   difference=difference, ci_low=ci_low, ci_high=ci_high)  # fmt: skip
+    paired = "paired over seeds" if named else "vs a number"
+    word, detail = _guard(word, collapsed, f"metric − reference, {paired}")
+    return verdict(word, detail, margin, spread, ci_low=ci_low, ci_high=ci_high, **numbers)
+
+
+def _guard(word: str, collapsed: list[int], detail: str) -> tuple[str, str]:
+    """A claim read from a collapsed network is never reproduced."""
+    if not collapsed:
+        return word, detail
+    seeds = ", ".join(str(s) for s in sorted(set(collapsed)))
+    note = f"collapsed network (test accuracy ≤ {COLLAPSE_FACTOR:g}× chance) at seed(s) {seeds}"
+    return ("inconclusive" if word == "reproduced" else word), f"{detail}; {note}"
+
+
+def _seeds_advice(
+    word: str, n: int, margin: float | None, spread: float, step: float
+) -> tuple[int | None, str]:
+    if word in ("reproduced", "refuted"):
+        return None, ""
+    if word == "missing":
+        return None, "run the entry (no results yet)"
+    if margin is None:
+        return None, ""
+    needed = seeds_needed(margin, spread if n >= 2 else 0.0, step)
+    if needed is None:
+        if abs(margin) <= step:
+            return None, (f"the margin {margin:.3g} is within one step of the metric's grid "
+                          f"({step:.3g}): more seeds cannot resolve it; a finer measure can "
+                          "(more test examples, a finer evaluation interval)")  # fmt: skip
+        return None, "more than 1000 seeds at the observed spread"
+    if n < 2:
+        return needed, f"at least {needed} seeds (a lower bound: one seed shows no spread)"
+    if needed <= n:
+        return needed, "a network collapsed; the claim is read from a failed run"
+    return needed, f"about {needed} seeds at the observed margin and spread"
+
+
+def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
+    """The conjunction of a claim with the claims it is given."""
+    if not givens or verdict.verdict == "missing":
+        return verdict
+    words = [g.verdict for g in givens]
+    names = ", ".join(f"{g.claim_id} {g.verdict}" for g in givens)
+    if verdict.verdict == "refuted":
+        return replace(verdict, detail=f"{verdict.detail}; given {names}")
+    if "refuted" in words:
+        word = "refuted"
+    elif all(w == "reproduced" for w in words):
+        return replace(verdict, detail=f"{verdict.detail}; given {names}")
+    else:
+        word = "inconclusive"
+    pending = [g for g in givens if g.verdict != "reproduced"]
+    needed = [g.seeds_needed for g in pending if g.seeds_needed is not None]
+    seeds = max([*needed, verdict.seeds_needed or 0]) or None if word == "inconclusive" else None
+    advice = "; ".join(f"{g.claim_id}: {g.advice}" for g in pending if g.advice)
+    return replace(verdict, verdict=word, seeds_needed=seeds,
+                   advice=advice if word == "inconclusive" else "",
+                   detail=f"{verdict.detail}; given {names}")  # fmt: skip
 
 
 def check_entries(entries: list[Entry], records: dict[str, Records]) -> list[Verdict]:
     """Verdicts on every claim of ``entries``; ``records`` holds results by entry id (the
     entries' own and any sibling a claim names)."""
-    return [
-        evaluate(entry, claim, records.get(entry.id, []), records)
-        for entry in entries
-        for claim in entry.claims
-    ]
+    verdicts: list[Verdict] = []
+    for entry in entries:
+        facts = Facts.of(entry)
+        own = {
+            claim.id: evaluate(entry, claim, records.get(entry.id, []), records, facts)
+            for claim in entry.claims
+        }
+        verdicts += [combine(own[c.id], [own[g] for g in c.given]) for c in entry.claims]
+    return verdicts
 
 
 def required_failures(verdicts: list[Verdict]) -> list[Verdict]:
     return [v for v in verdicts if v.required and v.verdict in ("refuted", "missing")]
+
+
+def tally(verdicts: list[Verdict], kind: str) -> dict[str, int]:
+    counts = {word: 0 for word in ("reproduced", "refuted", "inconclusive", "missing")}
+    for v in verdicts:
+        if v.kind == kind:
+            counts[v.verdict] += 1
+    return counts

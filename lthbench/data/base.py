@@ -81,6 +81,8 @@ class DatasetPlugin:
     num_classes: ClassVar[int]
     input_size: ClassVar[tuple[int, ...]]
     full_train_size: ClassVar[int]
+    test_size: ClassVar[int]
+    """Test examples (one of them is the resolution of a test accuracy)."""
     default_validation_size: ClassVar[int]
     augmentation: ClassVar[str | None] = None
     """The standard augmentation `augment: true` turns on; None: the dataset has none."""
@@ -108,6 +110,9 @@ class DatasetPlugin:
             if not fits:
                 return f"generation.{key}: {value!r} is not like the default {default!r}"
         return None
+
+    def test_examples(self, spec: DatasetSpec) -> int:
+        return self.test_size
 
     def full_train_examples(self, spec: DatasetSpec) -> int:
         """Training examples before the validation split (a generated set may change it)."""

@@ -71,6 +71,7 @@ class Mnist1d(DatasetPlugin):
     num_classes = 10
     input_size = (1, 40)
     full_train_size = 4000
+    test_size = 1000
     default_validation_size = 500
     generation_defaults = {
         "seed": 42, "num_samples": 5000, "train_split": 0.8, "template_len": 12,
@@ -83,6 +84,12 @@ class Mnist1d(DatasetPlugin):
         settings = {**self.generation_defaults, **spec.generation}
         per_class = settings["num_samples"] // self.num_classes
         return int(per_class * self.num_classes * settings["train_split"])
+
+    def test_examples(self, spec: DatasetSpec) -> int:
+        settings = {**self.generation_defaults, **spec.generation}
+        return (settings["num_samples"] // self.num_classes) * self.num_classes - (
+            self.full_train_examples(spec)
+        )
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
         generation = tuple(
@@ -128,6 +135,7 @@ class Mnist5k(DatasetPlugin):
     num_classes = 10
     input_size = (1, 28, 28)
     full_train_size = 4000
+    test_size = 1000
     default_validation_size = 500
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
@@ -146,6 +154,7 @@ class Digits(DatasetPlugin):
     num_classes = 10
     input_size = (1, 8, 8)
     full_train_size = 1437
+    test_size = 360
     default_validation_size = 200
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:

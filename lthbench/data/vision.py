@@ -89,6 +89,7 @@ class Mnist(_TorchvisionInMemory):
     num_classes = 10
     input_size = (1, 28, 28)
     full_train_size = 60000
+    test_size = 10000
     default_validation_size = 5000
     folder = "MNIST/raw"
     files = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
@@ -106,6 +107,7 @@ class Cifar10(_TorchvisionInMemory):
     num_classes = 10
     input_size = (3, 32, 32)
     full_train_size = 50000
+    test_size = 10000
     default_validation_size = 5000
     augmentation = "crop_flip"
     folder = "cifar-10-batches-py"
@@ -124,6 +126,7 @@ class Cifar100(_TorchvisionInMemory):
     num_classes = 100
     input_size = (3, 32, 32)
     full_train_size = 50000
+    test_size = 10000
     default_validation_size = 5000
     augmentation = "crop_flip"
     folder = "cifar-100-python"
@@ -148,6 +151,7 @@ class ImageNet(DatasetPlugin):
     num_classes = 1000
     input_size = (3, 224, 224)
     full_train_size = 1281167
+    test_size = 50000
     default_validation_size = 10000
     augmentation = "random_resized_crop_flip"
 

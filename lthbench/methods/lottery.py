@@ -167,9 +167,15 @@ class Lottery(Method):
         round_ = claim.where.get("round")
         if round_ is not None and not (isinstance(round_, int) and 0 <= round_ <= params.rounds):
             return f"where.round: {round_!r} is not a round of this entry (0-{params.rounds})"
-        density_ = claim.where.get("density")
-        if density_ is not None and not (isinstance(density_, float | int) and 0 < density_ <= 1):
-            return f"where.density: {density_!r} is not in (0, 1]"
+        for key in ("density", "min_density", "max_density"):
+            value = claim.where.get(key)
+            if value is not None and not (isinstance(value, float | int) and 0 < value <= 1):
+                return f"where.{key}: {value!r} is not in (0, 1]"
+        low, high = claim.where.get("min_density", 0.0), claim.where.get("max_density", 1.0)
+        if ("min_density" in claim.where or "max_density" in claim.where) and (
+            "density" not in claim.where or not low <= claim.where["density"] <= high  # type: ignore[operator]
+        ):
+            return "where.density: a density range needs a density inside it"
         return None
 
     def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:

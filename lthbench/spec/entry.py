@@ -128,18 +128,39 @@ class Claim(_Strict):
     offset: float = 0.0
     """Then this is added (0.034 for '3.4 pp above dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
-    where: dict[Literal["density", "round", "control", "ratio"], float | int | str] = Field(
-        default_factory=dict
-    )
-    """Which results the claim is about: the round nearest a density, a round, a control, a
-    channel pruning ratio (early_bird)."""
+    where: dict[
+        Literal["density", "min_density", "max_density", "round", "control", "ratio"],
+        float | int | str,
+    ] = Field(default_factory=dict)
+    """Which results the claim is about: the round nearest a density (only among rounds within
+    ``min_density``..``max_density`` when given: the range the paper states), a round, a
+    control, a channel pruning ratio (early_bird)."""
     required: bool = False
     """`lthbench check` fails (exit 1) when a required claim is refuted or missing."""
+    kind: Literal["paper", "lthbench"] = "paper"
+    """'paper': a paper's claim (or its embedded analogue); 'lthbench': lthbench's own check
+    (a sanity or acceptance check), counted apart and never as a paper's."""
+    given: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
+    """Claims of this entry that must hold for this one to be reproduced ("saves 2.2x FLOPs
+    *at comparable accuracy*"): refuted when any of them is refuted, inconclusive while any is
+    not reproduced."""
+    crossing: bool = False
+    """The paper's point lies where two curves cross (expected margin about 0): the verdict is
+    reported, marked as a crossing point, and expected to be inconclusive."""
     source: str = ""
-    """Where the claim comes from when not the entry's paper (e.g. 'lthbench sanity check')."""
+    """What the claim encodes: for a paper claim, the paper's sentence or table cell in
+    quotation marks and where it is (section, figure, table); for lthbench's own, why."""
 
     @model_validator(mode="after")
     def _reference_fits_op(self) -> Claim:
+        if self.kind == "paper" and '"' not in self.source:
+            raise ValueError(
+                "a paper claim's source must quote the paper (its sentence or table cell in "
+                "double quotation marks) and say where it is; lthbench's own checks say kind: "
+                "lthbench"
+            )
+        if self.id in self.given:
+            raise ValueError("a claim cannot be given itself")
         if self.op == "within":
             ok = isinstance(self.reference, list) and len(self.reference) == 2
             if not ok or self.reference[0] > self.reference[1]:  # type: ignore[index]

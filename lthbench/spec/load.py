@@ -139,6 +139,15 @@ def _check_names(entry: Entry, path: Path) -> Entry:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise UserError(f"{path}: claims: duplicate claim ids {duplicates}")
+    conditions = {claim.id: claim.given for claim in entry.claims}
+    for index, claim in enumerate(entry.claims):
+        for given in claim.given:
+            if given not in conditions:
+                raise UserError(f"{path}: claims[{index}].given: {given!r} is no claim of this "
+                                f"entry; allowed: {sorted(set(ids) - {claim.id})}")  # fmt: skip
+            if conditions[given]:
+                raise UserError(f"{path}: claims[{index}].given: {given!r} has conditions of "
+                                "its own; a condition must be a plain claim")  # fmt: skip
     resolved = params.model_dump(mode="json", exclude_defaults=True)
     entry = entry.model_copy(
         update={"method": entry.method.model_copy(update={"params": resolved})}

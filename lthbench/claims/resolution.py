@@ -1,0 +1,103 @@
+"""What a measured number can resolve, and how many seeds would resolve a claim.
+
+Every metric is measured on a grid: an accuracy moves in steps of one example (1/n), an
+iteration count in steps of one evaluation interval, a draw fraction in steps of one
+evaluation interval over the budget; FLOPs, losses and times are exact (resolution 0). A
+difference smaller than one step is not a measured difference, and seeds that agree exactly
+have not shown that the spread is zero, only that it is below the grid. So the verdict rule
+(see :mod:`lthbench.claims.check`) uses, for each claim:
+
+- a spread of at least ``resolution / sqrt(12)`` (the standard deviation of rounding to the
+  grid), so a zero-width interval is never certainty;
+- the t-interval widened by one ``resolution`` on each side, so no difference smaller than one
+  step can make a verdict reproduced or refuted.
+
+:func:`seeds_needed` turns the observed margin and spread into the number of seeds whose
+interval would clear the boundary under that rule, or None where no number can (the margin
+is within one step: the setting needs a finer measure, not more seeds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats
+
+from lthbench.data import DATASETS
+from lthbench.data.loader import iterations_per_epoch
+from lthbench.spec.entry import Entry
+
+CONFIDENCE = 0.95
+MAX_SEEDS_ESTIMATE = 1000
+QUANTISATION_SD = 1 / math.sqrt(12)
+"""Standard deviation of rounding to a grid of unit step."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The sizes and cadences that set an entry's metric grids."""
+
+    test_examples: int
+    validation_examples: int
+    train_examples: int
+    eval_iterations: int
+    iterations_per_epoch: int
+    total_iterations: int
+
+    @staticmethod
+    def of(entry: Entry) -> Facts:
+        plugin = DATASETS[entry.dataset.name]
+        info = plugin.info(entry.dataset)
+        per_epoch = iterations_per_epoch(info.train_size, entry.training.batch_size)
+        validation = plugin.validation_size(entry.dataset)
+        test = plugin.test_examples(entry.dataset)
+        return Facts(
+            test_examples=test,
+            validation_examples=validation or test,
+            train_examples=info.train_size,
+            eval_iterations=entry.training.eval_interval.to_iterations(per_epoch),
+            iterations_per_epoch=per_epoch,
+            total_iterations=entry.training.duration.to_iterations(per_epoch),
+        )
+
+
+def resolution(metric: str, facts: Facts) -> float:
+    """The step of ``metric``'s grid (0: exact)."""
+    if "accuracy" in metric:
+        if "test" in metric:
+            return 1 / facts.test_examples
+        if "val" in metric:
+            return 1 / facts.validation_examples
+        return 1 / facts.train_examples
+    if metric in ("early_stop_iteration", "draw_iteration", "iterations"):
+        return float(facts.eval_iterations)
+    if metric == "draw_epoch":
+        return facts.eval_iterations / facts.iterations_per_epoch
+    if metric == "draw_fraction":
+        return facts.eval_iterations / facts.total_iterations
+    return 0.0
+
+
+def t_quantile(n: int) -> float:
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
+
+
+def half_width(spread: float, n: int, step: float) -> float:
+    """Half-width of the decision interval: the t-interval with the spread floored at the
+    grid's rounding noise, widened by one step."""
+    floored = max(spread, step * QUANTISATION_SD)
+    return t_quantile(n) * floored / math.sqrt(n) + step
+
+
+def seeds_needed(margin: float, spread: float, step: float) -> int | None:
+    """Seeds whose interval would clear the claim's boundary, given the observed mean
+    ``margin`` (its distance from the boundary) and ``spread`` (the seeds' standard deviation);
+    None when no number of seeds can (|margin| within one step, or more than 1000 needed)."""
+    distance = abs(margin)
+    if distance <= step:
+        return None
+    for n in range(2, MAX_SEEDS_ESTIMATE + 1):
+        if half_width(spread, n, step) < distance:
+            return n
+    return None
