@@ -27,7 +27,13 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from lthbench.claims.resolution import Facts, half_width, resolution, seeds_needed
+from lthbench.claims.resolution import (
+    Facts,
+    half_width,
+    resolution,
+    seeds_needed,
+    within_one_step,
+)
 from lthbench.data import DATASETS
 from lthbench.spec.entry import Claim, Entry
 
@@ -252,7 +258,7 @@ def _seeds_advice(
         return None, ""
     needed = seeds_needed(margin, spread if n >= 2 else 0.0, step)
     if needed is None:
-        if abs(margin) <= step:
+        if within_one_step(margin, step):
             return None, (f"the margin {margin:.3g} is within one step of the metric's grid "
                           f"({step:.3g}): more seeds cannot resolve it; a finer measure can "
                           "(more test examples, a finer evaluation interval)")  # fmt: skip

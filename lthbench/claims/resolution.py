@@ -90,13 +90,18 @@ def half_width(spread: float, n: int, step: float) -> float:
     return t_quantile(n) * floored / math.sqrt(n) + step
 
 
+def within_one_step(margin: float, step: float) -> bool:
+    """|margin| ≤ one step, up to floating-point rounding of the accuracies themselves."""
+    return abs(margin) <= step * (1 + 1e-9) + 1e-12
+
+
 def seeds_needed(margin: float, spread: float, step: float) -> int | None:
     """Seeds whose interval would clear the claim's boundary, given the observed mean
     ``margin`` (its distance from the boundary) and ``spread`` (the seeds' standard deviation);
     None when no number of seeds can (|margin| within one step, or more than 1000 needed)."""
-    distance = abs(margin)
-    if distance <= step:
+    if within_one_step(margin, step):
         return None
+    distance = abs(margin)
     for n in range(2, MAX_SEEDS_ESTIMATE + 1):
         if half_width(spread, n, step) < distance:
             return n
