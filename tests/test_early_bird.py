@@ -394,3 +394,28 @@ def test_eb_train_and_scratch_keep_the_l1_penalty_and_network_slimming_does_not(
     assert "retrain_penalty" not in method._extra(params, 0.5, "network_slimming")
     off = EarlyBirdParams(retrain_penalty=False)
     assert "retrain_penalty" not in method._extra(off, 0.5, "eb_train")
+
+
+def test_lottery_oneshot_is_the_slimming_channels_reset_to_theta0(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """Table 2's LT (one-shot) column: the channels network slimming keeps at the end of the
+    search, their weights reset to the search's θ0, trained for the full budget."""
+    params = {**TINY_PARAMS, "ratios": [0.5], "baselines": ["network_slimming", "lottery_oneshot"]}
+    path = write_entry(early_bird_entry(params))
+    records = _run(path, store)
+    context = Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False)
+    method, typed = EarlyBird(), EarlyBirdParams(**params)
+    search = context.run_for(method._search_extra(typed))
+    lottery = context.run_for(method._extra(typed, 0.5, "lottery_oneshot"))
+    slimming = context.run_for(method._extra(typed, 0.5, "network_slimming"))
+    keep = lottery.load_tensors("channel_mask.pt")
+    assert all(torch.equal(keep[k], v) for k, v in slimming.load_tensors("channel_mask.pt").items())
+    theta0, start = search.load_tensors("init.pt"), lottery.load_tensors("init.pt")
+    for bn, kept in keep.items():
+        assert torch.equal(start[f"{bn}.weight"], theta0[f"{bn}.weight"][kept])
+    (record,) = [r for r in records if r["phase"] == "lottery_oneshot"]
+    total = 6 * context.iterations_per_epoch
+    assert record["iterations"] == total and record["control"] == "lottery_oneshot"
+    dense = next(r for r in records if r["phase"] == "dense")
+    assert record["training_flops"] == dense["step_flops"] * total + record["step_flops"] * total

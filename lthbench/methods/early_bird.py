@@ -15,8 +15,10 @@ Per seed, from one entry:
   official ``retrain_continue.sh`` passes ``--sparsity-regularization``).
 - baselines: the ``dense`` network (the same stored run as a dense entry), standard
   ``network_slimming`` (the search run to the end, pruned, fine-tuned without the penalty),
-  and ``scratch`` (the EB ticket's architecture from a fresh initialisation, full budget, with
-  the penalty, as the official ``retrain_scratch.sh``).
+  ``scratch`` (the EB ticket's architecture from a fresh initialisation, full budget, with
+  the penalty, as the official ``retrain_scratch.sh``), and ``lottery_oneshot`` (Table 2's
+  "LT (one-shot)" column read as a structured lottery ticket: the channels network slimming
+  keeps at the end of the search, reset to θ0 and trained for the full budget).
 
 Training cost is counted with FlopCounterMode per step of each architecture; EB-Train's cost is
 the search up to the draw on the dense network, the detector's own work, and the rest on the
@@ -57,7 +59,7 @@ from lthbench.train.flops import inference_flops, parameter_count, training_step
 from lthbench.train.quantise import int8_hooks
 
 Ratio = Annotated[float, Field(gt=0, lt=1)]
-Baseline = Literal["network_slimming", "scratch"]
+Baseline = Literal["network_slimming", "scratch", "lottery_oneshot"]
 SCRATCH_SEED_OFFSET = 2**31
 """``scratch`` initialises from seed + 2^31: never an entry's own seed."""
 
@@ -108,7 +110,7 @@ class EarlyBirdParams(BaseModel):
     @property
     def full_search(self) -> bool:
         """The search runs the whole budget only when network slimming needs its end."""
-        return "network_slimming" in self.baselines
+        return bool({"network_slimming", "lottery_oneshot"} & set(self.baselines))
 
 
 def _hex(mask: ChannelMask) -> str:
@@ -370,10 +372,12 @@ class EarlyBird(Method):
         key = _key(ratio)
 
         def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
-            if phase == "network_slimming":
-                final = search.load_tensors("final.pt")
-                model.load_state_dict(final)
+            if phase in ("network_slimming", "lottery_oneshot"):
+                init = {name: value.clone() for name, value in model.state_dict().items()}
+                model.load_state_dict(search.load_tensors("final.pt"))
                 mask = channel_mask(batchnorm_scales(model), ratio)
+                if phase == "lottery_oneshot":
+                    model.load_state_dict(init)  # the search's θ0: the same seed's init
             else:
                 mask = search.load_tensors(f"ticket_mask_{key}.pt")
                 if phase == "eb_train":
@@ -422,6 +426,16 @@ class EarlyBird(Method):
             ticket = self._ticket_record(context, params, ratio, detection[_key(ratio)],
                                          dense, dense_step, slimming)  # fmt: skip
             records.append(ticket)
+            if "lottery_oneshot" in params.baselines:
+                lottery = self._train_slim(
+                    context, params, ratio, "lottery_oneshot", context.entry.training
+                )
+                if lottery is not None:
+                    lottery["training_flops"] = (
+                        dense_step * search_result["iterations"]
+                        + lottery["step_flops"] * lottery["iterations"]
+                    )
+                    records.append(lottery)
             if ticket["drawn"] and "scratch" in params.baselines:
                 scratch = self._train_slim(
                     context, params, ratio, "scratch", context.entry.training

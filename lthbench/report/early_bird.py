@@ -36,6 +36,7 @@ def summary_rows(records: Records, ratios: list[float], metric: Any) -> list[lis
             metric(tickets, "final_test_accuracy", 100), metric(dense, "final_test_accuracy", 100),
             metric(_of(records, "network_slimming", ratio), "final_test_accuracy", 100),
             metric(_of(records, "scratch", ratio), "final_test_accuracy", 100),
+            metric(_of(records, "lottery_oneshot", ratio), "final_test_accuracy", 100),
             metric(tickets, "training_flops_saving_vs_dense", 1),
             metric(tickets, "training_flops_saving_vs_slimming", 1),
             metric(tickets, "wall_time_saving_vs_dense", 1),
@@ -47,7 +48,7 @@ def summary_rows(records: Records, ratios: list[float], metric: Any) -> list[lis
 HEADERS = [
     "p (%)", "seeds", "draw epoch", "draw (% of budget)", "channels kept (%)",
     "EB-Train acc. (%)", "dense acc. (%)", "network slimming acc. (%)", "scratch acc. (%)",
-    "FLOPs saving vs dense (×)", "FLOPs saving vs NS (×)", "wall saving vs dense (×)",
+    "LT one-shot acc. (%)", "FLOPs saving vs dense (×)", "FLOPs saving vs NS (×)", "wall saving vs dense (×)",
     "wall saving vs NS (×)",
 ]  # fmt: skip
 
@@ -86,7 +87,9 @@ def cost_table(records: Records, ratios: list[float]) -> str:
     first = [r for r in records if r.get("seed") == seeds[0]]
     rows = []
     for phase, ratio in [("dense", None)] + [
-        (phase, ratio) for ratio in ratios for phase in ("eb_train", "network_slimming", "scratch")
+        (phase, ratio)
+        for ratio in ratios
+        for phase in ("eb_train", "network_slimming", "scratch", "lottery_oneshot")
     ]:
         for record in _of(first, phase, ratio):
             rows.append([
