@@ -69,6 +69,42 @@ def test_lenet_uses_gaussian_glorot_and_zero_bias() -> None:
     assert torch.count_nonzero(layer.bias) == 0
 
 
+def test_lth_resnet_and_vgg19_use_open_lths_init_and_eb_nets_network_slimmings() -> None:
+    """open_lth (model_init kaiming_normal, batchnorm_init uniform) for the LTH ResNet-20 and
+    VGG-19; the Early-Bird code's (He-normal over fan-out, BN scales 0.5, VGG classifier
+    N(0, 0.01)) for its VGG-16 and PreResNet-101."""
+    torch.manual_seed(0)
+    for name in ("cifar_resnet20", "cifar_vgg19_bn"):
+        model = create_model(ModelSpec(name=name), 10, (3, 32, 32))
+        scales = torch.cat(
+            [m.weight for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        )
+        assert scales.min() >= 0 and scales.max() < 1 and 0.45 < scales.mean() < 0.55
+        conv = next(
+            m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels == 64
+        )
+        fan_in = conv.weight[0].numel()
+        assert abs(conv.weight.std().item() - (2 / fan_in) ** 0.5) < 0.05 * (2 / fan_in) ** 0.5
+    for name in ("cifar_vgg16_bn", "preresnet101"):
+        model = create_model(ModelSpec(name=name), 10, (3, 32, 32))
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                assert torch.all(module.weight == 0.5) and torch.all(module.bias == 0)
+        conv = next(
+            m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.out_channels == 256
+        )
+        fan_out = conv.weight[0, 0].numel() * conv.out_channels
+        assert abs(conv.weight.std().item() - (2 / fan_out) ** 0.5) < 0.05 * (2 / fan_out) ** 0.5
+    vgg = create_model(ModelSpec(name="cifar_vgg16_bn"), 10, (3, 32, 32))
+    assert abs(vgg.fc.weight.std().item() - 0.01) < 0.002 and torch.count_nonzero(vgg.fc.bias) == 0
+    kaiming = create_model(
+        ModelSpec(name="cifar_resnet20", kwargs={"init": "kaiming"}), 10, (3, 32, 32)
+    )
+    assert all(
+        torch.all(m.weight == 1) for m in kaiming.modules() if isinstance(m, torch.nn.BatchNorm2d)
+    )
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [(ModelSpec(name="nope_net"), "unknown timm model"),

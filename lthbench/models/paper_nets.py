@@ -42,6 +42,51 @@ def _kaiming_bn(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
+def _open_lth_init(module: nn.Module) -> None:
+    """open_lth's defaults for its CIFAR ResNets and VGGs (``model_init='kaiming_normal'``,
+    ``batchnorm_init='uniform'``): He-normal weights of convolutions and linear layers (biases
+    keep PyTorch's init), BatchNorm scales uniform in [0, 1) and shifts 0."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(layer.weight)
+        elif isinstance(layer, nn.BatchNorm2d):
+            with torch.no_grad():
+                layer.weight.copy_(torch.rand(layer.weight.shape))
+            nn.init.zeros_(layer.bias)
+
+
+def _slimming_init(module: nn.Module, normal_linear: bool = True) -> None:
+    """The Early-Bird code's (network slimming's) VGG and PreResNet init: convolutions
+    N(0, 2 / (k² · out_channels)) (He-normal over fan-out), BatchNorm scales 0.5 and shifts 0;
+    the VGG's classifier N(0, 0.01) with bias 0 (``normal_linear``), the PreResNet's left at
+    PyTorch's default."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_out")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            nn.init.constant_(layer.weight, 0.5)
+            nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.Linear) and normal_linear:
+            nn.init.normal_(layer.weight, 0.0, 0.01)
+            nn.init.zeros_(layer.bias)
+
+
+INITS: dict[str, Callable[[nn.Module], None]] = {
+    "open_lth": _open_lth_init,
+    "slimming": _slimming_init,
+    "kaiming": _kaiming_bn,
+}
+"""Initialisations of the CIFAR ResNets and VGGs by name (model kwarg ``init``)."""
+
+
+def _initialise(module: nn.Module, init: str) -> None:
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
+    INITS[init](module)
+
+
 class _Classifier(nn.Module):
     """Mixin: timm's ``get_classifier`` so pruning can find the output layer by one rule."""
 
@@ -116,9 +161,12 @@ class _BasicBlock(nn.Module):
 
 
 class CifarResNet(_Classifier):
-    """The CIFAR ResNet of He et al. (depth 6n+2; widths w, 2w, 4w), as in open_lth."""
+    """The CIFAR ResNet of He et al. (depth 6n+2; widths w, 2w, 4w), as in open_lth, with
+    open_lth's initialisation by default."""
 
-    def __init__(self, depth: int, width: int, in_chans: int, num_classes: int) -> None:
+    def __init__(
+        self, depth: int, width: int, in_chans: int, num_classes: int, init: str = "open_lth"
+    ) -> None:
         super().__init__()
         if (depth - 2) % 6 != 0 or depth < 8:
             raise ValueError(f"cifar_resnet depth must be 6n+2 (20, 56, 110), got {depth}")
@@ -134,7 +182,7 @@ class CifarResNet(_Classifier):
                 in_planes = planes
         self.blocks = nn.Sequential(*stages)
         self.fc = nn.Linear(in_planes, num_classes)
-        _kaiming_bn(self)
+        _initialise(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(torch.relu(self.bn(self.conv(x))))
@@ -150,9 +198,10 @@ _VGG_PLANS = {
 
 
 class CifarVGG(_Classifier):
-    """VGG with BatchNorm for 32x32 inputs (network-slimming / open_lth variant): one FC."""
+    """VGG with BatchNorm for 32x32 inputs (network-slimming / open_lth variant): one FC.
+    ``init``: 'slimming' (the Early-Bird code's VGG-16) or 'open_lth' (the LTH VGG-19)."""
 
-    def __init__(self, depth: int, in_chans: int, num_classes: int) -> None:
+    def __init__(self, depth: int, in_chans: int, num_classes: int, init: str) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         channels = in_chans
@@ -168,10 +217,7 @@ class CifarVGG(_Classifier):
                 channels = int(item)
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(channels, num_classes)
-        _kaiming_bn(self)
-        for layer in self.modules():
-            if isinstance(layer, nn.BatchNorm2d):
-                nn.init.constant_(layer.weight, 0.5)  # network slimming's BN init
+        _initialise(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
@@ -220,7 +266,7 @@ class PreResNet(_Classifier):
         self.blocks = nn.Sequential(*layers)
         self.bn = nn.BatchNorm2d(in_planes)
         self.fc = nn.Linear(in_planes, num_classes)
-        _kaiming_bn(self)
+        _slimming_init(self, normal_linear=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.relu(self.bn(self.blocks(self.conv(x))))
@@ -297,16 +343,21 @@ def _resnet(
     input_size: Sequence[int] | None = None,
     depth: int = 20,
     width: int = 16,
+    init: str = "open_lth",
 ) -> CifarResNet:
     channels = in_chans if input_size is None else int(input_size[0])
-    return CifarResNet(depth, width, channels, num_classes)
+    return CifarResNet(depth, width, channels, num_classes, init)
 
 
-def _vgg(depth: int) -> Callable[..., CifarVGG]:
+def _vgg(depth: int, default_init: str) -> Callable[..., CifarVGG]:
     def build(
-        num_classes: int = 10, in_chans: int = 3, input_size: Sequence[int] | None = None
+        num_classes: int = 10,
+        in_chans: int = 3,
+        input_size: Sequence[int] | None = None,
+        init: str = default_init,
     ) -> CifarVGG:
-        return CifarVGG(depth, in_chans if input_size is None else int(input_size[0]), num_classes)
+        channels = in_chans if input_size is None else int(input_size[0])
+        return CifarVGG(depth, channels, num_classes, init)
 
     return build
 
@@ -391,14 +442,14 @@ def cifar_resnet(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
 
 @register_model
 def cifar_vgg16_bn(pretrained: bool = False, **kwargs: Any) -> CifarVGG:
-    """VGG-16 with BatchNorm for CIFAR (Early-Bird's VGG-16)."""
-    return _build(_vgg(16), pretrained, kwargs)
+    """VGG-16 with BatchNorm for CIFAR (Early-Bird's VGG-16, network slimming's init)."""
+    return _build(_vgg(16, "slimming"), pretrained, kwargs)
 
 
 @register_model
 def cifar_vgg19_bn(pretrained: bool = False, **kwargs: Any) -> CifarVGG:
-    """VGG-19 with BatchNorm for CIFAR (the LTH paper's VGG-19, 20.0M weights)."""
-    return _build(_vgg(19), pretrained, kwargs)
+    """VGG-19 with BatchNorm for CIFAR (the LTH paper's VGG-19, 20.0M weights, open_lth's init)."""
+    return _build(_vgg(19, "open_lth"), pretrained, kwargs)
 
 
 @register_model
