@@ -75,7 +75,7 @@ def test_slimmed_model_equals_masked_model_with_dropped_channels_zeroed(
     mask = channel_mask(batchnorm_scales(model), ratio)
     masked = copy.deepcopy(model)
     plan = slim(model, mask, torch.zeros((2, *input_size)))
-    zero_dropped(masked, plan.dropped)
+    zero_dropped(masked, plan.effective())
     x = torch.randn((8, *input_size), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(model(x), masked(x), rtol=1e-4, atol=1e-5)
@@ -99,6 +99,27 @@ def test_preactivation_residual_stream_keeps_its_width() -> None:
     assert bool(plan.dropped["blocks.2.bn1"].all())  # so does stage 2's
     assert int(plan.dropped["bn"].sum()) == 1  # stage 3's: BatchNorms only, all but one go
     assert int(plan.dropped["blocks.0.bn2"].sum()) == 1  # inner channels: all but one go
+
+
+def test_a_stream_batchnorms_dropped_channels_leave_its_only_readers_input() -> None:
+    """The Early-Bird code's channel_selection: a bottleneck's bn1 keeps the stream's width, but
+    conv1 reads only the channels bn1's mask keeps (fewer FLOPs, the same function)."""
+    model, input_size = _network("preresnet101")
+    mask = channel_mask(batchnorm_scales(model), 0.5)
+    full = inference_flops(copy.deepcopy(model), input_size)
+    plan = slim(model, mask, torch.zeros((2, *input_size)))
+    by_norm = {norm: (reader, channels) for norm, reader, channels in plan.selections}
+    assert "blocks.0.bn1" in by_norm and by_norm["blocks.0.bn1"][0] == "blocks.0.conv1"
+    reader, channels = by_norm["blocks.0.bn1"]
+    conv = model.get_submodule(reader)
+    assert conv.in_channels == len(channels) == int(mask["blocks.0.bn1"].sum())
+    assert model.get_submodule("blocks.0.bn1").num_features == len(mask["blocks.0.bn1"])
+    assert "blocks.0.conv1.input_channels" in model.state_dict()
+    assert inference_flops(model, input_size) < full
+    kept, total = plan.kept_channels()
+    assert kept < sum(int(v.sum()) for v in plan.dropped.values()) and total == sum(
+        map(len, mask.values())
+    )
 
 
 def test_slim_inherits_the_surviving_weights_exactly() -> None:

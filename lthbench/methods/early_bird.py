@@ -348,8 +348,7 @@ class EarlyBird(Method):
     def _slim(self, context: Context, model: nn.Module, mask: ChannelMask, run: Run) -> None:
         """Slim ``model`` in place and store what it became (its mask and its costs)."""
         plan = slim(model, mask, self._example_input(context))
-        kept = sum(int(v.sum()) for v in plan.dropped.values())
-        total = sum(len(v) for v in plan.dropped.values())
+        kept, total = plan.kept_channels()
         info = context.data_info
         run.save_tensors("channel_mask.pt", plan.dropped)
         run.write_json(

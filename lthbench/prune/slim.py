@@ -8,8 +8,12 @@ BatchNorm in its group drops it; then its value is γ·x̂ + β = 0 after every 
 group is slimmed only when each layer consuming it reads it through those BatchNorms (via
 activations, pooling, or additions of such values): then removing the channel leaves the
 network's function unchanged, which :func:`zero_dropped` makes testable. A pre-activation
-residual stream feeds raw shortcut convolutions, so it keeps its width, as in the Early-Bird
-code's channel selection. Each group keeps at least one channel, so no layer loses all width.
+residual stream feeds raw shortcut convolutions, so it keeps its width; but a BatchNorm on it
+whose output only one layer reads (a bottleneck's ``bn1`` → ReLU → ``conv1``) still drops its
+channels from that layer's *input*, as the Early-Bird code's ``channel_selection`` does: the
+layer keeps only the selected input channels and gathers them first (its
+``input_channels`` buffer), which again leaves the masked network's function unchanged. Each
+group keeps at least one channel, so no layer loses all width.
 """
 
 from __future__ import annotations
@@ -32,6 +36,24 @@ class SlimPlan:
     """(root module name, output-channel indices to remove) for each group that shrinks."""
     dropped: ChannelMask
     """Per BatchNorm layer, True where its channel survives (after the coupling rule)."""
+    selections: list[tuple[str, str, list[int]]]
+    """(BatchNorm, the one layer reading it, input channels that layer keeps) for BatchNorms
+    that keep their width but whose dropped channels leave their reader's input."""
+
+    def effective(self) -> ChannelMask:
+        """Per BatchNorm, True where its channel still reaches a layer: the survivors, less
+        the channels a selection removes from the BatchNorm's only reader. Zeroing the rest
+        (:func:`zero_dropped`) gives the masked network the slimmed one computes."""
+        reaches = {name: keep.clone() for name, keep in self.dropped.items()}
+        for norm, _, channels in self.selections:
+            reaches[norm] = torch.zeros_like(reaches[norm])
+            reaches[norm][channels] = True
+        return reaches
+
+    def kept_channels(self) -> tuple[int, int]:
+        """(channels that still reach a layer, all channels) over the masked BatchNorms."""
+        reaches = self.effective()
+        return sum(int(v.sum()) for v in reaches.values()), sum(len(v) for v in reaches.values())
 
 
 def _graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
@@ -46,6 +68,39 @@ def _graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
 
 
 CONSUMERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+
+def _width(module: nn.Module) -> int:
+    return module.in_features if isinstance(module, nn.Linear) else module.in_channels  # type: ignore[return-value]
+
+
+def _sole_reader(graph: tp.DependencyGraph, norm: nn.Module) -> Any | None:
+    """The one conv or linear layer that reads ``norm``'s output (through activations and
+    pooling) and reads nothing else, channel for channel; None if there is no such layer."""
+    readers: list[Any] = []
+    stack, visited = list(graph.module2node[norm].outputs), set()
+    while stack:
+        node = stack.pop()
+        if node in visited:
+            continue
+        visited.add(node)
+        if isinstance(node.module, CONSUMERS):
+            readers.append(node)
+        elif node.type == tp.ops.OPTYPE.ELEMENTWISE and len(node.inputs) == 1:
+            stack.extend(node.outputs)
+        else:
+            return None  # an addition into a stream, a reshape, another norm: not a sole reader
+    if len(readers) != 1:
+        return None
+    reader = readers[0]
+    plain = getattr(reader.module, "groups", 1) == 1
+    seen: dict[Any, bool] = {}
+    reads_only_norm = all(_reads_through_norms(s, {norm}, seen) for s in reader.inputs)
+    if not (plain and reads_only_norm and _width(reader.module) == norm.num_features):
+        return None
+    return reader
+
+
 _PASS_THROUGH = (tp.ops.OPTYPE.ELEMENTWISE, tp.ops.OPTYPE.RESHAPE)
 
 
@@ -128,7 +183,38 @@ def plan_slimming(
                 for channel, root_index in zip(item.idxs, item.root_idxs, strict=True):
                     if droppable[root_index]:
                         survives[name][channel] = False
-    return graph, SlimPlan(groups=groups, dropped=survives)
+    selections = []
+    for name, keep in mask.items():
+        norm = dict(model.named_modules())[name]
+        if bool(keep.all()) or not bool(survives[name].all()):
+            continue  # nothing to drop, or its group already shrinks
+        reader = _sole_reader(graph, norm)
+        if reader is None:
+            continue
+        channels = [int(i) for i in torch.nonzero(keep).flatten()]
+        selections.append(
+            (name, names[reader.module], channels or [int(torch.argmax(scales[name]))])
+        )
+    return graph, SlimPlan(groups=groups, dropped=survives, selections=selections)
+
+
+def _gather_inputs(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return (args[0].index_select(1, module.input_channels), *args[1:])  # type: ignore[arg-type]
+
+
+@torch.no_grad()
+def select_inputs(layer: nn.Module, channels: list[int]) -> None:
+    """Keep only ``channels`` of ``layer``'s input: its weight loses the other input channels
+    and a pre-hook gathers the kept ones (the index is a buffer, so it is saved and loaded
+    with the weights)."""
+    index = torch.tensor(channels, dtype=torch.long, device=layer.weight.device)
+    layer.weight = nn.Parameter(layer.weight.index_select(1, index).clone())
+    if isinstance(layer, nn.Linear):
+        layer.in_features = len(channels)
+    else:
+        layer.in_channels = len(channels)
+    layer.register_buffer("input_channels", index)
+    layer.register_forward_pre_hook(_gather_inputs)
 
 
 def slim(model: nn.Module, mask: ChannelMask, example_input: torch.Tensor) -> SlimPlan:
@@ -140,6 +226,8 @@ def slim(model: nn.Module, mask: ChannelMask, example_input: torch.Tensor) -> Sl
         pruner = graph.get_pruner_of_module(root)
         group = graph.get_pruning_group(root, pruner.prune_out_channels, idxs=drop)
         group.prune(record_history=False)
+    for _, reader, channels in plan.selections:
+        select_inputs(modules[reader], channels)
     return plan
 
 
