@@ -183,7 +183,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
             **LOTTERY,
             "method": {"name": "lottery", "params": {"rounds": 2, "target_density": 1.0e-7}},
         },
-        "method.params.target_density: after 2 rounds hidden.0.weight would keep",
+        "method.params.target_density: after 2 rounds hidden.0 would keep",
     ),
     "rewind point past the end": (
         {

@@ -326,3 +326,21 @@ def test_claims_that_do_not_say_what_they_encode_are_rejected(
                         "claims": [claim(metric="final_test_accuracy", **bad)]})  # fmt: skip
     assert main(["validate", str(path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_shipped_registry_says_whose_every_claim_is() -> None:
+    """Every paper claim quotes the paper (or its official code) in its source; lthbench's own
+    checks are marked as such, and a claim that names lthbench or an issue is never a paper's."""
+    from lthbench.spec.load import default_registry, load_entries
+
+    entries = load_entries([default_registry()])
+    kinds = {"paper": 0, "lthbench": 0}
+    for entry in entries:
+        for item in entry.claims:
+            kinds[item.kind] += 1
+            if item.kind == "paper":
+                assert item.source.count('"') >= 2, (entry.id, item.id)
+                assert "lthbench" not in item.source.split('"')[0], (entry.id, item.id)
+            else:
+                assert "lthbench" in item.source, (entry.id, item.id)
+    assert kinds["paper"] > kinds["lthbench"] > 0

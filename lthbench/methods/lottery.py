@@ -210,9 +210,11 @@ class Lottery(Method):
         if params.scope == "global":
             fractions = {"all prunable layers": 1.0 - (1.0 - params.fraction) ** params.rounds}
             sizes = {"all prunable layers": sum(w.numel() for w in weights.values())}
-        else:
-            fractions = self._layer_fractions(model, params, params.rounds)
-            sizes = {name: w.numel() for name, w in weights.items()}
+        else:  # per layer: a layer's masked weight and bias are pruned together
+            fractions, sizes = {}, {}
+            for name, fraction in self._layer_fractions(model, params, params.rounds).items():
+                fractions[layer_of(name)] = fraction
+                sizes[layer_of(name)] = sizes.get(layer_of(name), 0) + weights[name].numel()
         for name, fraction in fractions.items():
             kept = sizes[name] * (1.0 - fraction)
             if kept < 1:
