@@ -150,15 +150,19 @@ def _print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps([v.as_dict() for v in verdicts], indent=1))
         return
+    from lthbench.report.leaderboard import seeds_needed_text
+
     rows = [
-        [v.entry_id, v.claim_id + ("*" if v.required else ""), v.verdict, v.seeds,
+        [v.entry_id, v.claim_id + ("*" if v.required else "") + (" †" if v.crossing else ""),
+         v.kind, v.verdict, v.seeds, seeds_needed_text(v),
          "–" if v.density is None else f"{100 * v.density:.1f}%",
          "–" if v.mean is None else f"{v.mean:.4f}",
          "–" if v.reference_mean is None else f"{v.reference_mean:.4f}",
          "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]"]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["entry", "claim", "verdict", "seeds", "Pm", "mean", "reference", "95% CI"]
+    headers = ["entry", "claim", "kind", "verdict", "seeds", "seeds needed", "Pm", "mean",
+               "reference", "decision interval"]  # fmt: skip
     print(tabulate(rows, headers=headers))
 
 
@@ -168,7 +172,7 @@ def _summary(verdicts: list[Any], quiet: bool = False) -> int:
     from lthbench.report.leaderboard import verdict_counts
 
     if not quiet:
-        print(f"claims: {verdict_counts(verdicts)}")
+        print(verdict_counts(verdicts))
     failures = required_failures(verdicts)
     for failure in failures:
         print(

@@ -344,3 +344,19 @@ def test_the_shipped_registry_says_whose_every_claim_is() -> None:
             else:
                 assert "lthbench" in item.source, (entry.id, item.id)
     assert kinds["paper"] > kinds["lthbench"] > 0
+
+
+def test_pages_count_paper_claims_apart_from_lthbench_checks_and_show_seeds_needed() -> None:
+    from lthbench.report.leaderboard import verdict_counts, verdict_table
+
+    paper = claim(id="P", where={"round": 1})
+    own = claim(id="S", kind="lthbench", source="lthbench sanity check", where={"round": 1})
+    values = {(s, 0, None): 0.0 for s in range(3)}
+    values |= {(0, 1, None): 0.5, (1, 1, None): 1.5, (2, 1, None): -0.4}
+    entry = entry_with([paper, own])
+    verdicts = check_entries([entry], {entry.id: records(values)})
+    assert verdict_counts(verdicts) == (
+        "paper claims: 1 inconclusive · lthbench checks: 0/1 reproduced, 1 inconclusive"
+    )
+    table = verdict_table(verdicts)
+    assert "seeds needed" in table and f" {verdicts[0].seeds_needed} |" in table
