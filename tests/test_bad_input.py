@@ -50,6 +50,49 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "batch size zero": ({"training": {"batch_size": 0}}, "training.batch_size"),
     "missing key": ({"training": None}, "training: required key is missing"),
     "bad tier": ({"tier": "huge"}, "tier: allowed: 'embedded' or 'paper'"),
+    "unknown generation parameter": (
+        {"dataset": {"generation": {"noise": 0.1}}},
+        "dataset.generation.noise: unknown parameter of mnist1d; allowed:",
+    ),
+    "ill-typed generation parameter": (
+        {"dataset": {"generation": {"seed": 1.5}}},
+        "dataset.generation.seed: 1.5 is not like the default 42",
+    ),
+    "generation of a shipped dataset": (
+        {"dataset": {"name": "digits", "generation": {"seed": 1}}},
+        "dataset.generation: digits is not generated",
+    ),
+    "paper claim without a quote": (
+        {
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "metric": "final_test_accuracy",
+                    "op": ">=",
+                    "reference": 0.5,
+                    "source": "Table 2",
+                }
+            ]
+        },
+        "source must quote the paper",
+    ),
+    "claim given an unknown claim": (
+        {
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "metric": "final_test_accuracy",
+                    "op": ">=",
+                    "reference": 0.5,
+                    "kind": "lthbench",
+                    "given": ["Y"],
+                }
+            ]
+        },
+        "claims[0].given: 'Y' is no claim of this entry",
+    ),
     "vectorise a BatchNorm model": (
         {
             "model": {"name": "mnist1d_cnn", "kwargs": None},
