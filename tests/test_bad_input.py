@@ -19,6 +19,13 @@ EARLY_BIRD: dict[str, Any] = {
     "training": {"duration": "10ep", "eval_interval": "1ep"},
 }
 
+A_CLAIM = {
+    "id": "X",
+    "statement": "s",
+    "metric": "final_test_accuracy",
+    "op": ">=",
+    "reference": 0.5,
+}
 BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "unknown key": ({"epochs": 3}, "epochs: unknown key"),
     "wrong type": ({"training": {"lr": "fast"}}, "training.lr"),
@@ -63,34 +70,11 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "dataset.generation: digits is not generated",
     ),
     "paper claim without a quote": (
-        {
-            "claims": [
-                {
-                    "id": "X",
-                    "statement": "s",
-                    "metric": "final_test_accuracy",
-                    "op": ">=",
-                    "reference": 0.5,
-                    "source": "Table 2",
-                }
-            ]
-        },
+        {"claims": [{**A_CLAIM, "source": "Table 2"}]},
         "source must quote the paper",
     ),
     "claim given an unknown claim": (
-        {
-            "claims": [
-                {
-                    "id": "X",
-                    "statement": "s",
-                    "metric": "final_test_accuracy",
-                    "op": ">=",
-                    "reference": 0.5,
-                    "kind": "lthbench",
-                    "given": ["Y"],
-                }
-            ]
-        },
+        {"claims": [{**A_CLAIM, "kind": "lthbench", "given": ["Y"]}]},
         "claims[0].given: 'Y' is no claim of this entry",
     ),
     "vectorise a BatchNorm model": (
