@@ -13,7 +13,7 @@ SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (fast by default; `nox -s tests -- -m slow` for the slow checks)."""
+    """The test suite (tests marked slow are deselected; none is marked today)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 

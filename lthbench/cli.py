@@ -284,8 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
             "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"
         )
 
+    from lthbench.runner.executors import EXECUTORS
+
     def executors(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--executor", choices=["local", "processes", "ray"], default="local",
+        sub.add_argument("--executor", choices=sorted(EXECUTORS), default="local",
                          help="where jobs run: this process, N local processes, a Ray cluster")  # fmt: skip
         sub.add_argument("--jobs", type=int, default=2, metavar="N",
                          help="worker processes for --executor processes (default 2)")  # fmt: skip

@@ -35,7 +35,7 @@ def test_fifo_epsilon_rule_on_a_scripted_sequence() -> None:
     detector = EarlyBirdDetector(window=3, epsilon=0.3)
     drawn = [detector.update(_mask(m)) for m in script]
     assert drawn == [False, False, False, True, False, False, False]  # drawn once, at epoch 3
-    assert detector.draw_epoch == 3
+    assert detector.draw_index == 3
     matrix = detector.distance_matrix()
     assert len(matrix) == 7 and matrix[0][0] == 0.0 and matrix[0][2] == 0.75
     assert all(matrix[i][j] == matrix[j][i] for i in range(7) for j in range(7))

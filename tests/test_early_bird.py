@@ -81,9 +81,9 @@ def test_slimmed_model_equals_masked_model_with_dropped_channels_zeroed(
         torch.testing.assert_close(model(x), masked(x), rtol=1e-4, atol=1e-5)
     # never keeps less than asked, and really removes what it drops
     for name_, keep in mask.items():
-        assert bool((plan.dropped[name_] | ~keep).all() and (keep <= plan.dropped[name_]).all())
+        assert bool((plan.survivors[name_] | ~keep).all() and (keep <= plan.survivors[name_]).all())
     modules = dict(model.named_modules())
-    for name_, survives in plan.dropped.items():
+    for name_, survives in plan.survivors.items():
         assert modules[name_].num_features == int(survives.sum())
     assert parameter_count(model) < parameter_count(masked)
     assert inference_flops(model, input_size) < inference_flops(masked, input_size)
@@ -95,10 +95,10 @@ def test_preactivation_residual_stream_keeps_its_width() -> None:
     model, input_size = _network("preresnet101")
     mask = {name: torch.zeros_like(keep) for name, keep in channel_mask(batchnorm_scales(model), 0.5).items()}  # fmt: skip
     plan = slim(model, mask, torch.zeros((2, *input_size)))
-    assert bool(plan.dropped["blocks.0.bn1"].all())  # stage 1's stream feeds a shortcut conv
-    assert bool(plan.dropped["blocks.2.bn1"].all())  # so does stage 2's
-    assert int(plan.dropped["bn"].sum()) == 1  # stage 3's: BatchNorms only, all but one go
-    assert int(plan.dropped["blocks.0.bn2"].sum()) == 1  # inner channels: all but one go
+    assert bool(plan.survivors["blocks.0.bn1"].all())  # stage 1's stream feeds a shortcut conv
+    assert bool(plan.survivors["blocks.2.bn1"].all())  # so does stage 2's
+    assert int(plan.survivors["bn"].sum()) == 1  # stage 3's: BatchNorms only, all but one go
+    assert int(plan.survivors["blocks.0.bn2"].sum()) == 1  # inner channels: all but one go
 
 
 def test_a_stream_batchnorms_dropped_channels_leave_its_only_readers_input() -> None:
@@ -117,7 +117,7 @@ def test_a_stream_batchnorms_dropped_channels_leave_its_only_readers_input() -> 
     assert "blocks.0.conv1.input_channels" in model.state_dict()
     assert inference_flops(model, input_size) < full
     kept, total = plan.kept_channels()
-    assert kept < sum(int(v.sum()) for v in plan.dropped.values()) and total == sum(
+    assert kept < sum(int(v.sum()) for v in plan.survivors.values()) and total == sum(
         map(len, mask.values())
     )
 
@@ -127,7 +127,7 @@ def test_slim_inherits_the_surviving_weights_exactly() -> None:
     original = copy.deepcopy(model)
     plan = slim(model, channel_mask(batchnorm_scales(model), 0.5), torch.zeros((2, *input_size)))
     first_conv, first_bn = "features.0", "features.1"
-    keep = plan.dropped[first_bn]
+    keep = plan.survivors[first_bn]
     assert torch.equal(model.get_submodule(first_conv).weight, original.get_submodule(first_conv).weight[keep])  # fmt: skip
     assert torch.equal(model.get_submodule(first_bn).weight, original.get_submodule(first_bn).weight[keep])  # fmt: skip
 
@@ -294,7 +294,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
         for record in log:
             if "channel_masks" in record:
                 detector.update(_bits(record["channel_masks"][f"{p:g}"]))
-        assert detector.draw_epoch is not None and detector.draw_epoch + 1 == epoch
+        assert detector.draw_index is not None and detector.draw_index + 1 == epoch
         # EB-Train starts from the drawn weights, slimmed: the kept channels, bit for bit
         eb_run = context.run_for(method._extra(params, p, "eb_train"))
         drawn = search.load_tensors(f"ticket_{p:g}.pt")

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import torch
@@ -218,3 +218,40 @@ def test_store_lookups_never_leave_the_store(tmp_path: Path) -> None:
     run = store.run({"id": "../../escape"})
     assert run.path.parent == tmp_path / "store" / "runs" and "/" not in run.id
     json.dumps(run.identity)
+
+
+def test_an_executor_registered_outside_lthbench_is_a_cli_choice(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Executors register like methods and datasets; the CLI's --executor choices are the
+    registry's, so a new one is one class and a decorator."""
+    from lthbench.runner.executors import EXECUTORS, make_executor, register_executor
+
+    @register_executor
+    class Recording(LocalExecutor):
+        name = "recording_for_tests"
+        seen: ClassVar[list[str]] = []
+
+        @classmethod
+        def from_args(cls, args: Any) -> Recording:
+            return cls()
+
+        def run(self, jobs: list[Job], settings: Any, on_records: Any) -> None:
+            Recording.seen.extend(f"{j.entry.id}/{j.seed}" for j in jobs)
+            super().run(jobs, settings, on_records)
+
+    try:
+        assert isinstance(make_executor("recording_for_tests"), Recording)
+        path = write_entry({"seeds": [0]}, name="reg")
+        args = [
+            "run",
+            str(path),
+            "--store",
+            str(tmp_path / "s"),
+            "--quiet",
+            "--executor",
+            "recording_for_tests",
+        ]
+        assert main(args) == 0 and Recording.seen == ["reg/0"]
+    finally:
+        EXECUTORS.pop("recording_for_tests")

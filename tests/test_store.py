@@ -102,3 +102,12 @@ def test_nothing_is_created_until_written(tmp_path: Path) -> None:
     run = RunStore(tmp_path / "store").run({"x": 1})
     assert not run.complete and run.result() is None
     assert not (tmp_path / "store").exists()
+
+
+def test_bumping_an_entrys_version_makes_new_runs(write_entry: Callable[..., Path]) -> None:
+    """`version` means something: a version other than 1 joins the identity, so a change the
+    identity cannot see retrains instead of reusing stale results; version 1 changes no id."""
+    first = load_entry(write_entry(name="tiny")).run_config(0)
+    second = load_entry(write_entry({"version": 2}, name="tiny")).run_config(0)
+    assert second["entry_version"] == 2 and "entry_version" not in first
+    assert run_id(first) != run_id(second)

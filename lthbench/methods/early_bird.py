@@ -301,7 +301,7 @@ class EarlyBird(Method):
 
             def stop(iteration: int) -> bool:
                 return not params.full_search and all(
-                    d.draw_epoch is not None for d in detectors.values()
+                    d.draw_index is not None for d in detectors.values()
                 )
 
             hooks = TrainHooks(
@@ -325,9 +325,9 @@ class EarlyBird(Method):
         per_epoch = context.iterations_per_epoch
         found: dict[str, dict[str, Any]] = {}
         for key, (detector, iterations) in _replay(params, log).items():
-            draw = None if detector.draw_epoch is None else iterations[detector.draw_epoch]
+            draw = None if detector.draw_index is None else iterations[detector.draw_index]
             channels = len(detector.masks[0]) if detector.masks else 0
-            seen = len(iterations) if detector.draw_epoch is None else detector.draw_epoch + 1
+            seen = len(iterations) if detector.draw_index is None else detector.draw_index + 1
             # per evaluation: one sort of the |γ| (n log2 n comparisons) and window−1 distances (n)
             cost = seen * (channels * math.log2(max(channels, 2)) + (params.window - 1) * channels)
             found[key] = {
@@ -350,7 +350,7 @@ class EarlyBird(Method):
         plan = slim(model, mask, self._example_input(context))
         kept, total = plan.kept_channels()
         info = context.data_info
-        run.save_tensors("channel_mask.pt", plan.dropped)
+        run.save_tensors("channel_mask.pt", plan.survivors)
         run.write_json(
             "slim.json",
             {

@@ -36,8 +36,9 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.models import create_model
+from lthbench.prune.criteria import CRITERIA
 from lthbench.prune.distance import EarlyBirdDetector
-from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
+from lthbench.prune.magnitude import random_mask_like
 from lthbench.prune.mask import (
     Mask,
     apply_mask,
@@ -49,6 +50,7 @@ from lthbench.prune.mask import (
     mask_to_cpu,
     prunable_weights,
 )
+from lthbench.prune.scope import remove_global, remove_layerwise
 from lthbench.spec.duration import Duration, DurationField
 from lthbench.spec.entry import Entry
 from lthbench.store import Run
@@ -81,6 +83,8 @@ class LotteryParams(BaseModel):
     """Fraction of the surviving weights removed per round (e.g. 0.2)."""
     target_density: Fraction | None = None
     """Density reached after `rounds` rounds; each round keeps target_density^(1/rounds)."""
+    criterion: str = "magnitude"
+    """The per-weight scores pruning ranks by (a registered criterion: 'magnitude', 'random')."""
     scope: Literal["layerwise", "global"] = "layerwise"
     layer_fractions: dict[str, Fraction] = Field(default_factory=dict)
     """Per-layer fractions by fnmatch pattern over module names (layerwise only), e.g. {fc: 0.1}."""
@@ -117,6 +121,14 @@ class LotteryParams(BaseModel):
             raise ValueError("layer_fractions needs prune_fraction (a target fixes every layer)")
         if len(set(self.controls)) != len(self.controls):
             raise ValueError("controls are listed twice")
+        if self.criterion not in CRITERIA:
+            raise ValueError(
+                f"criterion {self.criterion!r} is unknown; allowed: {sorted(CRITERIA)}"
+            )
+        if self.criterion != "magnitude" and self.early_bird_stop is not None:
+            raise ValueError(
+                "early_bird_stop tracks magnitude masks; it needs criterion 'magnitude'"
+            )
         return self
 
     @property
@@ -138,6 +150,12 @@ class LotteryParams(BaseModel):
             {"rounds"} if self.prune_fraction is not None else set()
         )
         return self.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
+
+
+def _seed(context: Context, round_: int) -> int:
+    """The seed of a criterion's randomness for the mask of ``round_`` (apart from the
+    random_prune control's stream)."""
+    return (context.seed * 1000 + round_) * 2 + 1
 
 
 def _meta_model(entry: Entry) -> nn.Module:
@@ -306,10 +324,17 @@ class Lottery(Method):
         weights: dict[str, Any],
         mask: Mask,
         steps: int,
+        seed: int = 0,
     ) -> Mask:
+        """The mask after ``steps`` rounds' worth of pruning ``weights`` under ``mask``: the
+        entry's criterion scores them (``seed`` fixes a random one), its scope removes the
+        lowest-scoring survivors."""
+        scores = CRITERIA[params.criterion].scores(
+            {name: weights[name] for name in mask}, seed=seed, model=model
+        )
         if params.scope == "global":
-            return prune_global(weights, mask, 1.0 - (1.0 - params.fraction) ** steps)
-        return prune_layerwise(weights, mask, self._layer_fractions(model, params, steps))
+            return remove_global(scores, mask, 1.0 - (1.0 - params.fraction) ** steps)
+        return remove_layerwise(scores, mask, self._layer_fractions(model, params, steps))
 
     def _mask_of(
         self, context: Context, params: LotteryParams, round_: int, model: nn.Module
@@ -332,7 +357,7 @@ class Lottery(Method):
         if trained is None:
             raise RuntimeError(f"round {source} has no {weights}")
         previous = self._mask_of(context, params, source, model)
-        return self.prune(model, params, trained, previous, steps)
+        return self.prune(model, params, trained, previous, steps, _seed(context, round_))
 
     def _reset_state(self, context: Context, params: LotteryParams) -> dict[str, torch.Tensor]:
         dense = context.run_for(self._dense_extra(params))
@@ -439,9 +464,9 @@ class Lottery(Method):
             del queue[: -rule.window]
             run.save_tensors("detector.pt", {"iterations": [i for i, _ in queue],
                                              "masks": [m for _, m in queue]})  # fmt: skip
-            return {"mask_stable": drawn or detector.draw_epoch is not None}
+            return {"mask_stable": drawn or detector.draw_index is not None}
 
-        return TrainHooks(after_eval=after_eval, stop=lambda _: detector.draw_epoch is not None)
+        return TrainHooks(after_eval=after_eval, stop=lambda _: detector.draw_index is not None)
 
     def _prepare_ticket(self, context: Context, params: LotteryParams, round_: int) -> Any:
         def prepare(model: nn.Module, run: Run) -> TrainHooks:
@@ -502,7 +527,7 @@ class Lottery(Method):
             )
             assert mask is not None
             initial, final = run.load_tensors("init.pt"), run.load_tensors("final.pt")
-            kept = self.prune(model, params, final, mask, 1)
+            kept = self.prune(model, params, final, mask, 1, _seed(context, round_ + 1))
             movement_kept, movement_all = _movement(initial, final, mask, kept)
             figures = {
                 "density": density(mask),

@@ -31,9 +31,11 @@ class EarlyBirdDetector:
     window: int = 5
     epsilon: float = 0.1
     masks: list[torch.Tensor] = field(default_factory=list)
-    """Every mask seen, one per epoch (for the distance matrix)."""
-    draw_epoch: int | None = None
-    """Index (0-based) of the epoch whose mask was drawn; None until the ticket emerges."""
+    """Every mask seen, one per evaluation (for the distance matrix)."""
+    draw_index: int | None = None
+    """Index (0-based) into ``masks`` of the evaluation whose mask was drawn; None until the
+    ticket emerges. Not an epoch: records turn it into ``draw_epoch`` via the evaluation's
+    iteration."""
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -45,11 +47,11 @@ class EarlyBirdDetector:
         mask = mask.detach().flatten().bool().cpu()
         self.masks.append(mask)
         self._queue.append(mask)
-        if self.draw_epoch is not None or len(self._queue) < self.window:
+        if self.draw_index is not None or len(self._queue) < self.window:
             return False
         newest = self._queue[-1]
         if max(hamming(newest, older) for older in list(self._queue)[:-1]) < self.epsilon:
-            self.draw_epoch = len(self.masks) - 1
+            self.draw_index = len(self.masks) - 1
             return True
         return False
 

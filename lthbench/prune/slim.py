@@ -34,7 +34,7 @@ class SlimPlan:
 
     groups: list[tuple[str, list[int]]]
     """(root module name, output-channel indices to remove) for each group that shrinks."""
-    dropped: ChannelMask
+    survivors: ChannelMask
     """Per BatchNorm layer, True where its channel survives (after the coupling rule)."""
     selections: list[tuple[str, str, list[int]]]
     """(BatchNorm, the one layer reading it, input channels that layer keeps) for BatchNorms
@@ -44,7 +44,7 @@ class SlimPlan:
         """Per BatchNorm, True where its channel still reaches a layer: the survivors, less
         the channels a selection removes from the BatchNorm's only reader. Zeroing the rest
         (:func:`zero_dropped`) gives the masked network the slimmed one computes."""
-        reaches = {name: keep.clone() for name, keep in self.dropped.items()}
+        reaches = {name: keep.clone() for name, keep in self.survivors.items()}
         for norm, _, channels in self.selections:
             reaches[norm] = torch.zeros_like(reaches[norm])
             reaches[norm][channels] = True
@@ -195,7 +195,7 @@ def plan_slimming(
         selections.append(
             (name, names[reader.module], channels or [int(torch.argmax(scales[name]))])
         )
-    return graph, SlimPlan(groups=groups, dropped=survives, selections=selections)
+    return graph, SlimPlan(groups=groups, survivors=survives, selections=selections)
 
 
 def _gather_inputs(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:

@@ -1,4 +1,5 @@
-"""Executors: where a suite's jobs run. One interface, chosen with ``--executor``.
+"""Executors: where a suite's jobs run. One interface, registered by name
+(``@register_executor``) and chosen with ``--executor``; the CLI's choices are the registry's.
 
 - ``local``: in this process, one job after the other.
 - ``processes``: N worker processes on this machine (``--jobs N``). A job is a whole
@@ -27,13 +28,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from lthbench.errors import UserError
-from lthbench.runner.jobs import Job, checkpoint_interval
+
+if TYPE_CHECKING:  # the jobs module imports torch; this one stays light for the CLI's parser
+    from lthbench.runner.jobs import Job
 
 Records = list[dict[str, Any]]
-OnRecords = Callable[[Job, Records], None]
+OnRecords = Callable[["Job", Records], None]
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,14 @@ class Settings:
     """'auto', 'cpu', 'cuda', 'cuda:N' (resolved where the job runs)."""
     progress: bool = False
     deterministic: bool = True
-    checkpoint_seconds: float = field(default_factory=lambda: checkpoint_interval())
+    checkpoint_seconds: float = field(default_factory=lambda: _checkpoint_interval())
     """Read where the suite starts: Ray workers do not inherit the driver's environment."""
+
+
+def _checkpoint_interval() -> float:
+    from lthbench.runner.jobs import checkpoint_interval
+
+    return checkpoint_interval()
 
 
 def run_job(job: Job, settings: Settings) -> Records:
@@ -71,15 +81,39 @@ class Executor(Protocol):
         """Run every job; call ``on_records`` in this process as each one finishes."""
 
 
+EXECUTORS: dict[str, Callable[[Any], Executor]] = {}
+"""Executor factories by name; each takes the parsed CLI arguments (``jobs``, ``ray_address``)."""
+
+
+def register_executor(cls: Any) -> Any:
+    """Class decorator: ``--executor cls.name`` builds ``cls.from_args(args)``."""
+    EXECUTORS[cls.name] = cls.from_args
+    return cls
+
+
+@register_executor
 class LocalExecutor:
+    name: ClassVar[str] = "local"
+
+    @classmethod
+    def from_args(cls, args: Any) -> LocalExecutor:
+        return cls()
+
     def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
         for job in jobs:
             on_records(job, run_job(job, settings))
 
 
+@register_executor
 class ProcessExecutor:
     """A pool of spawned worker processes; a pool broken by a dead worker is replaced and the
     unfinished jobs are resubmitted (they resume from their checkpoints)."""
+
+    name: ClassVar[str] = "processes"
+
+    @classmethod
+    def from_args(cls, args: Any) -> ProcessExecutor:
+        return cls(args.jobs)
 
     def __init__(self, workers: int, retries: int = 2) -> None:
         if workers < 1:
@@ -119,8 +153,15 @@ class ProcessExecutor:
             )
 
 
+@register_executor
 class RayExecutor:
     """Jobs as Ray tasks on an existing cluster; Ray retries a task whose worker dies."""
+
+    name: ClassVar[str] = "ray"
+
+    @classmethod
+    def from_args(cls, args: Any) -> RayExecutor:
+        return cls(args.ray_address)
 
     def __init__(self, address: str | None, retries: int = 3) -> None:
         self.address = address
@@ -150,14 +191,8 @@ class RayExecutor:
             ray.shutdown()
 
 
-EXECUTORS = ("local", "processes", "ray")
-
-
 def make_executor(name: str, jobs: int = 1, ray_address: str | None = None) -> Executor:
-    if name == "local":
-        return LocalExecutor()
-    if name == "processes":
-        return ProcessExecutor(jobs)
-    if name == "ray":
-        return RayExecutor(ray_address)
-    raise UserError(f"--executor: {name!r} is not an executor; allowed: {', '.join(EXECUTORS)}")
+    if name not in EXECUTORS:
+        allowed = ", ".join(sorted(EXECUTORS))
+        raise UserError(f"--executor: {name!r} is not an executor; allowed: {allowed}")
+    return EXECUTORS[name](SimpleNamespace(jobs=jobs, ray_address=ray_address))

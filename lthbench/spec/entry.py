@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from lthbench.spec.duration import Duration, DurationField
 
-ENTRY_FORMAT_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 MAX_SEEDS = 1000
 MAX_BATCH_SIZE = 1 << 20
@@ -180,7 +179,9 @@ class Entry(_Strict):
     """One experiment: model, data, method, budget, seeds, claims and source."""
 
     version: Annotated[int, Field(ge=1)] = 1
-    """Version of this entry's definition; bump it when a change alters what it measures."""
+    """Version of this entry's definition; bump it when a change alters what its runs compute
+    that the run identity cannot see (a version other than 1 joins the identity, so bumping it
+    retrains instead of reusing stale results)."""
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     description: Annotated[str, Field(min_length=1)]
     tier: Tier
@@ -223,7 +224,8 @@ class Entry(_Strict):
         Description, claims, source, tier and the method are left out: they do not change
         what a training run computes, so a dense baseline is shared by every entry that
         trains the same network the same way. The CPU thread count does change it (reductions
-        split by thread), so ``resources.cpus`` joins as ``cpu_threads`` when it is not 1.
+        split by thread), so ``resources.cpus`` joins as ``cpu_threads`` when it is not 1, and
+        so does a ``version`` other than 1 (as ``entry_version``).
         """
         dumped = self.model_dump(
             mode="json",
@@ -232,4 +234,6 @@ class Entry(_Strict):
         )
         if self.resources.cpus != 1:
             dumped["cpu_threads"] = self.resources.cpus
+        if self.version != 1:
+            dumped["entry_version"] = self.version
         return {**dumped, "seed": seed}

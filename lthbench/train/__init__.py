@@ -1,4 +1,5 @@
-"""Stage 4: the one training loop, its learning-rate schedule and precision."""
+"""Stage 4: the one-run training loop, its vectorised multi-run form, the learning-rate
+schedule and precision."""
 
 from lthbench.train.loop import TrainHooks, TrainResult, train
 

@@ -1,4 +1,5 @@
-"""The one training loop every method uses.
+"""The one-run training loop every method uses (``vectorised.train_many`` batches several
+runs of one architecture through the same steps).
 
 Methods change it only through :class:`TrainHooks` (e.g. zeroing pruned weights' gradients
 before each step, adding an L1 penalty on BatchNorm scales). The loop evaluates on validation

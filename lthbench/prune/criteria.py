@@ -1,0 +1,57 @@
+"""Pruning criteria: per-weight scores, the seam SNIP, GraSP and SynFlow plug into.
+
+A criterion scores every prunable weight (higher: more worth keeping); a scope
+(:mod:`lthbench.prune.scope`) then removes the lowest-scoring survivors, per layer or
+globally. Magnitude (Frankle & Carbin) and random are the first two. A criterion that needs
+the model or data (gradient-based ones) receives them; these two need neither. Register a new
+one with ``@register_criterion``; entries name it in ``method.params.criterion``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+Scores = dict[str, torch.Tensor]
+
+
+class Criterion:
+    """Subclass, set ``name``, implement ``scores``; register it."""
+
+    name: ClassVar[str]
+
+    def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
+        """A score per weight, shaped like it. ``seed`` fixes any randomness; ``context`` may
+        carry the model and a batch for criteria that need them."""
+        raise NotImplementedError
+
+
+CRITERIA: dict[str, Criterion] = {}
+
+
+def register_criterion(cls: type[Criterion]) -> type[Criterion]:
+    """Class decorator: entries name the criterion by ``cls.name``."""
+    CRITERIA[cls.name] = cls()
+    return cls
+
+
+@register_criterion
+class Magnitude(Criterion):
+    """|w|: the smallest weights go first (Frankle & Carbin, Han et al.)."""
+
+    name = "magnitude"
+
+    def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
+        return {name: w.detach().abs().float().cpu() for name, w in weights.items()}
+
+
+@register_criterion
+class Random(Criterion):
+    """Uniform random scores: random pruning with the scope's per-layer or global counts."""
+
+    name = "random"
+
+    def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
+        generator = torch.Generator().manual_seed(seed)
+        return {name: torch.rand(w.shape, generator=generator) for name, w in weights.items()}
