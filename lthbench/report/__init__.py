@@ -1,1 +1,6 @@
-"""Stage 8: markdown leaderboards and plots rendered from stored results."""
+"""Stage 8: markdown leaderboards and plots rendered from stored results.
+
+Method pages register by method name (``@register_page``); importing them here registers them.
+"""
+
+from lthbench.report import dense, early_bird, lottery  # noqa: F401 - registers the pages

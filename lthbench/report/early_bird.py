@@ -17,6 +17,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from tabulate import tabulate
 
+from lthbench.claims import Verdict
+from lthbench.report.pages import MethodPage, register_page
+from lthbench.report.tables import metric, siblings, verdict_table
+from lthbench.spec.entry import Entry
+
 Records = list[dict[str, Any]]
 
 
@@ -137,3 +142,65 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
     figure.savefig(path, dpi=90, metadata={"Software": None})
     plt.close(figure)
     return True
+
+
+def _ratios(entry: Entry) -> list[float]:
+    return list(entry.method.params.get("ratios", [0.3, 0.5, 0.7]))
+
+
+def _middle_ratio(entry: Entry) -> float:
+    ratios = sorted(_ratios(entry))
+    return ratios[len(ratios) // 2]
+
+
+@register_page("early_bird")
+class EarlyBirdPage(MethodPage):
+    title = "Early-Bird tickets"
+    position = 2
+
+    def headline(self, entry: Entry, records: Records) -> str:
+        ratio = _middle_ratio(entry)
+        tickets = [r for r in records if r.get("phase") == "eb_train" and r.get("ratio") == ratio]
+        dense = [r for r in records if r.get("phase") == "dense"]
+        if not tickets:
+            return "–"
+        return (
+            f"dense {metric(dense, 'final_test_accuracy', 100, 1)}% → EB-Train "
+            f"{metric(tickets, 'final_test_accuracy', 100, 1)}% at p {100 * ratio:g}%, "
+            f"FLOPs ÷{metric(tickets, 'training_flops_saving_vs_dense', 1, 2)} vs dense"
+        )
+
+    def section(
+        self, entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        out: Path,
+    ) -> str:  # fmt: skip
+        rs = records.get(entry.id, [])
+        params = entry.method.params
+        ratios = _ratios(entry)
+        figure = plots / f"{entry.id}.png"
+        parts = [
+            f"### {entry.id}",
+            entry.description.strip(),
+            f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier; search "
+            f"at {params.get('search_precision', 'fp32')} with the "
+            f"{params.get('search_schedule', 'entry')} schedule. Accuracies are final test "
+            "accuracies, means ± standard deviations over seeds; savings are baseline cost ÷ "
+            "EB-Train cost (training FLOPs count the search up to the draw, the detector and the "
+            "slim network's steps; wall times are measured on the device in the page header).",
+            "The 8-bit search is simulated (values quantised, arithmetic in fp32): its wall time is "
+            "not 8-bit hardware's, and its FLOPs are counted like full-precision ones."
+            if params.get("search_precision") == "int8"
+            else "",
+            section_table(rs, ratios, metric),
+            *[
+                sibling_table(entry.id, rs, sibling, records[sibling], ratios, metric)
+                for sibling in siblings(entry)
+                if records.get(sibling)
+            ],
+            cost_table(rs, ratios),
+        ]
+        if rs and heatmap_figure(entry.id, rs, ratios, figure):
+            parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
+        if verdicts:
+            parts.append(verdict_table(verdicts))
+        return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,87 @@
+"""Method pages: each method's part of the leaderboards, registered by method name.
+
+A page supplies the method's title, its headline on the index, its per-entry sections (tables,
+plots, verdicts) and its position among the pages. A method without a registered page gets
+the generic one (the run metrics every method records and its verdicts), so a new method has a
+page without any edit here; registering a page (``@register_page("name")``) refines it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from tabulate import tabulate
+
+from lthbench.claims import Verdict
+from lthbench.report.tables import Records, metric, verdict_counts, verdict_table
+from lthbench.spec.entry import Entry
+
+
+class MethodPage:
+    """The generic page: one section per entry. Subclass and register to refine it."""
+
+    title: ClassVar[str] = ""
+    """The page's title (default: the method's name)."""
+    position: ClassVar[int] = 100
+    """Pages are listed by position, then by method name."""
+
+    def headline(self, entry: Entry, records: Records) -> str:
+        return f"{metric(records, 'test_accuracy_at_early_stop', 100, 1)}%"
+
+    def body(
+        self,
+        entries: list[Entry],
+        records: dict[str, Records],
+        verdicts: dict[str, list[Verdict]],
+        plots: Path,
+        out: Path,
+    ) -> str:
+        return "\n\n".join(
+            self.section(e, records, verdicts.get(e.id, []), plots, out) for e in entries
+        )
+
+    def section(
+        self, entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        out: Path,
+    ) -> str:  # fmt: skip
+        rs = records.get(entry.id, [])
+        row = [len({r["seed"] for r in rs}), metric(rs, "test_accuracy_at_early_stop", 100),
+               metric(rs, "final_test_accuracy", 100), metric(rs, "early_stop_iteration", 1, 0),
+               metric(rs, "wall_time_s", 1, 1), verdict_counts(verdicts)]  # fmt: skip
+        headers = ["seeds", "test acc. at early stop (%)", "final test acc. (%)",
+                   "early-stop iteration", "wall time per run (s)", "verdicts"]  # fmt: skip
+        parts = [f"### {entry.id}", entry.description.strip(),
+                 f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
+                 f"method `{entry.method.name}`; means ± standard deviations over its "
+                 f"{len(rs)} stored results.",
+                 tabulate([row], headers=headers, tablefmt="github")]  # fmt: skip
+        if verdicts:
+            parts.append(verdict_table(verdicts))
+        return "\n\n".join(parts)
+
+
+PAGES: dict[str, MethodPage] = {}
+
+
+def register_page(method: str) -> Callable[[type[MethodPage]], type[MethodPage]]:
+    """Class decorator: the page of entries whose method is ``method``."""
+
+    def register(cls: type[MethodPage]) -> type[MethodPage]:
+        PAGES[method] = cls()
+        return cls
+
+    return register
+
+
+def page_of(method: str) -> MethodPage:
+    return PAGES.get(method, MethodPage())
+
+
+def title_of(method: str) -> str:
+    return page_of(method).title or method
+
+
+def ordered(methods: set[str]) -> list[str]:
+    return sorted(methods, key=lambda m: (page_of(m).position, m))

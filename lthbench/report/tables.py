@@ -1,0 +1,121 @@
+"""The tables and counts every leaderboard page shares: means ± standard deviations,
+provenance, verdict counts (paper claims apart from lthbench's checks) and verdict tables."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+from tabulate import tabulate
+
+from lthbench.claims import Verdict
+from lthbench.spec.entry import Entry
+
+Records = list[dict[str, Any]]
+
+
+def stat(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    if not values:
+        return "–"
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+
+
+def metric(records: Records, name: str, scale: float = 1.0, digits: int = 2) -> str:
+    """Mean ± standard deviation of ``name`` over the records that have it."""
+    return stat([float(r[name]) for r in records if r.get(name) is not None], scale, digits)
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def provenance(records: Records) -> str:
+    def values(key: str) -> str:
+        return ", ".join(sorted({str(r.get(key, "unknown")) for r in records})) or "–"
+
+    newest = max((r.get("finished_at", "") for r in records), default="") or "–"
+    return (
+        f"_Rendered by `lthbench leaderboard` from {len(records)} stored results: "
+        f"lthbench {values('lthbench_version')} (commit {values('lthbench_commit')}), "
+        f"torch {values('torch_version')}, device {values('device')}, "
+        f"CPU threads per run {values('torch_threads')}; "
+        f"newest result {newest}._"
+    )
+
+
+ORDER = ("reproduced", "refuted", "inconclusive", "missing")
+VERDICT_RULE = (
+    "How a verdict is decided: per seed, the margin by which the claim holds (metric − "
+    "reference, paired over seeds); its 95% t-interval, with the seeds' spread floored at the "
+    "rounding noise of the metric's grid (one step / √12) and widened by one step on each side "
+    "(a step: one test example for an accuracy, one evaluation interval for an iteration count, "
+    "0 for FLOPs). **reproduced**: the whole interval satisfies the claim; **refuted**: it "
+    "violates it; **inconclusive**: it straddles the boundary, fewer than two seeds, or a network "
+    "the claim reads collapsed (test accuracy ≤ 2× chance); **missing**: no results. So no "
+    "difference smaller than one step, and no zero-width interval, decides a verdict. A claim "
+    "given others (e.g. a FLOP saving *at comparable accuracy*) is refuted when one of them is "
+    "refuted and inconclusive while one is not reproduced. *Seeds needed*: the seeds whose "
+    "interval would clear the boundary at the observed margin and spread (∞: the margin is "
+    "within one step, so only a finer measure resolves it). † marks a claim whose paper point "
+    "lies where two curves cross (expected margin ≈ 0). *paper* claims are the papers' (or their "
+    "embedded analogues); *lthbench* checks are lthbench's own sanity and acceptance checks."
+)
+
+
+def _counts(verdicts: list[Verdict]) -> Counter[str]:
+    return Counter(v.verdict for v in verdicts)
+
+
+def verdict_counts(verdicts: list[Verdict]) -> str:
+    """Paper claims and lthbench's own checks, counted apart."""
+    paper = _counts([v for v in verdicts if v.kind == "paper"])
+    own = [v for v in verdicts if v.kind == "lthbench"]
+    parts = []
+    if paper:
+        parts.append("paper claims: " + ", ".join(f"{paper[w]} {w}" for w in ORDER if paper[w]))
+    if own:
+        counts = _counts(own)
+        rest = "".join(f", {counts[w]} {w}" for w in ORDER[1:] if counts[w])
+        parts.append(f"lthbench checks: {counts['reproduced']}/{len(own)} reproduced{rest}")
+    return " · ".join(parts) or "no claims"
+
+
+def seeds_needed_text(v: Verdict) -> str:
+    if v.verdict in ("reproduced", "refuted", "missing"):
+        return "–"
+    if v.seeds_needed is not None:
+        return str(v.seeds_needed)
+    return "∞" if "more seeds cannot" in v.advice else "> 1000" if "1000" in v.advice else "–"
+
+
+def verdict_table(verdicts: list[Verdict]) -> str:
+    rows = [
+        [
+            v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
+            v.kind,
+            v.statement,
+            f"**{v.verdict}**",
+            v.seeds,
+            seeds_needed_text(v),
+            "–" if v.density is None else f"{100 * v.density:.1f}%",
+            number(v.mean),
+            number(v.reference_mean),
+            "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]",
+            f"{v.resolution:.4g}",
+        ]
+        for v in verdicts
+    ]
+    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", "Pm", "mean",
+               "reference", "decision interval", "step"]  # fmt: skip
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def siblings(entry: Entry) -> list[str]:
+    return sorted({
+        c.reference.removeprefix("entry:") for c in entry.claims
+        if isinstance(c.reference, str) and c.reference.startswith("entry:")
+    })  # fmt: skip
