@@ -60,6 +60,8 @@ from lthbench.train.quantise import int8_hooks
 
 Ratio = Annotated[float, Field(gt=0, lt=1)]
 Baseline = Literal["network_slimming", "scratch", "lottery_oneshot"]
+DENSE_COSTS = "costs-early-bird-dense.json"
+"""Beside the dense run: its per-step training FLOPs, inference FLOPs and parameters."""
 SCRATCH_SEED_OFFSET = 2**31
 """``scratch`` initialises from seed + 2^31: never an entry's own seed."""
 
@@ -392,20 +394,34 @@ class EarlyBird(Method):
         return prepare
 
     # -- the whole method ---------------------------------------------------------------
+    def _dense_costs(self, context: Context) -> dict[str, int]:
+        """The dense network's costs, kept beside its stored run once it is trained, so that
+        reading results (``show``, ``check``, ``leaderboard``) builds no model."""
+        run = context.run_for()
+        costs = run.read_json(DENSE_COSTS)
+        if costs is None:
+            model, info = context.build_model(), context.data_info
+            costs = {
+                "step_flops": training_step_flops(
+                    model, context.entry.training.batch_size, info.input_size
+                ),
+                "inference_flops": inference_flops(model, info.input_size),
+                "parameters": parameter_count(model),
+            }
+            if not context.read_only and run.result() is not None:
+                run.write_json(DENSE_COSTS, costs)
+        return costs
+
     def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
-        info = context.data_info
-        dense_model = context.build_model()
-        dense_step = training_step_flops(
-            dense_model, context.entry.training.batch_size, info.input_size
-        )
         dense = context.train_run(label="dense")
+        costs = self._dense_costs(context)
+        dense_step = costs["step_flops"]
         if dense is not None:
             dense = {
                 **dense, "round": 0, "phase": "dense", "ratio": None, "control": None,
-                "step_flops": dense_step, "training_flops": dense_step * dense["iterations"],
-                "inference_flops": inference_flops(dense_model, info.input_size),
-                "parameters": parameter_count(dense_model), "channel_density": 1.0,
+                **costs, "training_flops": dense_step * dense["iterations"],
+                "channel_density": 1.0,
             }  # fmt: skip
             records.append(dense)
         search_result = context.train_run(
