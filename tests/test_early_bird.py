@@ -16,8 +16,10 @@ from torch import nn
 
 from lthbench.cli import main
 from lthbench.methods import Context
-from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams, _bits, _hex, shifted_schedule
+from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams
 from lthbench.prune.channels import batchnorm_scales, channel_mask, flatten
+from lthbench.prune.channels import decode_mask as _bits
+from lthbench.prune.channels import encode_mask as _hex
 from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.slim import slim, zero_dropped
 from lthbench.runner.jobs import Job, execute
@@ -25,7 +27,7 @@ from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
 from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
 from lthbench.train.quantise import LEVELS, int8_hooks, quantise
-from lthbench.train.schedule import LearningRate
+from lthbench.train.schedule import LearningRate, shifted_schedule
 from tests.conftest import tree
 
 CPU = torch.device("cpu")

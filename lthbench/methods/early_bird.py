@@ -46,6 +46,8 @@ from lthbench.prune.channels import (
     ChannelMask,
     batchnorm_scales,
     channel_mask,
+    decode_mask,
+    encode_mask,
     flatten,
     slimming_penalty,
 )
@@ -57,6 +59,7 @@ from lthbench.store import Run
 from lthbench.train import TrainHooks
 from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
 from lthbench.train.quantise import int8_hooks
+from lthbench.train.schedule import rescaled_schedule, shifted_schedule
 
 Ratio = Annotated[float, Field(gt=0, lt=1)]
 Baseline = Literal["network_slimming", "scratch", "lottery_oneshot"]
@@ -115,19 +118,6 @@ class EarlyBirdParams(BaseModel):
         return bool({"network_slimming", "lottery_oneshot"} & set(self.baselines))
 
 
-def _hex(mask: ChannelMask) -> str:
-    """A channel mask as '<channels>:<hex digits>' (compact enough for every epoch's log)."""
-    bits = "".join("1" if keep else "0" for keep in flatten(mask).tolist())
-    padded = bits + "0" * (-len(bits) % 4)
-    return f"{len(bits)}:{int(padded, 2):0{len(padded) // 4}x}"
-
-
-def _bits(text: str) -> torch.Tensor:
-    length, digits = text.split(":")
-    bits = "".join(f"{int(d, 16):04b}" for d in digits)[: int(length)]
-    return torch.tensor([c == "1" for c in bits], dtype=torch.bool)
-
-
 def _key(ratio: float) -> str:
     return f"{ratio:g}"
 
@@ -145,49 +135,10 @@ def _replay(
         for record in log:
             bits = record.get("channel_masks", {}).get(key)
             if bits is not None:
-                detector.update(_bits(bits))
+                detector.update(decode_mask(bits))
                 iterations.append(record["iteration"])
         replayed[key] = (detector, iterations)
     return replayed
-
-
-def shifted_schedule(
-    training: TrainingHparams, start: int, total: int, per_epoch: int
-) -> TrainingHparams:
-    """The entry's schedule from iteration ``start`` on, as a run of ``total − start`` steps.
-
-    Milestones already passed sit at 0 (their decay applies from the first step); a warmup
-    still in progress finishes over what is left of it."""
-    milestones = [
-        Duration(iterations=max(m.to_iterations(per_epoch) - start, 0)) for m in training.milestones
-    ]
-    warmup = max(training.warmup.to_iterations(per_epoch) - start, 0)
-    return training.model_copy(
-        update={
-            "duration": Duration(iterations=total - start),
-            "milestones": milestones,
-            "warmup": Duration(iterations=warmup),
-        }
-    )
-
-
-def rescaled_schedule(
-    training: TrainingHparams, duration: Duration, per_epoch: int
-) -> TrainingHparams:
-    """The entry's schedule stretched to ``duration`` (milestones and warmup in proportion)."""
-    total = training.duration.to_iterations(per_epoch)
-    length = duration.to_iterations(per_epoch)
-
-    def scale(point: Duration) -> Duration:
-        return Duration(iterations=round(point.to_iterations(per_epoch) * length / total))
-
-    return training.model_copy(
-        update={
-            "duration": Duration(iterations=length),
-            "milestones": [scale(m) for m in training.milestones],
-            "warmup": scale(training.warmup),
-        }
-    )
 
 
 @register_method
@@ -295,7 +246,7 @@ class EarlyBird(Method):
                 for p in params.ratios:
                     mask = channel_mask(scales, p)
                     key = _key(p)
-                    logged[key] = _hex(mask)
+                    logged[key] = encode_mask(mask)
                     if detectors[key].update(flatten(mask)):
                         run.save_tensors(f"ticket_{key}.pt", model.state_dict())
                         run.save_tensors(f"ticket_mask_{key}.pt", mask)

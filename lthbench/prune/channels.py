@@ -61,3 +61,17 @@ def channel_mask(scales: dict[str, torch.Tensor], ratio: float) -> ChannelMask:
 
 def flatten(mask: ChannelMask) -> torch.Tensor:
     return torch.cat([mask[name] for name in sorted(mask)])
+
+
+def encode_mask(mask: ChannelMask) -> str:
+    """A channel mask as '<channels>:<hex digits>' (compact enough for every epoch's log)."""
+    bits = "".join("1" if keep else "0" for keep in flatten(mask).tolist())
+    padded = bits + "0" * (-len(bits) % 4)
+    return f"{len(bits)}:{int(padded, 2):0{len(padded) // 4}x}"
+
+
+def decode_mask(text: str) -> torch.Tensor:
+    """The flat channel mask :func:`encode_mask` wrote (as :func:`flatten` orders it)."""
+    length, digits = text.split(":")
+    bits = "".join(f"{int(d, 16):04b}" for d in digits)[: int(length)]
+    return torch.tensor([c == "1" for c in bits], dtype=torch.bool)
