@@ -8,7 +8,13 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.tables import Records, metric, verdict_counts, verdict_table
+from lthbench.report.tables import (
+    RUN_SUMMARY_HEADERS,
+    Records,
+    run_summary,
+    verdict_counts,
+    verdict_table,
+)
 from lthbench.spec.entry import Entry
 
 
@@ -28,14 +34,9 @@ class DensePage(MethodPage):
         rows = []
         for entry in entries:
             rs = records.get(entry.id, [])
-            rows.append([
-                entry.id, entry.tier, entry.model.name, entry.dataset.name, len(rs),
-                metric(rs, "test_accuracy_at_early_stop", 100), metric(rs, "final_test_accuracy", 100),
-                metric(rs, "early_stop_iteration", 1, 0), metric(rs, "wall_time_s", 1, 1),
-                verdict_counts(verdicts.get(entry.id, [])),
-            ])  # fmt: skip
-        headers = ["entry", "tier", "model", "dataset", "seeds", "test acc. at early stop (%)",
-                   "final test acc. (%)", "early-stop iteration", "wall time per run (s)", "verdicts"]  # fmt: skip
+            rows.append([entry.id, entry.tier, entry.model.name, entry.dataset.name, len(rs),
+                         *run_summary(rs), verdict_counts(verdicts.get(entry.id, []))])  # fmt: skip
+        headers = ["entry", "tier", "model", "dataset", "seeds", *RUN_SUMMARY_HEADERS, "verdicts"]
         parts = [tabulate(rows, headers=headers, tablefmt="github")]
         for entry in entries:
             if verdicts.get(entry.id):

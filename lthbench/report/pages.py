@@ -15,7 +15,14 @@ from typing import ClassVar
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
-from lthbench.report.tables import Records, metric, verdict_counts, verdict_table
+from lthbench.report.tables import (
+    RUN_SUMMARY_HEADERS,
+    Records,
+    metric,
+    run_summary,
+    verdict_counts,
+    verdict_table,
+)
 from lthbench.spec.entry import Entry
 
 
@@ -47,11 +54,8 @@ class MethodPage:
         out: Path,
     ) -> str:  # fmt: skip
         rs = records.get(entry.id, [])
-        row = [len({r["seed"] for r in rs}), metric(rs, "test_accuracy_at_early_stop", 100),
-               metric(rs, "final_test_accuracy", 100), metric(rs, "early_stop_iteration", 1, 0),
-               metric(rs, "wall_time_s", 1, 1), verdict_counts(verdicts)]  # fmt: skip
-        headers = ["seeds", "test acc. at early stop (%)", "final test acc. (%)",
-                   "early-stop iteration", "wall time per run (s)", "verdicts"]  # fmt: skip
+        row = [len({r["seed"] for r in rs}), *run_summary(rs), verdict_counts(verdicts)]
+        headers = ["seeds", *RUN_SUMMARY_HEADERS, "verdicts"]
         parts = [f"### {entry.id}", entry.description.strip(),
                  f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
                  f"method `{entry.method.name}`; means ± standard deviations over its "

@@ -29,6 +29,17 @@ def metric(records: Records, name: str, scale: float = 1.0, digits: int = 2) -> 
     return stat([float(r[name]) for r in records if r.get(name) is not None], scale, digits)
 
 
+RUN_SUMMARY_HEADERS = ["test acc. at early stop (%)", "final test acc. (%)",
+                       "early-stop iteration", "wall time per run (s)"]  # fmt: skip
+
+
+def run_summary(records: Records) -> list[str]:
+    """The figures every trained run has, as means ± standard deviations (RUN_SUMMARY_HEADERS)."""
+    return [metric(records, "test_accuracy_at_early_stop", 100),
+            metric(records, "final_test_accuracy", 100),
+            metric(records, "early_stop_iteration", 1, 0), metric(records, "wall_time_s", 1, 1)]  # fmt: skip
+
+
 def number(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
