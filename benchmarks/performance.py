@@ -42,9 +42,9 @@ from torch import nn
 from lthbench.cli import main as lthbench_main
 from lthbench.data.base import Splits, TensorSplit
 from lthbench.data.loader import iterations_per_epoch
-from lthbench.methods import Context
 from lthbench.prune.magnitude import prune_layerwise
 from lthbench.prune.mask import apply_mask, full_mask, mask_hooks, prunable_weights
+from lthbench.run import Context
 from lthbench.spec.entry import TrainingHparams
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore

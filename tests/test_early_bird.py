@@ -15,13 +15,13 @@ import torch
 from torch import nn
 
 from lthbench.cli import main
-from lthbench.methods import Context
 from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams
 from lthbench.prune.channels import batchnorm_scales, channel_mask, flatten
 from lthbench.prune.channels import decode_mask as _bits
 from lthbench.prune.channels import encode_mask as _hex
 from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.slim import slim, zero_dropped
+from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from lthbench.cli import main
-from lthbench.methods import METHODS, Context
+from lthbench.methods import METHODS
 from lthbench.methods.lottery import Lottery, LotteryParams
 from lthbench.models import create_model
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
@@ -24,6 +24,7 @@ from lthbench.prune.mask import (
     mask_hooks,
     prunable_weights,
 )
+from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
 from lthbench.spec.entry import ModelSpec
 from lthbench.spec.load import load_entry

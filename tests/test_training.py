@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from lthbench.methods import Context
+from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import torch
 
-from lthbench.methods import Context
 from lthbench.prune.magnitude import random_mask_like
 from lthbench.prune.mask import Mask, apply_mask, mask_hooks, prunable_weights
+from lthbench.run import Context
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
 from lthbench.train import TrainHooks, train

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from lthbench.data import DATASETS
 from lthbench.data.loader import iterations_per_epoch
 from lthbench.errors import UserError
-from lthbench.methods import METHODS, Context
+from lthbench.methods import METHODS
 from lthbench.models import check_model
+from lthbench.run import Context
 from lthbench.spec.duration import Duration
 from lthbench.spec.entry import Entry
 from lthbench.store import RunStore

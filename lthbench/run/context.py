@@ -1,0 +1,277 @@
+"""One training run of an entry's seed: what a method trains through.
+
+:class:`Context` owns everything a run needs besides the method's own decisions: its identity
+(the entry's resolved settings plus the method's ``extra``), the store's lock, checkpoints and
+resumption, the entry's CPU thread count, and provenance (versions, commit, device). Methods
+say *what* to train (``extra``, how to prepare the model, the hooks); a run trains the same way
+whichever method asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import lthbench
+from lthbench.data import DATASETS, Splits
+from lthbench.data.base import DataInfo
+from lthbench.data.loader import iterations_per_epoch
+from lthbench.models import create_model
+from lthbench.spec.entry import DatasetSpec, Entry, TrainingHparams
+from lthbench.store import Run, RunStore
+from lthbench.train import TrainHooks, TrainResult, train
+from lthbench.train.vectorised import train_many
+
+
+@functools.cache
+def source_commit() -> str:
+    """The git commit lthbench runs from ('+dirty' with local changes), or 'unknown'."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return "unknown"
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=10, check=True)  # fmt: skip
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _load_splits(dataset_json: str, data_root: Path, device: str) -> Splits:
+    """Cached by the dataset spec's JSON (the spec holds a dict, so is not hashable)."""
+    entry_dataset = DatasetSpec.model_validate_json(dataset_json)
+    splits = DATASETS[entry_dataset.name].load(entry_dataset, data_root)
+    if device != "cpu":
+        for name in ("train", "val", "test"):
+            split = getattr(splits, name)
+            if hasattr(split, "to"):
+                setattr(splits, name, split.to(torch.device(device)))
+    return splits
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to train: what joins the identity, how to prepare the model, a label."""
+
+    extra: dict[str, Any] | None = None
+    prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None
+    label: str = ""
+    start_iteration: int = 0
+    """The schedule step the run starts at (a rewound ticket: the rewind point)."""
+
+
+@dataclass
+class Context:
+    """Everything a method needs to train the runs of one (entry, seed)."""
+
+    entry: Entry
+    seed: int
+    store: RunStore
+    data_root: Path
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    progress: bool = True
+    checkpoint_seconds: float = 60.0
+    read_only: bool = False
+    """When True, train_run only reads the store and returns None for runs not yet done."""
+
+    @property
+    def data_info(self) -> DataInfo:
+        return DATASETS[self.entry.dataset.name].info(self.entry.dataset)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return iterations_per_epoch(self.data_info.train_size, self.entry.training.batch_size)
+
+    def splits(self) -> Splits:
+        return _load_splits(self.entry.dataset.model_dump_json(), self.data_root, str(self.device))
+
+    def build_model(self, seed: int | None = None) -> nn.Module:
+        """The network at initialisation θ0, determined by the seed alone."""
+        info = self.data_info
+        torch.manual_seed(self.seed if seed is None else seed)
+        return create_model(self.entry.model, info.num_classes, info.input_size)
+
+    def identity(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.entry.run_config(self.seed), **(extra or {})}
+
+    def run_for(self, extra: dict[str, Any] | None = None) -> Run:
+        return self.store.run(self.identity(extra))
+
+    def train_run(
+        self,
+        extra: dict[str, Any] | None = None,
+        prepare: Callable[[nn.Module, Run], TrainHooks | None] | None = None,
+        label: str = "",
+        training: TrainingHparams | None = None,
+        start_iteration: int = 0,
+    ) -> dict[str, Any] | None:
+        """Train one stored run, or return its stored result (None: read-only and not done).
+
+        ``extra`` joins the run's identity (e.g. a lottery round); ``prepare`` may change the
+        freshly initialised model (load θ0 or a rewind point, apply a mask, slim it) and
+        return hooks for the loop. The weights a run starts from are stored as its
+        ``init.pt``. ``training`` replaces the entry's hyperparameters for this run; it must be
+        a function of the entry and ``extra`` (e.g. the rest of a schedule after a draw), and
+        so must ``start_iteration`` (a rewound ticket starts at the rewind point's step).
+        """
+        run = self.run_for(extra)
+        problem, stored = self.inspect(run)
+        if stored is not None or (problem is None and self.read_only):
+            return stored
+        if self.read_only:
+            print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
+            return None
+        with run.lock(), self.cpu_threads():
+            problem, stored = self.inspect(run)
+            if problem is not None:
+                moved = run.quarantine()
+                print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
+                      file=sys.stderr)  # fmt: skip
+            if stored is not None:
+                return stored
+            splits = self.splits()
+            model, hooks = self._start(run, prepare, training)
+            outcome = train(
+                model,
+                splits,
+                training or self.entry.training,
+                seed=self.seed,
+                precision=self.entry.precision,
+                device=self.device,
+                checkpoints=run,
+                checkpoint_seconds=self.checkpoint_seconds,
+                hooks=hooks,
+                progress=f"{self.entry.id} seed {self.seed}{' ' + label if label else ''}"
+                if self.progress
+                else None,
+                start_iteration=start_iteration,
+            )
+            self._finish(run, model, outcome)
+        result = run.result()
+        assert result is not None
+        return result
+
+    def train_together(self, specs: list[RunSpec]) -> list[dict[str, Any] | None]:
+        """Train runs of one architecture at once with the vectorised loop
+        (:mod:`lthbench.train.vectorised`), each with this seed's data order; stored runs are
+        read, not retrained. The caller makes sure the runs can be vectorised (no BatchNorm,
+        no dropout, no ``stop`` hooks). No checkpoints are written mid-group: a killed group
+        starts over, and the group is small by construction."""
+        if self.read_only:
+            return [self.train_run(spec.extra, spec.prepare, spec.label) for spec in specs]
+        runs = [self.run_for(spec.extra) for spec in specs]
+        with contextlib.ExitStack() as locks, self.cpu_threads():
+            for run in sorted(runs, key=lambda r: r.id):
+                locks.enter_context(run.lock())
+            pending: list[tuple[RunSpec, Run]] = []
+            for spec, run in zip(specs, runs, strict=True):
+                problem, stored = self.inspect(run)
+                if problem is not None:
+                    moved = run.quarantine()
+                    print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
+                          file=sys.stderr)  # fmt: skip
+                if stored is None:
+                    pending.append((spec, run))
+            if pending:
+                splits = self.splits()
+                started = [self._start(run, spec.prepare, None) for spec, run in pending]
+                models = [model for model, _ in started]
+                if self.progress:
+                    labels = ", ".join(spec.label for spec, _ in pending)
+                    print(f"{self.entry.id} seed {self.seed}: {labels} (vectorised)", flush=True)
+                outcomes = train_many(models, splits, self.entry.training,
+                                      seeds=[self.seed] * len(models),
+                                      hooks=[hooks for _, hooks in started], device=self.device)  # fmt: skip
+                for (_, run), model, outcome in zip(pending, models, outcomes, strict=True):
+                    self._finish(run, model, outcome, {"vectorised_runs": len(models)})
+        return [run.result() for run in runs]
+
+    @contextlib.contextmanager
+    def cpu_threads(self) -> Iterator[None]:
+        """Train with the entry's ``resources.cpus`` torch threads, whoever calls (any executor,
+        a test, a notebook): CPU reductions split by thread, so the count is part of the run."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.entry.resources.cpus)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+
+    def _start(
+        self,
+        run: Run,
+        prepare: Callable[[nn.Module, Run], TrainHooks | None] | None,
+        training: TrainingHparams | None,
+    ) -> tuple[nn.Module, TrainHooks | None]:
+        """The run's resolved config, its prepared model at the start, and its hooks."""
+        run.write_json("config.json", self._resolved(run, training or self.entry.training))
+        model = self.build_model()
+        hooks = prepare(model, run) if prepare is not None else None
+        if not (run.path / "init.pt").exists():
+            run.save_tensors("init.pt", model.state_dict())
+        return model, hooks
+
+    def _finish(
+        self, run: Run, model: nn.Module, outcome: TrainResult, extra: dict[str, Any] | None = None
+    ) -> None:
+        record = {
+            **outcome.summary,
+            "iterations": outcome.iterations,
+            "wall_time_s": outcome.wall_time_s,
+            "device": str(self.device),
+            "torch_threads": torch.get_num_threads(),
+            "torch_version": torch.__version__,
+            "lthbench_version": lthbench.__version__,
+            "lthbench_commit": source_commit(),
+            "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+            **(extra or {}),
+        }
+        run.write_json("timing.json", {"elapsed_at_eval_s": outcome.elapsed_s})
+        run.finish(record, model.state_dict(), outcome.log)
+
+    def inspect(self, run: Run) -> tuple[str | None, dict[str, Any] | None]:
+        """(what is wrong with the run directory, its result if sound). Besides the store's
+        checks: a result computed with another CPU thread count than the entry's (stored before
+        threads were fixed per entry) is another computation than the run id names."""
+        problem = run.problem()
+        result = run.result() if problem is None else None
+        threads = None if result is None else result.get("torch_threads")
+        if threads is not None and threads != self.entry.resources.cpus:
+            want = self.entry.resources.cpus
+            return (
+                f"computed with {threads} CPU threads, the entry's resources.cpus is {want}",
+                None,
+            )
+        return problem, result
+
+    def _resolved(self, run: Run, training: TrainingHparams) -> dict[str, Any]:
+        full = self.entry.model_dump(mode="json", include={"model", "dataset", "precision"})
+        full["training"] = training.model_dump(mode="json")
+        return {
+            "identity": run.identity,
+            "resolved": {**full, "seed": self.seed},
+            "data": {
+                "train_size": self.data_info.train_size,
+                "iterations_per_epoch": self.iterations_per_epoch,
+                "total_iterations": training.duration.to_iterations(self.iterations_per_epoch),
+            },
+        }
