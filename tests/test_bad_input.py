@@ -212,6 +212,16 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         },
         "method.params.target_density: after 2 rounds hidden.0 would keep",
     ),
+    "pruning point before the rewind point": (
+        {
+            **LOTTERY,
+            "method": {
+                "name": "lottery",
+                "params": {"rounds": 1, "prune_fraction": 0.2, "reset": "40it", "prune_at": "20it"},
+            },
+        },
+        "method.params.prune_at: 20it is before the rewind point 40it",
+    ),
     "rewind point past the end": (
         {
             **LOTTERY,

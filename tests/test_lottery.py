@@ -397,6 +397,12 @@ def test_mask_figures_are_cached_per_pruning_rule_and_equal_recomputed_ones(
 # -- the official codes' semantics ---------------------------------------------------------
 
 
+def _lottery_of(path: Path, store: Path) -> tuple[Context, Lottery, LotteryParams]:
+    context = context_for(path, store)
+    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
+    return context, method, LotteryParams.model_validate(context.entry.method.params)
+
+
 def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
     write_entry: Callable[..., Path], store: Path
 ) -> None:
@@ -409,9 +415,7 @@ def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
     )  # fmt: skip
     dense, ticket = run_entry(path, store)
     assert dense["iterations"] == ticket["iterations"] == 60
-    context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    params = LotteryParams.model_validate(context.entry.method.params)
+    context, method, params = _lottery_of(path, store)
     extra = method._extra(params, 1)
     assert extra["trains_from"] == "rewind_point"
     log = context.run_for(extra).read_json("log.json")
@@ -442,9 +446,7 @@ def test_biases_are_masked_with_their_layer_and_held_exactly(
     path = write_entry(lottery({"rounds": 2, "prune_fraction": 0.5, "prune_biases": True,
                                 "include_output": True}))  # fmt: skip
     records = run_entry(path, store)
-    context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    params = LotteryParams.model_validate(context.entry.method.params)
+    context, method, params = _lottery_of(path, store)
     run = context.run_for(method._extra(params, 2))
     stored_mask, final = run.load_tensors("mask.pt"), run.load_tensors("final.pt")
     assert any(name.endswith(".bias") for name in stored_mask)
@@ -464,9 +466,7 @@ def test_prune_at_prunes_from_that_iterations_weights(
     mask is the magnitude mask of the round's weights at that step, not of its final ones."""
     path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "prune_at": "20it"}))
     run_entry(path, store)
-    context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    params = LotteryParams.model_validate(context.entry.method.params)
+    context, method, params = _lottery_of(path, store)
     dense = context.run_for(method._dense_extra(params))
     at_20, final = dense.load_tensors("prune_from.pt"), dense.load_tensors("final.pt")
     model = context.build_model()
@@ -476,3 +476,20 @@ def test_prune_at_prunes_from_that_iterations_weights(
     stored = context.run_for(method._extra(params, 1)).load_tensors("mask.pt")
     assert all(torch.equal(stored[k], expected[k]) for k in expected)
     assert not all(torch.equal(stored[k], from_final[k]) for k in expected)
+
+
+def test_prune_at_the_first_step_prunes_from_the_initial_weights(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """prune_at 0it: the weights at a round's first step are its prepared model (θ0 for round
+    0), saved before training; no step fires a hook at iteration 0."""
+    path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "prune_at": "0it"}))
+    run_entry(path, store)
+    context, method, params = _lottery_of(path, store)
+    dense = context.run_for(method._dense_extra(params))
+    theta0 = dense.load_tensors("init.pt")
+    assert all(torch.equal(v, theta0[k]) for k, v in dense.load_tensors("prune_from.pt").items())
+    model = context.build_model()
+    expected = method.prune(model, params, theta0, full_mask(method._weights(model, params)), 1)
+    stored = context.run_for(method._extra(params, 1)).load_tensors("mask.pt")
+    assert all(torch.equal(stored[k], expected[k]) for k in expected)

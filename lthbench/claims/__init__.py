@@ -1,5 +1,5 @@
 """Stage 7: claims are checked against stored results, with statistics over seeds."""
 
-from lthbench.claims.check import Verdict, check_entries, required_failures, tally
+from lthbench.claims.check import Verdict, check_entries, required_failures
 
-__all__ = ["Verdict", "check_entries", "required_failures", "tally"]
+__all__ = ["Verdict", "check_entries", "required_failures"]

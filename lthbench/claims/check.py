@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from lthbench.claims.resolution import (
+    MAX_SEEDS_ESTIMATE,
     Facts,
     half_width,
     resolution,
@@ -38,6 +39,10 @@ from lthbench.data import DATASETS
 from lthbench.spec.entry import Claim, Entry
 
 Records = list[dict[str, Any]]
+UNRESOLVABLE = "more seeds cannot resolve it"
+"""In ``advice``: the margin is within one step of the metric's grid."""
+TOO_MANY = f"more than {MAX_SEEDS_ESTIMATE} seeds"
+"""In ``advice``: no number of seeds up to the estimate's bound resolves it."""
 COLLAPSE_FACTOR = 2.0
 """A network whose final test accuracy is not above this many times chance has collapsed."""
 
@@ -80,6 +85,11 @@ class Verdict:
         return asdict(self)
 
 
+DENSITY_MATCH = 1.25
+"""A result stands for a claim's density when within this factor of it (the papers' points
+fall between the rounds of a schedule); farther, the claim's result counts as missing."""
+
+
 def _nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None:
     """The result nearest ``where['density']`` among those inside the claim's stated range
     (``min_density``..``max_density``), within a factor DENSITY_MATCH of it."""
@@ -90,11 +100,6 @@ def _nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | Non
         return None
     best = min(inside, key=lambda r: (abs(math.log(r["density"] / density)), r["round"]))
     return best if abs(math.log(best["density"] / density)) <= math.log(DENSITY_MATCH) else None
-
-
-DENSITY_MATCH = 1.25
-"""A result stands for a claim's density when within this factor of it (the papers' points
-fall between the rounds of a schedule); farther, the claim's result counts as missing."""
 
 
 def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any] | None:
@@ -260,9 +265,9 @@ def _seeds_advice(
     if needed is None:
         if within_one_step(margin, step):
             return None, (f"the margin {margin:.3g} is within one step of the metric's grid "
-                          f"({step:.3g}): more seeds cannot resolve it; a finer measure can "
+                          f"({step:.3g}): {UNRESOLVABLE}; a finer measure can "
                           "(more test examples, a finer evaluation interval)")  # fmt: skip
-        return None, "more than 1000 seeds at the observed spread"
+        return None, f"{TOO_MANY} at the observed spread"
     if n < 2:
         return needed, f"at least {needed} seeds (a lower bound: one seed shows no spread)"
     if needed <= n:
@@ -309,11 +314,3 @@ def check_entries(entries: list[Entry], records: dict[str, Records]) -> list[Ver
 
 def required_failures(verdicts: list[Verdict]) -> list[Verdict]:
     return [v for v in verdicts if v.required and v.verdict in ("refuted", "missing")]
-
-
-def tally(verdicts: list[Verdict], kind: str) -> dict[str, int]:
-    counts = {word: 0 for word in ("reproduced", "refuted", "inconclusive", "missing")}
-    for v in verdicts:
-        if v.kind == kind:
-            counts[v.verdict] += 1
-    return counts

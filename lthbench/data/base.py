@@ -99,15 +99,7 @@ class DatasetPlugin:
                 allowed = ", ".join(sorted(self.generation_defaults))
                 return f"generation.{key}: unknown parameter of {self.name}; allowed: {allowed}"
             default = self.generation_defaults[key]
-            kind = type(default)
-            fits = (
-                isinstance(value, bool) if kind is bool
-                else isinstance(value, int) and not isinstance(value, bool) if kind is int
-                else isinstance(value, int | float) and not isinstance(value, bool) if kind is float
-                else isinstance(value, list) and len(value) == len(default)
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            )  # fmt: skip
-            if not fits:
+            if not _like(value, default):
                 return f"generation.{key}: {value!r} is not like the default {default!r}"
         return None
 
@@ -153,6 +145,17 @@ class DatasetPlugin:
 
 
 DATASETS: dict[str, DatasetPlugin] = {}
+
+
+def _like(value: Any, default: Any) -> bool:
+    """Whether ``value`` has the type of ``default`` (an int is a float; a bool is neither;
+    a list of ints of the same length)."""
+    if isinstance(value, list) or isinstance(default, list):
+        return (isinstance(value, list) and isinstance(default, list)
+                and len(value) == len(default) and all(_like(v, 0) for v in value))  # fmt: skip
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    return isinstance(value, int) if isinstance(default, int) else isinstance(value, int | float)
 
 
 def register_dataset(cls: type[DatasetPlugin]) -> type[DatasetPlugin]:

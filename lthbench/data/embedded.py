@@ -80,16 +80,19 @@ class Mnist1d(DatasetPlugin):
         "shuffle_seq": False,
     }  # fmt: skip
 
-    def full_train_examples(self, spec: DatasetSpec) -> int:
+    def _sizes(self, spec: DatasetSpec) -> tuple[int, int]:
+        """(training, test) examples: mnist1d generates num_samples // classes per class and
+        splits them at train_split."""
         settings = {**self.generation_defaults, **spec.generation}
-        per_class = settings["num_samples"] // self.num_classes
-        return int(per_class * self.num_classes * settings["train_split"])
+        total = (settings["num_samples"] // self.num_classes) * self.num_classes
+        train = int(total * settings["train_split"])
+        return train, total - train
+
+    def full_train_examples(self, spec: DatasetSpec) -> int:
+        return self._sizes(spec)[0]
 
     def test_examples(self, spec: DatasetSpec) -> int:
-        settings = {**self.generation_defaults, **spec.generation}
-        return (settings["num_samples"] // self.num_classes) * self.num_classes - (
-            self.full_train_examples(spec)
-        )
+        return self._sizes(spec)[1]
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
         generation = tuple(

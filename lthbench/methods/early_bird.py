@@ -118,6 +118,12 @@ class EarlyBirdParams(BaseModel):
         return bool({"network_slimming", "lottery_oneshot"} & set(self.baselines))
 
 
+def _after_full_search(dense_step: int, search: dict[str, Any], slim: dict[str, Any]) -> int:
+    """Training FLOPs of a prune-after-training pipeline: the whole search on the dense network,
+    then the slim run's steps."""
+    return dense_step * search["iterations"] + slim["step_flops"] * slim["iterations"]
+
+
 def _key(ratio: float) -> str:
     return f"{ratio:g}"
 
@@ -325,11 +331,15 @@ class EarlyBird(Method):
 
         def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
             if phase in ("network_slimming", "lottery_oneshot"):
-                init = {name: value.clone() for name, value in model.state_dict().items()}
+                theta0 = (
+                    {name: value.clone() for name, value in model.state_dict().items()}
+                    if phase == "lottery_oneshot"
+                    else None
+                )
                 model.load_state_dict(search.load_tensors("final.pt"))
                 mask = channel_mask(batchnorm_scales(model), ratio)
-                if phase == "lottery_oneshot":
-                    model.load_state_dict(init)  # the search's θ0: the same seed's init
+                if theta0 is not None:
+                    model.load_state_dict(theta0)  # the search's θ0: this seed's init
             else:
                 mask = search.load_tensors(f"ticket_mask_{key}.pt")
                 if phase == "eb_train":
@@ -397,9 +407,8 @@ class EarlyBird(Method):
                     context, params, ratio, "lottery_oneshot", context.entry.training
                 )
                 if lottery is not None:
-                    lottery["training_flops"] = (
-                        dense_step * search_result["iterations"]
-                        + lottery["step_flops"] * lottery["iterations"]
+                    lottery["training_flops"] = _after_full_search(
+                        dense_step, search_result, lottery
                     )
                     records.append(lottery)
             if ticket["drawn"] and "scratch" in params.baselines:
@@ -425,10 +434,7 @@ class EarlyBird(Method):
         )
         if slimming is None:
             return None
-        slimming["training_flops"] = (
-            dense_step * search_result["iterations"]
-            + slimming["step_flops"] * slimming["iterations"]
-        )
+        slimming["training_flops"] = _after_full_search(dense_step, search_result, slimming)
         slimming["total_wall_time_s"] = search_result["wall_time_s"] + slimming["wall_time_s"]
         return slimming
 

@@ -201,6 +201,19 @@ class Lottery(Method):
         if params.vectorise:
             self._check_vectorisable(entry, params)
         total = entry.training.duration.to_iterations(iterations_per_epoch)
+        rewind, prune_at = params.rewind_point, params.prune_at
+        if (
+            rewind is not None
+            and prune_at is not None
+            and (
+                prune_at.to_iterations(iterations_per_epoch)
+                < rewind.to_iterations(iterations_per_epoch)
+            )
+        ):
+            raise UserError(
+                f"method.params.prune_at: {prune_at} is before the rewind point {rewind}; "
+                "rewound rounds start there, so they have no weights at that step"
+            )
         points = (("reset", "rewind point", params.rewind_point),
                   ("prune_at", "pruning point", params.prune_at))  # fmt: skip
         for key, what, point in points:
@@ -399,41 +412,42 @@ class Lottery(Method):
             mask = full_mask(self._weights(model, params))
             return TrainHooks.combine(
                 self._save_rewind(context, run, params, model),
-                self._save_pruning_weights(context, run, params),
+                self._save_pruning_weights(context, run, params, model, 0),
                 self._stop_when_stable(params, run, mask),
             )
 
         return prepare
 
+    def _save_state_at(
+        self, run: Run, point: Duration | None, filename: str, model: nn.Module, start: int,
+        per_epoch: int,
+    ) -> TrainHooks | None:  # fmt: skip
+        """Keep the round's weights at ``point`` as ``filename`` (a rewind point, or the weights
+        the next pruning reads); at the round's first step they are the prepared model."""
+        if point is None:
+            return None
+        at = point.to_iterations(per_epoch)
+        if at == start:
+            run.save_tensors(filename, model.state_dict())
+
+        def after_step(iteration: int, model: nn.Module) -> None:
+            if iteration == at:
+                run.save_tensors(filename, model.state_dict())
+
+        return TrainHooks(after_step=after_step)
+
     def _save_rewind(
         self, context: Context, run: Run, params: LotteryParams, model: nn.Module
     ) -> TrainHooks | None:
-        rewind = params.rewind_point
-        if rewind is None:
-            return None
-        at = rewind.to_iterations(context.iterations_per_epoch)
-        if at == 0:
-            run.save_tensors("rewind.pt", model.state_dict())
-
-        def after_step(iteration: int, model: nn.Module) -> None:
-            if iteration == at:
-                run.save_tensors("rewind.pt", model.state_dict())
-
-        return TrainHooks(after_step=after_step)
+        return self._save_state_at(run, params.rewind_point, "rewind.pt", model, 0,
+                                   context.iterations_per_epoch)  # fmt: skip
 
     def _save_pruning_weights(
-        self, context: Context, run: Run, params: LotteryParams
+        self, context: Context, run: Run, params: LotteryParams, model: nn.Module, start: int
     ) -> TrainHooks | None:
         """With ``prune_at``, keep the round's weights at that iteration for the next pruning."""
-        if params.prune_at is None:
-            return None
-        at = params.prune_at.to_iterations(context.iterations_per_epoch)
-
-        def after_step(iteration: int, model: nn.Module) -> None:
-            if iteration == at:
-                run.save_tensors("prune_from.pt", model.state_dict())
-
-        return TrainHooks(after_step=after_step)
+        return self._save_state_at(run, params.prune_at, "prune_from.pt", model, start,
+                                   context.iterations_per_epoch)  # fmt: skip
 
     def _stop_when_stable(self, params: LotteryParams, run: Run, mask: Mask) -> TrainHooks | None:
         """Early-Bird detection on the next round's magnitude mask (``early_bird_stop``).
@@ -478,7 +492,9 @@ class Lottery(Method):
             apply_mask(model, mask)
             return TrainHooks.combine(
                 mask_hooks(model, mask),
-                self._save_pruning_weights(context, run, params),
+                self._save_pruning_weights(
+                    context, run, params, model, self._start_iteration(context, params)
+                ),
                 self._stop_when_stable(params, run, mask),
             )
 

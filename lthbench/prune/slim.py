@@ -184,8 +184,9 @@ def plan_slimming(
                     if droppable[root_index]:
                         survives[name][channel] = False
     selections = []
+    modules = dict(model.named_modules())
     for name, keep in mask.items():
-        norm = dict(model.named_modules())[name]
+        norm = modules[name]
         if bool(keep.all()) or not bool(survives[name].all()):
             continue  # nothing to drop, or its group already shrinks
         reader = _sole_reader(graph, norm)

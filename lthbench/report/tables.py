@@ -10,6 +10,8 @@ from typing import Any
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.claims.check import TOO_MANY, UNRESOLVABLE
+from lthbench.claims.resolution import MAX_SEEDS_ESTIMATE
 from lthbench.spec.entry import Entry
 
 Records = list[dict[str, Any]]
@@ -100,7 +102,13 @@ def seeds_needed_text(v: Verdict) -> str:
         return "–"
     if v.seeds_needed is not None:
         return str(v.seeds_needed)
-    return "∞" if "more seeds cannot" in v.advice else "> 1000" if "1000" in v.advice else "–"
+    return (
+        "∞"
+        if UNRESOLVABLE in v.advice
+        else f"> {MAX_SEEDS_ESTIMATE}"
+        if TOO_MANY in v.advice
+        else "–"
+    )
 
 
 def verdict_table(verdicts: list[Verdict]) -> str:
