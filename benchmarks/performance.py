@@ -221,13 +221,13 @@ def lthbench_loop(ctx: Context, splits: Splits, masked: bool = False) -> Callabl
             )  # fmt: skip
             apply_mask(model, mask)
             hooks = mask_hooks(model, mask)
-        return train(model, splits, ctx.entry.training, seed=0, hooks=hooks).wall_time_s
+        return train(model, splits, ctx.training, seed=0, hooks=hooks).wall_time_s
 
     return run
 
 
 def plain(ctx: Context, splits: Splits) -> Callable[[], float]:
-    return lambda: plain_loop(ctx.build_model(), splits, ctx.entry.training, 0)
+    return lambda: plain_loop(ctx.build_model(), splits, ctx.training, 0)
 
 
 def matmul_flops(size: int = 1024, repeats: int = 5) -> Timings:
@@ -259,7 +259,7 @@ def bench_loops(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any
                      "lthbench, `fused_optimizer`": lthbench_loop(fused, splits)}  # fmt: skip
         timings = interleaved(functions, repeats)
         info = ctx.data_info
-        flops = training_step_flops(ctx.build_model(), ctx.entry.training.batch_size,
+        flops = training_step_flops(ctx.build_model(), ctx.training.batch_size,
                                     info.input_size)  # fmt: skip
         step = {k: [t / iterations for t in v] for k, v in timings.items()}
         figures[entry] = ratios(timings["lthbench"], timings["plain"])
@@ -362,7 +362,7 @@ def bench_vectorised(
     """R runs one after another, vectorised (``train_many``) and as a hand-written batched loop
     (the practical limit), for R = 1, 4, 8."""
     ctx = context("mnist1d-lenet300-dense", iterations, tmp / "vectorised", evaluations=True)
-    splits, hp = ctx.splits(), ctx.entry.training
+    splits, hp = ctx.splits(), ctx.training
     rows, figures = [], {}
     flops = training_step_flops(ctx.build_model(), hp.batch_size, ctx.data_info.input_size)
     figures["step_flops"] = flops

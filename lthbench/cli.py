@@ -17,14 +17,20 @@ from lthbench import __version__
 from lthbench.errors import UserError
 
 
-def _entries(args: argparse.Namespace) -> list[Any]:
-    from lthbench.spec.load import default_registry, load_entries, resolve
+def _registry(args: argparse.Namespace) -> Path:
+    from lthbench.spec.load import default_registry
 
-    registry = Path(args.registry) if args.registry else default_registry()
+    return Path(args.registry) if args.registry else default_registry()
+
+
+def _experiments(args: argparse.Namespace, fit: bool = False) -> list[Any]:
+    """The named entries (none: the registry), resolved once; ``fit`` also checks that each
+    network fits its data and method (needed to train, not to read)."""
+    from lthbench.runner.resolve import select
+
     overrides = getattr(args, "set", None) or []
-    if not args.entries:
-        return load_entries([registry], overrides)
-    return resolve(args.entries, registry, overrides)
+    budget = getattr(args, "budget", 1.0)
+    return select(args.entries, _registry(args), overrides, budget, fit)
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -43,8 +49,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     rows = [
-        [e.id, e.tier, e.model.name, e.dataset.name, e.method.name, ",".join(map(str, e.seeds))]
-        for e in _entries(args)
+        [e.id, e.tier, e.model.name, e.dataset.name, e.method_name, ",".join(map(str, e.seeds))]
+        for e in _experiments(args)
         if args.tier in (None, e.tier)
     ]
     print(tabulate(rows, headers=["id", "tier", "model", "dataset", "method", "seeds"]))
@@ -52,33 +58,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from lthbench.runner.jobs import check_entry
-    from lthbench.spec.load import default_registry, entry_files, load_entry
+    from lthbench.runner.resolve import load_experiments
+    from lthbench.spec.load import default_registry
 
-    paths = args.paths or [default_registry()]
-    entries = []
-    for path in entry_files(paths):
-        entry = load_entry(path)
-        try:
-            check_entry(entry)
-        except UserError as error:
-            raise UserError(f"{entry.file}: {error}") from None
-        entries.append(entry)
-    ids = [e.id for e in entries]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise UserError(f"duplicate entry ids: {', '.join(duplicates)}")
-    print(f"{len(entries)} entries valid")
+    experiments = load_experiments(args.paths or [default_registry()], fit=True)
+    print(f"{len(experiments)} entries valid")
     return 0
 
 
 def _jobs(args: argparse.Namespace) -> list[Any]:
     from lthbench.runner.jobs import plan
 
-    entries = [e for e in _entries(args) if args.tier in (None, e.tier)]
-    if not entries:
-        raise UserError("no entries selected")
-    return plan(entries, args.seed, _data_root(args), args.budget)
+    experiments = _experiments_of_tier(args, fit=True)
+    return plan(experiments, args.seed, _data_root(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -92,17 +84,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.dry_run:
         for job in jobs:
-            context = job.context(store, _data_root(args), device, progress=False)
-            for run in job.method.plan(context, job.params):
-                problem, stored = context.inspect(run)
+            results = job.results(store)
+            for run in job.method.plan(results, job.experiment.params):
+                problem, stored = results.inspect(run)
                 state = (
                     "done"
                     if stored is not None
                     else f"redo ({problem})"
                     if problem is not None
-                    else ("resumable" if (run.path / "checkpoint.pt").exists() else "new")
+                    else ("resumable" if run.resumable else "new")
                 )
-                print(f"{job.entry.id}\tseed {job.seed}\t{run.id}\t{state}")
+                print(f"{job.experiment.id}\tseed {job.seed}\t{run.id}\t{state}")
         return 0
     _execute(jobs, store, args, device)
     return 0
@@ -121,7 +113,7 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
                  disable=args.quiet or (in_process and len(jobs) < 2))  # fmt: skip
 
     def finished(job: Any, records: list[dict[str, Any]]) -> None:
-        suite.set_postfix_str(f"{job.entry.id} seed {job.seed}", refresh=False)
+        suite.set_postfix_str(f"{job.experiment.id} seed {job.seed}", refresh=False)
         for record in records:
             suite.write(_summary_line(record))  # above the bars; plain print when disabled
         suite.update(1)
@@ -130,18 +122,13 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     suite.close()
 
 
-def _verdicts(args: argparse.Namespace, entries: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+def _verdicts(args: argparse.Namespace, experiments: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+    """Stored records (of these entries and the siblings their claims name) and verdicts."""
     from lthbench.claims import check_entries
-    from lthbench.runner.jobs import collect, scale_budget
-    from lthbench.spec.load import default_registry
+    from lthbench.runner.jobs import collect
 
-    if args.budget != 1.0:
-        entries = [scale_budget(e, args.budget) for e in entries]
-    registry = Path(args.registry) if args.registry else default_registry()
-    records = collect(
-        entries, _store(args), _data_root(args), registry, args.set or [], args.budget
-    )
-    return records, check_entries(entries, records)
+    records = collect(experiments, _store(args), _registry(args), args.set or [], args.budget)
+    return records, check_entries(experiments, records)
 
 
 def _print_verdicts(verdicts: list[Any], as_json: bool) -> None:
@@ -182,15 +169,15 @@ def _summary(verdicts: list[Any], quiet: bool = False) -> int:
     return 1 if failures else 0
 
 
-def _entries_of_tier(args: argparse.Namespace) -> list[Any]:
-    entries = [e for e in _entries(args) if args.tier in (None, e.tier)]
-    if not entries:
+def _experiments_of_tier(args: argparse.Namespace, fit: bool = False) -> list[Any]:
+    experiments = [e for e in _experiments(args, fit) if args.tier in (None, e.tier)]
+    if not experiments:
         raise UserError("no entries selected")
-    return entries
+    return experiments
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _, verdicts = _verdicts(args, _entries_of_tier(args))
+    _, verdicts = _verdicts(args, _experiments_of_tier(args))
     _print_verdicts(verdicts, args.json)
     return _summary(verdicts, quiet=args.json)
 
@@ -198,9 +185,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from lthbench.report.leaderboard import render
 
-    entries = _entries_of_tier(args)
-    records, verdicts = _verdicts(args, entries)
-    for path in render(entries, records, verdicts, Path(args.out)):
+    experiments = _experiments_of_tier(args)
+    records, verdicts = _verdicts(args, experiments)
+    for path in render(experiments, records, verdicts, Path(args.out)):
         print(path)
     return 0
 
@@ -210,11 +197,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from lthbench.runner.jobs import choose_device, plan
 
     device = choose_device(args.device)
-    entries = _entries_of_tier(args)
-    jobs = plan(entries, None, _data_root(args), args.budget)
+    experiments = _experiments_of_tier(args, fit=True)
+    jobs = plan(experiments, None, _data_root(args))
     _execute(jobs, _store(args), args, device)
-    records, verdicts = _verdicts(args, entries)
-    render(entries, records, verdicts, Path(args.out))
+    records, verdicts = _verdicts(args, experiments)
+    render(experiments, records, verdicts, Path(args.out))
     _print_verdicts(verdicts, as_json=False)
     print(f"leaderboards written to {args.out}/")
     return _summary(verdicts)
@@ -237,23 +224,19 @@ def _summary_line(record: dict[str, Any]) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from lthbench.runner.jobs import stored_records
-    from lthbench.spec.load import default_registry, resolve
+    from lthbench.runner.jobs import Job, stored_records
+    from lthbench.runner.resolve import select
 
     store = _store(args)
     run = store.find(args.target) if len(args.target) >= 6 else None
     if run is not None:
         records = [run.result() or {"run_id": run.id, "status": "incomplete"}]
     else:
-        registry = Path(args.registry) if args.registry else default_registry()
-        entries = resolve([args.target], registry)
-        from lthbench.runner.jobs import Job
-
         records = [
             record
-            for entry in entries
-            for seed in entry.seeds
-            for record in stored_records(Job(entry, seed), store, _data_root(args))
+            for experiment in select([args.target], _registry(args))
+            for seed in experiment.seeds
+            for record in stored_records(Job(experiment, seed), store)
         ]
     if args.json:
         print(json.dumps(records, indent=1, sort_keys=True))

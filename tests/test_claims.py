@@ -11,14 +11,18 @@ import pytest
 
 from lthbench.claims.check import check_entries, combine, evaluate
 from lthbench.cli import main
+from lthbench.methods.lottery import LotteryParams
+from lthbench.run import Experiment
+from lthbench.runner.resolve import experiment_of
 from lthbench.spec.entry import Claim, Entry
 from tests.conftest import TINY_ENTRY, merge, tree
 
 
-def entry_with(claims: list[dict[str, Any]], seeds: list[int] | None = None) -> Entry:
+def entry_with(claims: list[dict[str, Any]], seeds: list[int] | None = None) -> Experiment:
+    """A lottery experiment with these claims, unchecked (claims here may name any metric)."""
     data = merge(TINY_ENTRY, {"claims": claims, "seeds": seeds or [0, 1, 2]})
     data["method"] = {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.5}}
-    return Entry.model_validate(data)
+    return experiment_of(Entry.model_validate(data), LotteryParams(rounds=2, prune_fraction=0.5))
 
 
 def records(
@@ -107,10 +111,11 @@ def test_controls_and_sibling_entries_are_paired_by_seed_and_round() -> None:
     values |= {(s, 1, None): 0.9 + 0.01 * s for s in range(3)}
     values |= {(s, 1, "random_reinit"): 0.8 + 0.01 * s for s in range(3)}
     entry = entry_with([])
-    data = entry.model_dump()
+    data = entry.entry.model_dump()
     data["method"]["params"]["controls"] = ["random_reinit"]
     reinit = Claim.model_validate(claim(op=">", reference="random_reinit", where={"round": 1}))
-    verdict = evaluate(Entry.model_validate(data), reinit, records(values), {})
+    params = LotteryParams(rounds=2, prune_fraction=0.5, controls=["random_reinit"])
+    verdict = evaluate(experiment_of(Entry.model_validate(data), params), reinit, records(values), {})
     assert verdict.verdict == "reproduced" and verdict.difference == pytest.approx(0.1)
     sibling = records({(s, 1, None): 0.95 for s in range(3)})
     versus = Claim.model_validate(claim(reference="entry:other", where={"round": 1}))
@@ -331,9 +336,10 @@ def test_claims_that_do_not_say_what_they_encode_are_rejected(
 def test_the_shipped_registry_says_whose_every_claim_is() -> None:
     """Every paper claim quotes the paper (or its official code) in its source; lthbench's own
     checks are marked as such, and a claim that names lthbench or an issue is never a paper's."""
-    from lthbench.spec.load import default_registry, load_entries
+    from lthbench.runner.resolve import load_experiments
+    from lthbench.spec.load import default_registry
 
-    entries = load_entries([default_registry()])
+    entries = load_experiments([default_registry()])
     kinds = {"paper": 0, "lthbench": 0}
     for entry in entries:
         for item in entry.claims:

@@ -17,8 +17,8 @@ from lthbench.cli import main
 from lthbench.data import DATASETS, TensorSplit
 from lthbench.data.loader import TrainBatches, crop_flip
 from lthbench.errors import UserError
+from lthbench.runner.resolve import load_experiment
 from lthbench.spec.entry import DatasetSpec
-from lthbench.spec.load import load_entry
 from lthbench.store import RunStore, run_id
 
 NO_ROOT = Path("/nonexistent")
@@ -196,8 +196,8 @@ def test_mnist1d_generation_parameters_validate_and_give_their_own_data_and_run_
     assert not torch.equal(default.train.x, other.train.x)
     package = get_dataset_args(as_dict=True)
     assert {k: package[k] for k in plugin.generation_defaults} == plugin.generation_defaults
-    plain = load_entry(write_entry(name="plain"))
-    seeded = load_entry(write_entry({"dataset": {"generation": {"seed": 7}}}, name="seeded"))
+    plain = load_experiment(write_entry(name="plain"))
+    seeded = load_experiment(write_entry({"dataset": {"generation": {"seed": 7}}}, name="seeded"))
     assert "generation" not in plain.run_config(0)["dataset"]
     assert seeded.run_config(0)["dataset"]["generation"] == {"seed": 7}
     assert run_id(plain.run_config(0)) != run_id(seeded.run_config(0))

@@ -23,7 +23,7 @@ from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.slim import slim, zero_dropped
 from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
-from lthbench.spec.load import load_entry
+from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore
 from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
 from lthbench.train.quantise import LEVELS, int8_hooks, quantise
@@ -230,7 +230,7 @@ def _on_grid(tensor: torch.Tensor) -> bool:
 def test_eb_train_continues_the_entry_schedule_after_the_draw(
     write_entry: Callable[..., Path],
 ) -> None:
-    entry = load_entry(write_entry({"training": {"duration": "300it", "milestones": ["150it", "225it"], "warmup": "20it"}}))  # fmt: skip
+    entry = load_experiment(write_entry({"training": {"duration": "300it", "milestones": ["150it", "225it"], "warmup": "20it"}}))  # fmt: skip
     full = LearningRate.from_hparams(entry.training, 38)
     for start in (0, 10, 100, 200):
         rest = LearningRate.from_hparams(shifted_schedule(entry.training, start, 300, 38), 38)
@@ -263,7 +263,7 @@ TINY_PARAMS = {"ratios": [0.3, 0.5], "window": 2, "epsilon": 0.5}
 
 
 def _run(path: Path, store: Path) -> list[dict[str, Any]]:
-    return execute(Job(load_entry(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
+    return execute(Job(load_experiment(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
 
 
 def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
@@ -275,7 +275,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
     assert set(by_phase) == {("dense", None)} | {
         (phase, p) for p in (0.3, 0.5) for phase in ("eb_train", "network_slimming", "scratch")
     }
-    entry = load_entry(path)
+    entry = load_experiment(path)
     context = Context(entry, 0, RunStore(store), NO_ROOT, CPU, False)
     params = EarlyBirdParams(**TINY_PARAMS)
     method = EarlyBird()
@@ -292,16 +292,16 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
         assert len(ticket["distance_matrix"]) == len(ticket["mask_epochs"]) >= epoch
         # the detector, replayed on the logged masks, draws at the same epoch
         detector = EarlyBirdDetector(window=2, epsilon=0.5)
-        log = search.read_json("log.json")
+        log = search.log()
         for record in log:
             if "channel_masks" in record:
                 detector.update(_bits(record["channel_masks"][f"{p:g}"]))
         assert detector.draw_index is not None and detector.draw_index + 1 == epoch
         # EB-Train starts from the drawn weights, slimmed: the kept channels, bit for bit
         eb_run = context.run_for(method._extra(params, p, "eb_train"))
-        drawn = search.load_tensors(f"ticket_{p:g}.pt")
-        start = eb_run.load_tensors("init.pt")
-        keep = eb_run.load_tensors("channel_mask.pt")
+        drawn = search.state("ticket", tag=f"{p:g}")
+        start = eb_run.state("init")
+        keep = eb_run.mask("channels")
         for bn in keep:
             assert torch.equal(start[f"{bn}.weight"], drawn[f"{bn}.weight"][keep[bn]])
             assert torch.equal(start[f"{bn}.running_var"], drawn[f"{bn}.running_var"][keep[bn]])
@@ -313,7 +313,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
         assert slimming["training_flops"] == dense["step_flops"] * total + slimming["step_flops"] * total  # fmt: skip
         assert ticket["training_flops_saving_vs_slimming"] > ticket["training_flops_saving_vs_dense"] > 1  # fmt: skip
         scratch_run = context.run_for(method._extra(params, p, "scratch"))
-        assert not torch.equal(scratch_run.load_tensors("init.pt")["features.0.weight"],
+        assert not torch.equal(scratch_run.state("init")["features.0.weight"],
                                start["features.0.weight"])  # fmt: skip
     # rerunning trains nothing and gives the same records
     before = {run.path: (run.path / "result.json").stat().st_mtime_ns for run in RunStore(store)}
@@ -328,14 +328,14 @@ def test_int8_search_stops_at_the_draw_and_retrains_at_full_precision(
     path = write_entry(early_bird_entry(params))
     records = _run(path, store)
     assert [r["phase"] for r in records] == ["dense", "eb_train", "eb_train"]
-    context = Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False)
+    context = Context(load_experiment(path), 0, RunStore(store), NO_ROOT, CPU, False)
     search = context.run_for(EarlyBird()._search_extra(EarlyBirdParams(**params)))
     last_draw = max(r["draw_epoch"] for r in records[1:])
     per_epoch = context.iterations_per_epoch
     assert search.result()["iterations"] == last_draw * per_epoch < 6 * per_epoch
-    ticket = search.load_tensors("ticket_0.5.pt")
+    ticket = search.state("ticket", tag="0.5")
     assert _on_grid(ticket["features.0.weight"])  # searched at 8 bits
-    eb_final = context.run_for(EarlyBird()._extra(EarlyBirdParams(**params), 0.5, "eb_train")).load_tensors("final.pt")  # fmt: skip
+    eb_final = context.run_for(EarlyBird()._extra(EarlyBirdParams(**params), 0.5, "eb_train")).state("final")  # fmt: skip
     assert not _on_grid(eb_final["features.0.weight"])  # retrained at full precision
     assert all(r["final_test_accuracy"] > 0.2 for r in records)
 
@@ -344,11 +344,12 @@ def test_a_crash_inside_the_search_resumes_to_identical_results(
     write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     params = EarlyBirdParams(**{**TINY_PARAMS, "window": 3, "baselines": []})
-    entry = load_entry(write_entry(early_bird_entry(params.model_dump(mode="json"))))
+    entry = load_experiment(write_entry(early_bird_entry(params.model_dump(mode="json"))))
 
     def run(store: Path) -> list[dict[str, Any]]:
         context = Context(entry, 0, RunStore(store), NO_ROOT, CPU, False, checkpoint_seconds=0)
-        return EarlyBird().run(context, params)
+        EarlyBird().run(context, params)
+        return EarlyBird().records(context, params)
 
     reference = run(tmp_path / "reference")
     calls = 0
@@ -360,7 +361,7 @@ def test_a_crash_inside_the_search_resumes_to_identical_results(
             raise KeyboardInterrupt
         return channel_mask(scales, ratio)
 
-    monkeypatch.setattr("lthbench.methods.early_bird.channel_mask", crash_in_epoch_3)
+    monkeypatch.setattr("lthbench.methods.early_bird.method.channel_mask", crash_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "crashed")
     monkeypatch.undo()
@@ -427,14 +428,14 @@ def test_lottery_oneshot_is_the_slimming_channels_reset_to_theta0(
     params = {**TINY_PARAMS, "ratios": [0.5], "baselines": ["network_slimming", "lottery_oneshot"]}
     path = write_entry(early_bird_entry(params))
     records = _run(path, store)
-    context = Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False)
+    context = Context(load_experiment(path), 0, RunStore(store), NO_ROOT, CPU, False)
     method, typed = EarlyBird(), EarlyBirdParams(**params)
     search = context.run_for(method._search_extra(typed))
     lottery = context.run_for(method._extra(typed, 0.5, "lottery_oneshot"))
     slimming = context.run_for(method._extra(typed, 0.5, "network_slimming"))
-    keep = lottery.load_tensors("channel_mask.pt")
-    assert all(torch.equal(keep[k], v) for k, v in slimming.load_tensors("channel_mask.pt").items())
-    theta0, start = search.load_tensors("init.pt"), lottery.load_tensors("init.pt")
+    keep = lottery.mask("channels")
+    assert all(torch.equal(keep[k], v) for k, v in slimming.mask("channels").items())
+    theta0, start = search.state("init"), lottery.state("init")
     for bn, kept in keep.items():
         assert torch.equal(start[f"{bn}.weight"], theta0[f"{bn}.weight"][kept])
     (record,) = [r for r in records if r["phase"] == "lottery_oneshot"]

@@ -20,7 +20,7 @@ import torch
 from lthbench.cli import main
 from lthbench.runner.executors import LocalExecutor, ProcessExecutor, Settings
 from lthbench.runner.jobs import Job
-from lthbench.spec.load import load_entry
+from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore
 
 TIMING = ("wall_time_s", "finished_at", "total_wall_time_s", "search_wall_time_s",
@@ -40,9 +40,9 @@ CNN = {"model": {"name": "mnist1d_cnn", "kwargs": None}}
 
 
 def _suite(write_entry: Callable[..., Path]) -> list[Job]:
-    dense = load_entry(write_entry(name="tiny"))
-    lottery = load_entry(write_entry(LOTTERY, name="tiny-lottery"))
-    cnn = load_entry(write_entry(CNN, name="tiny-cnn"))
+    dense = load_experiment(write_entry(name="tiny"))
+    lottery = load_experiment(write_entry(LOTTERY, name="tiny-lottery"))
+    cnn = load_experiment(write_entry(CNN, name="tiny-cnn"))
     return [Job(e, s) for e in (dense, lottery, cnn) for s in e.seeds]
 
 
@@ -73,8 +73,8 @@ def test_a_job_computes_with_its_entrys_threads_under_every_executor(
     threads can differ (it does on some CPUs: reductions split by thread), so every executor must
     compute with the entry's count (recorded by the run) and local restores its own."""
     before = torch.get_num_threads()
-    one = load_entry(write_entry(CNN, name="cnn-one"))
-    two = load_entry(write_entry({**CNN, "resources": {"cpus": 2}}, name="cnn-two"))
+    one = load_experiment(write_entry(CNN, name="cnn-one"))
+    two = load_experiment(write_entry({**CNN, "resources": {"cpus": 2}}, name="cnn-two"))
     local = _collect(LocalExecutor(), [Job(one, 0), Job(two, 0)], tmp_path / "local")
     assert torch.get_num_threads() == before
     assert [r["torch_threads"] for r in local] == [1, 2]
@@ -171,7 +171,7 @@ def test_a_damaged_run_is_reported_set_aside_and_redone(
         (run.path / "result.json").unlink()
         (run.path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     else:  # sound files, but computed with 2 threads (before threads were fixed per entry)
-        run.write_json("result.json", {**original, "torch_threads": 2})
+        (run.path / "result.json").write_text(json.dumps({**original, "torch_threads": 2}))
     assert (run.problem() is not None) == (damage != "other threads")
     capsys.readouterr()
     main(["run", str(path), "--store", str(store), "--dry-run"])
@@ -237,7 +237,7 @@ def test_an_executor_registered_outside_lthbench_is_a_cli_choice(
             return cls()
 
         def run(self, jobs: list[Job], settings: Any, on_records: Any) -> None:
-            Recording.seen.extend(f"{j.entry.id}/{j.seed}" for j in jobs)
+            Recording.seen.extend(f"{j.experiment.id}/{j.seed}" for j in jobs)
             super().run(jobs, settings, on_records)
 
     try:

@@ -26,8 +26,8 @@ from lthbench.prune.mask import (
 )
 from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
+from lthbench.runner.resolve import load_experiment
 from lthbench.spec.entry import ModelSpec
-from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
 from lthbench.train import TrainHooks
 
@@ -44,11 +44,11 @@ def lottery(params: dict[str, Any], **training: Any) -> dict[str, Any]:
 
 
 def run_entry(path: Path, store: Path) -> list[dict[str, Any]]:
-    return execute(Job(load_entry(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
+    return execute(Job(load_experiment(path), 0), RunStore(store), NO_ROOT, CPU, progress=False)
 
 
 def context_for(path: Path, store: Path, **kwargs: Any) -> Context:
-    return Context(load_entry(path), 0, RunStore(store), NO_ROOT, CPU, False, **kwargs)
+    return Context(load_experiment(path), 0, RunStore(store), NO_ROOT, CPU, False, **kwargs)
 
 
 # -- pruning rules ------------------------------------------------------------------------
@@ -186,13 +186,13 @@ def test_resets_restore_theta0_exactly(write_entry: Callable[..., Path], store: 
     run_entry(path, store)
     context = context_for(path, store)
     method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    params = LotteryParams.model_validate(context.entry.method.params)
-    theta0 = context.run_for().load_tensors("init.pt")
+    params = context.experiment.params
+    theta0 = context.run_for().state("init")
     assert all(torch.equal(theta0[k], v) for k, v in context.build_model().state_dict().items())
     for round_ in (1, 2):
         run = context.run_for(method._extra(params, round_))
-        start, mask = run.load_tensors("init.pt"), run.load_tensors("mask.pt")
-        final = run.load_tensors("final.pt")
+        start, mask = run.state("init"), run.mask()
+        final = run.state("final")
         for name, keep in mask.items():
             assert torch.equal(start[name][keep], theta0[name][keep])
             assert torch.count_nonzero(start[name][~keep]) == 0
@@ -201,13 +201,13 @@ def test_resets_restore_theta0_exactly(write_entry: Callable[..., Path], store: 
         assert all(torch.equal(start[k], theta0[k]) for k in biases)
         # controls start from the ticket's stored mask
         reinit = context.run_for(method._extra(params, round_, "random_reinit"))
-        assert all(torch.equal(reinit.load_tensors("mask.pt")[k], mask[k]) for k in mask)
-        reinit_start = reinit.load_tensors("init.pt")
+        assert all(torch.equal(reinit.mask()[k], mask[k]) for k in mask)
+        reinit_start = reinit.state("init")
         assert not torch.equal(reinit_start["hidden.0.weight"], start["hidden.0.weight"])
         shuffled = context.run_for(method._extra(params, round_, "random_prune"))
         random_mask, random_start = (
-            shuffled.load_tensors("mask.pt"),
-            shuffled.load_tensors("init.pt"),
+            shuffled.mask(),
+            shuffled.state("init"),
         )
         for name, keep in random_mask.items():
             assert int(keep.sum()) == int(mask[name].sum())
@@ -219,19 +219,19 @@ def test_rewinding_restores_theta_k_exactly(write_entry: Callable[..., Path], st
     run_entry(path, store)
     context = context_for(path, store)
     method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    params = LotteryParams.model_validate(context.entry.method.params)
-    theta_k = context.run_for({"saves_state_at": "10it"}).load_tensors("rewind.pt")
+    params = context.experiment.params
+    theta_k = context.run_for({"saves_state_at": "10it"}).state("rewind")
     # θ_k is what 10 iterations of the same training give
     short = write_entry(
         {"seeds": [0], "training": {"duration": "10it", "eval_interval": "10it"}}, name="short"
     )
     (short_record,) = run_entry(short, store)
-    after_ten = RunStore(store).find(short_record["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
+    after_ten = RunStore(store).find(short_record["run_id"]).state("final")  # type: ignore[union-attr]
     assert all(torch.equal(theta_k[k], after_ten[k]) for k in theta_k)
-    theta0 = context.run_for({"saves_state_at": "10it"}).load_tensors("init.pt")
+    theta0 = context.run_for({"saves_state_at": "10it"}).state("init")
     assert not torch.equal(theta_k["hidden.0.weight"], theta0["hidden.0.weight"])
     run = context.run_for(method._extra(params, 1))
-    start, mask = run.load_tensors("init.pt"), run.load_tensors("mask.pt")
+    start, mask = run.state("init"), run.mask()
     for name, keep in mask.items():
         assert torch.equal(start[name][keep], theta_k[name][keep])
 
@@ -291,8 +291,8 @@ def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
     class Killed(Exception):
         pass
 
-    def crashing(self: Lottery, context: Context, params: Any, round_: int) -> Any:
-        prepare = original(self, context, params, round_)
+    def crashing(self: Lottery, context: Context, params: Any, round_: int, start: int) -> Any:
+        prepare = original(self, context, params, round_, start)
         if round_ != 3:
             return prepare
 
@@ -308,10 +308,10 @@ def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
     monkeypatch.setattr(Lottery, "_prepare_ticket", crashing)
     context = context_for(longer, store, checkpoint_seconds=0.0)
     with pytest.raises(Killed):
-        METHODS["lottery"].run(context, LotteryParams.model_validate(context.entry.method.params))
+        METHODS["lottery"].run(context, context.experiment.params)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # rounds 0-2 untouched
     monkeypatch.setattr(Lottery, "_prepare_ticket", original)
-    params = LotteryParams.model_validate(context.entry.method.params)
+    params = context.experiment.params
     round3 = context.run_for(Lottery()._extra(params, 3))
     assert round3.load()["iteration"] == 40  # resumes inside round 3
     resumed = run_entry(longer, store)
@@ -372,7 +372,7 @@ def test_early_bird_stop_ends_each_round_once_the_magnitude_mask_is_stable(
     context = context_for(path, store)
     plain = context_for(write_entry(lottery({"rounds": 2, "prune_fraction": 0.2}, duration="300it"), name="plain"), store)  # fmt: skip
     assert context.run_for(Lottery()._dense_extra(LotteryParams(**params))).path != plain.run_for().path  # fmt: skip
-    stored = context.run_for(Lottery()._dense_extra(LotteryParams(**params))).load_tensors("detector.pt")  # fmt: skip
+    stored = context.run_for(Lottery()._dense_extra(LotteryParams(**params))).detector()  # fmt: skip
     assert stored["iterations"] == [20, 40]
     # never stops when the masks cannot get that close
     strict = {"rounds": 1, "prune_fraction": 0.2, "early_bird_stop": {"window": 2, "epsilon": 1e-9}}
@@ -400,7 +400,7 @@ def test_mask_figures_are_cached_per_pruning_rule_and_equal_recomputed_ones(
 def _lottery_of(path: Path, store: Path) -> tuple[Context, Lottery, LotteryParams]:
     context = context_for(path, store)
     method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    return context, method, LotteryParams.model_validate(context.entry.method.params)
+    return context, method, context.experiment.params
 
 
 def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
@@ -418,15 +418,15 @@ def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
     context, method, params = _lottery_of(path, store)
     extra = method._extra(params, 1)
     assert extra["trains_from"] == "rewind_point"
-    log = context.run_for(extra).read_json("log.json")
+    log = context.run_for(extra).log()
     assert [r["iteration"] for r in log] == [20, 40, 60]  # evaluated at θ_k, then at 40 and 60
-    dense_log = context.run_for(method._dense_extra(params)).read_json("log.json")
+    dense_log = context.run_for(method._dense_extra(params)).log()
     assert [r["lr"] for r in log] == [r["lr"] for r in dense_log if r["iteration"] >= 20]
     assert log[-1]["lr"] == pytest.approx(0.5e-3)  # the milestone at 40 applies, not restarted
     # a rewound ticket's start is θ_k under its mask, and reset to θ0 does not start at k
     init = context_for(write_entry(lottery({"rounds": 1, "prune_fraction": 0.5}), name="b"),
                        store)  # fmt: skip
-    init_params = LotteryParams.model_validate(init.entry.method.params)
+    init_params = init.experiment.params
     assert "trains_from" not in method._extra(init_params, 1)
 
 
@@ -448,7 +448,7 @@ def test_biases_are_masked_with_their_layer_and_held_exactly(
     records = run_entry(path, store)
     context, method, params = _lottery_of(path, store)
     run = context.run_for(method._extra(params, 2))
-    stored_mask, final = run.load_tensors("mask.pt"), run.load_tensors("final.pt")
+    stored_mask, final = run.mask(), run.state("final")
     assert any(name.endswith(".bias") for name in stored_mask)
     for name, keep in stored_mask.items():
         assert torch.count_nonzero(final[name][~keep]) == 0
@@ -468,12 +468,12 @@ def test_prune_at_prunes_from_that_iterations_weights(
     run_entry(path, store)
     context, method, params = _lottery_of(path, store)
     dense = context.run_for(method._dense_extra(params))
-    at_20, final = dense.load_tensors("prune_from.pt"), dense.load_tensors("final.pt")
+    at_20, final = dense.state("prune_from"), dense.state("final")
     model = context.build_model()
-    weights = method._weights(model, params)
-    expected = method.prune(model, params, at_20, full_mask(weights), 1)
-    from_final = method.prune(model, params, final, full_mask(weights), 1)
-    stored = context.run_for(method._extra(params, 1)).load_tensors("mask.pt")
+    weights = params.rule.weights(model)
+    expected = params.rule.prune(model, at_20, full_mask(weights), 1)
+    from_final = params.rule.prune(model, final, full_mask(weights), 1)
+    stored = context.run_for(method._extra(params, 1)).mask()
     assert all(torch.equal(stored[k], expected[k]) for k in expected)
     assert not all(torch.equal(stored[k], from_final[k]) for k in expected)
 
@@ -487,9 +487,9 @@ def test_prune_at_the_first_step_prunes_from_the_initial_weights(
     run_entry(path, store)
     context, method, params = _lottery_of(path, store)
     dense = context.run_for(method._dense_extra(params))
-    theta0 = dense.load_tensors("init.pt")
-    assert all(torch.equal(v, theta0[k]) for k, v in dense.load_tensors("prune_from.pt").items())
+    theta0 = dense.state("init")
+    assert all(torch.equal(v, theta0[k]) for k, v in dense.state("prune_from").items())
     model = context.build_model()
-    expected = method.prune(model, params, theta0, full_mask(method._weights(model, params)), 1)
-    stored = context.run_for(method._extra(params, 1)).load_tensors("mask.pt")
+    expected = params.rule.prune(model, theta0, full_mask(params.rule.weights(model)), 1)
+    stored = context.run_for(method._extra(params, 1)).mask()
     assert all(torch.equal(stored[k], expected[k]) for k in expected)

@@ -81,7 +81,7 @@ def test_a_killed_ray_worker_is_retried_and_resumes(
 
 def _suite_of(path: Path) -> list:
     from lthbench.runner.jobs import Job
-    from lthbench.spec.load import load_entry
+    from lthbench.runner.resolve import load_experiment
 
-    entry = load_entry(path)
+    entry = load_experiment(path)
     return [Job(entry, seed) for seed in entry.seeds]

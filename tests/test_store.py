@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lthbench.spec.load import load_entry
+from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore, run_id
 
 # Changing any of these breaks every cached result users have: bump the store format instead.
@@ -18,18 +18,18 @@ PINNED = {
 
 @pytest.mark.parametrize(("path", "seed"), sorted(PINNED))
 def test_pinned_run_ids(path: str, seed: int) -> None:
-    entry = load_entry(Path(__file__).parent.parent / path)
+    entry = load_experiment(Path(__file__).parent.parent / path)
     assert run_id(entry.run_config(seed)) == PINNED[(path, seed)]
 
 
 def test_tiny_entry_id_is_pinned(write_entry: Callable[..., Path]) -> None:
-    entry = load_entry(write_entry())
+    entry = load_experiment(write_entry())
     assert run_id(entry.run_config(0)) == "8d57db67cba611952d38"
 
 
 def test_spelling_out_defaults_keeps_the_id(write_entry: Callable[..., Path]) -> None:
-    plain = load_entry(write_entry(name="tiny")).run_config(0)
-    explicit = load_entry(write_entry({
+    plain = load_experiment(write_entry(name="tiny")).run_config(0)
+    explicit = load_experiment(write_entry({
         "precision": "fp32",
         "version": 1,
         "resources": {"cpus": 1, "gpus": 0},
@@ -41,8 +41,8 @@ def test_spelling_out_defaults_keeps_the_id(write_entry: Callable[..., Path]) ->
 
 
 def test_description_claims_and_tier_do_not_change_the_id(write_entry: Callable[..., Path]) -> None:
-    plain = load_entry(write_entry(name="tiny")).run_config(0)
-    reworded = load_entry(write_entry({
+    plain = load_experiment(write_entry(name="tiny")).run_config(0)
+    reworded = load_experiment(write_entry({
         "description": "other words", "tier": "paper", "source": {"paper": "elsewhere"},
         "claims": [{"id": "X", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
                     "reference": 0.5, "kind": "lthbench"}],
@@ -51,19 +51,19 @@ def test_description_claims_and_tier_do_not_change_the_id(write_entry: Callable[
 
 
 def test_settings_and_seed_change_the_id(write_entry: Callable[..., Path]) -> None:
-    base = load_entry(write_entry(name="tiny"))
-    other = load_entry(write_entry({"training": {"lr": 2e-3}}, name="tiny"))
+    base = load_experiment(write_entry(name="tiny"))
+    other = load_experiment(write_entry({"training": {"lr": 2e-3}}, name="tiny"))
     assert run_id(base.run_config(0)) != run_id(base.run_config(1))
     assert run_id(base.run_config(0)) != run_id(other.run_config(0))
-    fused = load_entry(write_entry({"training": {"fused_optimizer": True}}, name="tiny"))
+    fused = load_experiment(write_entry({"training": {"fused_optimizer": True}}, name="tiny"))
     assert run_id(base.run_config(0)) != run_id(fused.run_config(0))
 
 
 def test_cpu_threads_change_the_id_and_gpus_do_not(write_entry: Callable[..., Path]) -> None:
     """CPU reductions split by thread, so the thread count is part of what a run computes."""
-    base = run_id(load_entry(write_entry(name="tiny")).run_config(0))
-    threads = load_entry(write_entry({"resources": {"cpus": 4}}, name="tiny")).run_config(0)
-    gpus = load_entry(write_entry({"resources": {"gpus": 1}}, name="tiny")).run_config(0)
+    base = run_id(load_experiment(write_entry(name="tiny")).run_config(0))
+    threads = load_experiment(write_entry({"resources": {"cpus": 4}}, name="tiny")).run_config(0)
+    gpus = load_experiment(write_entry({"resources": {"gpus": 1}}, name="tiny")).run_config(0)
     assert run_id(threads) != base and threads["cpu_threads"] == 4
     assert run_id(gpus) == base
 
@@ -93,7 +93,7 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        run.save_tensors("final.pt", Unserialisable())
+        run.save_state("final", Unserialisable())  # type: ignore[arg-type]
     assert not (run.path / "final.pt").exists()
     assert [p.name for p in run.path.iterdir()] == []
 
@@ -107,7 +107,7 @@ def test_nothing_is_created_until_written(tmp_path: Path) -> None:
 def test_bumping_an_entrys_version_makes_new_runs(write_entry: Callable[..., Path]) -> None:
     """`version` means something: a version other than 1 joins the identity, so a change the
     identity cannot see retrains instead of reusing stale results; version 1 changes no id."""
-    first = load_entry(write_entry(name="tiny")).run_config(0)
-    second = load_entry(write_entry({"version": 2}, name="tiny")).run_config(0)
+    first = load_experiment(write_entry(name="tiny")).run_config(0)
+    second = load_experiment(write_entry({"version": 2}, name="tiny")).run_config(0)
     assert second["entry_version"] == 2 and "entry_version" not in first
     assert run_id(first) != run_id(second)

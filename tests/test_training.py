@@ -11,7 +11,7 @@ import torch
 
 from lthbench.run import Context
 from lthbench.runner.jobs import Job, execute
-from lthbench.spec.load import load_entry
+from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore
 from lthbench.train import TrainHooks
 from lthbench.train.schedule import LearningRate
@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 
 
 def _run(entry_path: Path, store: Path, seed: int = 0) -> dict[str, Any]:
-    entry = load_entry(entry_path)
+    entry = load_experiment(entry_path)
     (record,) = execute(Job(entry, seed), RunStore(store), DATA_ROOT, CPU, progress=False)
     return record
 
@@ -29,7 +29,7 @@ def _run(entry_path: Path, store: Path, seed: int = 0) -> dict[str, Any]:
 def _log(store: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     run = RunStore(store).find(record["run_id"])
     assert run is not None
-    return run.read_json("log.json")
+    return run.log()
 
 
 def test_same_seed_gives_identical_metrics(
@@ -39,8 +39,8 @@ def test_same_seed_gives_identical_metrics(
     first, second = _run(path, tmp_path / "a"), _run(path, tmp_path / "b")
     assert _log(tmp_path / "a", first) == _log(tmp_path / "b", second)
     assert first["run_id"] == second["run_id"]
-    final_a = RunStore(tmp_path / "a").find(first["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
-    final_b = RunStore(tmp_path / "b").find(second["run_id"]).load_tensors("final.pt")  # type: ignore[union-attr]
+    final_a = RunStore(tmp_path / "a").find(first["run_id"]).state("final")  # type: ignore[union-attr]
+    final_b = RunStore(tmp_path / "b").find(second["run_id"]).state("final")  # type: ignore[union-attr]
     assert all(torch.equal(final_a[k], final_b[k]) for k in final_a)
 
 
@@ -75,7 +75,7 @@ def test_resume_after_interruption_ends_with_identical_metrics(
 
         monkeypatch.setattr(Digits, "augmentation", "crop_flip")
 
-    entry = load_entry(write_entry(overrides))
+    entry = load_experiment(write_entry(overrides))
     reference = _run(write_entry(overrides), tmp_path / "reference")
 
     context = Context(entry, 0, RunStore(tmp_path / "resumed"), DATA_ROOT, CPU, False, 0.0)

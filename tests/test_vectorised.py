@@ -14,7 +14,7 @@ import torch
 from lthbench.prune.magnitude import random_mask_like
 from lthbench.prune.mask import Mask, apply_mask, mask_hooks, prunable_weights
 from lthbench.run import Context
-from lthbench.spec.load import load_entry
+from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore
 from lthbench.train import TrainHooks, train
 from lthbench.train.vectorised import not_vectorisable, train_many
@@ -26,7 +26,7 @@ METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_los
 def _context(write_entry: Callable[..., Path], tmp_path: Path, **training: Any) -> Context:
     overrides = {"training": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
                               "weight_decay": 1e-4, **training}}  # fmt: skip
-    entry = load_entry(write_entry(overrides, name="tiny"))
+    entry = load_experiment(write_entry(overrides, name="tiny"))
     return Context(entry, 0, RunStore(tmp_path / "store"), tmp_path, progress=False)
 
 
@@ -55,7 +55,7 @@ def test_many_runs_at_once_agree_with_one_run_at_a_time(
 ) -> None:
     extra = {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0} if optimizer == "adam" else {}
     context = _context(write_entry, tmp_path, milestones=["60it"], **extra)
-    splits, hp = context.splits(), context.entry.training
+    splits, hp = context.splits(), context.training
     seeds = [0, 1, 2]
     models = [context.build_model(seed) for seed in seeds]
     masks = _masks(models)
@@ -94,7 +94,7 @@ def test_each_run_keeps_its_own_storage_and_hooks_see_their_run(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:
     context = _context(write_entry, tmp_path)
-    splits, hp = context.splits(), context.entry.training
+    splits, hp = context.splits(), context.training
     models = [context.build_model(seed) for seed in (0, 1)]
     seen: dict[int, list[float]] = {0: [], 1: []}
 
@@ -118,7 +118,7 @@ def test_what_cannot_be_vectorised_is_refused(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:
     context = _context(write_entry, tmp_path)
-    splits, hp = context.splits(), context.entry.training
+    splits, hp = context.splits(), context.training
     norm = torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.BatchNorm1d(8))
     assert "buffers" in (not_vectorisable(norm) or "")
     dropout = torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.Dropout(0.5))
@@ -144,7 +144,7 @@ def test_a_vectorised_lottery_trains_each_round_with_its_controls_and_agrees(
     from lthbench.runner.jobs import Job, execute
 
     def run(vectorise: bool) -> tuple[list[dict[str, Any]], RunStore]:
-        entry = load_entry(write_entry(_lottery(vectorise), name="tiny"))
+        entry = load_experiment(write_entry(_lottery(vectorise), name="tiny"))
         store = RunStore(tmp_path / str(vectorise))
         return execute(Job(entry, 0), store, tmp_path, torch.device("cpu"), progress=False), store
 
@@ -161,7 +161,7 @@ def test_a_vectorised_lottery_trains_each_round_with_its_controls_and_agrees(
             assert many["run_id"] != one["run_id"] and many["vectorised_runs"] == 3
             stored = many_store.find(many["run_id"])
             assert stored is not None
-            final, mask = stored.load_tensors("final.pt"), stored.load_tensors("mask.pt")
+            final, mask = stored.state("final"), stored.mask()
             assert all(torch.all(final[n][~keep] == 0) for n, keep in mask.items())
     # a second call reads all of it from the store
     again, _ = run(True)

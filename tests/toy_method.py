@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from lthbench.methods import Context, Method, register_method
+from lthbench.methods import Context, Method, SeedResults, register_method
 from lthbench.methods.base import RUN_METRICS
 from lthbench.spec.duration import Duration
 from lthbench.store import Run
@@ -28,21 +28,23 @@ class HalfBudget(Method):
     def _extra(self, params: HalfParams) -> dict[str, Any]:
         return {"toy_half_budget": params.fraction}
 
-    def plan(self, context: Context, params: Any) -> list[Run]:
-        return [context.run_for(), context.run_for(self._extra(params))]
+    def plan(self, results: SeedResults, params: Any) -> list[Run]:
+        return [results.run_for(), results.run_for(self._extra(params))]
 
-    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
-        total = context.entry.training.duration.to_iterations(context.iterations_per_epoch)
-        short = context.entry.training.model_copy(
+    def run(self, context: Context, params: HalfParams) -> None:
+        total = context.experiment.total_iterations
+        short = context.training.model_copy(
             update={"duration": Duration(iterations=max(1, round(total * params.fraction)))}
         )
+        context.train_run(label="budget 1")
+        context.train_run(self._extra(params), label=f"budget {params.fraction:g}", training=short)
+
+    def records(self, results: SeedResults, params: HalfParams) -> list[dict[str, Any]]:
+        """The full-budget run is the entry's result; the shorter one a control."""
         records = []
-        runs = (
-            (1.0, None, None, None),
-            (params.fraction, self._extra(params), short, "half_budget"),
-        )
-        for fraction, extra, training, control in runs:
-            result = context.train_run(extra, label=f"budget {fraction:g}", training=training)
-            if result is not None:  # the full-budget run is the entry's result; the other a control
+        for fraction, extra, control in ((1.0, None, None),
+                                         (params.fraction, self._extra(params), "half_budget")):
+            result = results.result(extra)
+            if result is not None:
                 records.append({**result, "budget_fraction": fraction, "control": control})
         return records

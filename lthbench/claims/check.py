@@ -35,8 +35,8 @@ from lthbench.claims.resolution import (
     seeds_needed,
     within_one_step,
 )
-from lthbench.data import DATASETS
-from lthbench.spec.entry import Claim, Entry
+from lthbench.run.experiment import Experiment
+from lthbench.spec.entry import Claim
 
 Records = list[dict[str, Any]]
 UNRESOLVABLE = "more seeds cannot resolve it"
@@ -150,7 +150,7 @@ def _spread(values: list[float]) -> float:
 
 
 def evaluate(
-    entry: Entry,
+    entry: Experiment,
     claim: Claim,
     records: Records,
     siblings: dict[str, Records],
@@ -158,7 +158,7 @@ def evaluate(
 ) -> Verdict:
     """The verdict on one claim from the entry's records (all seeds) and its siblings'."""
     facts = facts or Facts.of(entry)
-    chance = 1 / DATASETS[entry.dataset.name].num_classes
+    chance = 1 / entry.data.num_classes
     named = isinstance(claim.reference, str)
     step = resolution(claim.metric, facts) * (max(1.0, claim.factor) if named else 1.0)
     lefts: list[float] = []
@@ -298,7 +298,7 @@ def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
                    detail=f"{verdict.detail}; given {names}")  # fmt: skip
 
 
-def check_entries(entries: list[Entry], records: dict[str, Records]) -> list[Verdict]:
+def check_entries(entries: list[Experiment], records: dict[str, Records]) -> list[Verdict]:
     """Verdicts on every claim of ``entries``; ``records`` holds results by entry id (the
     entries' own and any sibling a claim names)."""
     verdicts: list[Verdict] = []

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from lthbench.data import DATASETS
-from lthbench.data.loader import iterations_per_epoch
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 CONFIDENCE = 0.95
 MAX_SEEDS_ESTIMATE = 1000
@@ -46,19 +44,15 @@ class Facts:
     total_iterations: int
 
     @staticmethod
-    def of(entry: Entry) -> Facts:
-        plugin = DATASETS[entry.dataset.name]
-        info = plugin.info(entry.dataset)
-        per_epoch = iterations_per_epoch(info.train_size, entry.training.batch_size)
-        validation = plugin.validation_size(entry.dataset)
-        test = plugin.test_examples(entry.dataset)
+    def of(experiment: Experiment) -> Facts:
+        test = experiment.test_examples
         return Facts(
             test_examples=test,
-            validation_examples=validation or test,
-            train_examples=info.train_size,
-            eval_iterations=entry.training.eval_interval.to_iterations(per_epoch),
-            iterations_per_epoch=per_epoch,
-            total_iterations=entry.training.duration.to_iterations(per_epoch),
+            validation_examples=experiment.validation_examples or test,
+            train_examples=experiment.data.train_size,
+            eval_iterations=experiment.eval_iterations,
+            iterations_per_epoch=experiment.iterations_per_epoch,
+            total_iterations=experiment.total_iterations,
         )
 
 

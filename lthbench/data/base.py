@@ -90,8 +90,10 @@ class DatasetPlugin:
     """For a generated dataset, the generator's parameters an entry may set under
     ``dataset.generation`` (with their defaults, which fix the type of each)."""
 
-    def generation_problem(self, spec: DatasetSpec) -> str | None:
-        """What is wrong with ``spec.generation`` (None: fine)."""
+    def spec_problem(self, spec: DatasetSpec) -> str | None:
+        """What is wrong with an entry's dataset settings for this dataset (None: fine)."""
+        if spec.augment and self.augmentation is None:
+            return f"augment: {self.name} has no standard augmentation"
         if spec.generation and not self.generation_defaults:
             return f"generation: {self.name} is not generated; it has no generation parameters"
         for key, value in spec.generation.items():
@@ -132,13 +134,8 @@ class DatasetPlugin:
         return size
 
     def check(self, spec: DatasetSpec, data_root: Path) -> None:
-        """Raise UserError (one line: where the files belong) when the data is unusable."""
-        problem = self.generation_problem(spec)
-        if problem:
-            raise UserError(f"dataset.{problem}")
-        self.info(spec)
-        if spec.augment and self.augmentation is None:
-            raise UserError(f"dataset.augment: {self.name} has no standard augmentation")
+        """Raise UserError (one line: where the files belong) when the data files are not
+        there (an embedded dataset has none to miss)."""
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
         raise NotImplementedError

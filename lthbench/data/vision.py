@@ -49,10 +49,12 @@ class _TorchvisionInMemory(DatasetPlugin):
     def _dataset(self, root: Path, train: bool) -> object:
         raise NotImplementedError
 
-    def check(self, spec: DatasetSpec, data_root: Path) -> None:
-        super().check(spec, data_root)
+    def spec_problem(self, spec: DatasetSpec) -> str | None:
         if spec.resize is not None:
-            raise UserError(f"dataset.resize: not supported for {self.name}")
+            return f"resize: not supported for {self.name}"
+        return super().spec_problem(spec)
+
+    def check(self, spec: DatasetSpec, data_root: Path) -> None:
         if DOWNLOAD["enabled"]:
             return
         try:
@@ -159,7 +161,6 @@ class ImageNet(DatasetPlugin):
         return data_root / "imagenet" / split
 
     def check(self, spec: DatasetSpec, data_root: Path) -> None:
-        super().check(spec, data_root)
         for split in ("train", "val"):
             folder = self._folder(data_root, split)
             if not folder.is_dir() or not any(folder.iterdir()):

@@ -1,10 +1,15 @@
 """The method plugin interface and its registry.
 
 A method (dense, lottery, early_bird, a control) is one module: a :class:`Method` subclass with
-a typed ``Params`` model, the ``metrics`` its result records carry (claims may name them), and
-``run``, registered with ``@register_method``. It trains through the run layer's
-:meth:`lthbench.run.Context.train_run`, which owns caching, checkpoints and resumption, so no
-method re-implements them.
+a typed ``Params`` model, the ``metrics`` its result records carry (claims may name them),
+registered with ``@register_method``. It has two paths that never mix:
+
+- ``run`` trains, through the run layer's :meth:`lthbench.run.Context.train_run` (which owns
+  caching, checkpoints and resumption), and caches whatever figures its records need;
+- ``records`` reads: it turns stored results and cached figures into result records, through
+  :class:`lthbench.run.SeedResults`, and never loads data, builds a model or trains.
+
+Its leaderboard page is a :class:`lthbench.report.pages.MethodPage` registered under its name.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+from torch import nn
 
-from lthbench.run import Context, RunSpec
-from lthbench.spec.entry import Entry
+from lthbench.run import Context, Experiment, RunSpec, SeedResults
 from lthbench.store import Run
 
-__all__ = ["METHODS", "RUN_METRICS", "Context", "Method", "NoParams", "RunSpec",
-           "reference_problem", "register_method"]  # fmt: skip
+__all__ = ["METHODS", "RUN_METRICS", "Context", "Experiment", "Method", "NoParams", "RunSpec",
+           "SeedResults", "reference_problem", "register_method"]  # fmt: skip
 
 RUN_METRICS = frozenset({
     "final_test_accuracy", "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss",
@@ -33,7 +38,8 @@ class NoParams(BaseModel):
 
 
 class Method:
-    """Subclass, set the class attributes, implement ``plan`` and ``run``; register it."""
+    """Subclass, set the class attributes, implement ``plan``, ``run`` and ``records``;
+    register it."""
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
@@ -49,15 +55,25 @@ class Method:
             return f"where: method {self.name!r} has one result per seed; nothing to select"
         return None
 
-    def check(self, entry: Entry, params: Any, iterations_per_epoch: int) -> None:
-        """Raise UserError for params that contradict the entry's budget (default: none)."""
+    def check(self, experiment: Experiment) -> None:
+        """Raise UserError for params that contradict the budget (default: none). Runs at
+        resolution, for reads too: it must build no model."""
 
-    def plan(self, context: Context, params: Any) -> list[Run]:
+    def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
+        """Raise UserError for params that do not fit the network (given on the meta
+        device: shapes without memory). Runs before training and in ``validate``."""
+
+    def plan(self, results: SeedResults, params: Any) -> list[Run]:
         """The stored runs this method needs for one seed (for --dry-run and caching)."""
         raise NotImplementedError
 
-    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
-        """Execute (or read from the store) and return this seed's result records."""
+    def run(self, context: Context, params: Any) -> None:
+        """Train this seed's runs (stored ones are read, not retrained) and cache the figures
+        ``records`` needs."""
+        raise NotImplementedError
+
+    def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
+        """This seed's result records, from stored results and cached figures only."""
         raise NotImplementedError
 
 

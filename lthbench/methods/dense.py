@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lthbench.methods.base import Context, Method, NoParams, register_method
+from lthbench.methods.base import Context, Method, NoParams, SeedResults, register_method
 from lthbench.store import Run
 
 
@@ -13,9 +13,12 @@ class Dense(Method):
     name = "dense"
     Params = NoParams
 
-    def plan(self, context: Context, params: Any) -> list[Run]:
-        return [context.run_for()]
+    def plan(self, results: SeedResults, params: Any) -> list[Run]:
+        return [results.run_for()]
 
-    def run(self, context: Context, params: Any) -> list[dict[str, Any]]:
-        result = context.train_run()
+    def run(self, context: Context, params: Any) -> None:
+        context.train_run()
+
+    def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
+        result = results.result()
         return [result] if result is not None else []

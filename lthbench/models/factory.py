@@ -48,9 +48,10 @@ def create_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -
         ) from None
 
 
-def check_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -> None:
+def check_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -> nn.Module:
     """Build the model on the meta device (no memory, no time) and run one forward pass,
-    so bad kwargs or a model that does not fit the data fail at validation, not mid-suite."""
+    so bad kwargs or a model that does not fit the data fail at validation, not mid-suite.
+    Returns the meta model (shapes without memory) for the method's own checks."""
     with torch.device("meta"):
         model = create_model(spec, num_classes, input_size)
         try:
@@ -65,3 +66,4 @@ def check_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) ->
             f"model.name: {spec.name} gives outputs of shape {tuple(out.shape)[1:]}, "
             f"expected ({num_classes},) class scores"
         )
+    return model

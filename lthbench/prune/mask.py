@@ -133,3 +133,18 @@ def mask_hooks(model: nn.Module, mask: Mask) -> TrainHooks:
 
 def mask_to_cpu(mask: Mask) -> Mask:
     return {name: m.detach().to("cpu", torch.bool).clone() for name, m in mask.items()}
+
+
+def weight_movement(
+    initial: dict[str, torch.Tensor], final: dict[str, torch.Tensor], mask: Mask, kept: Mask
+) -> tuple[float, float]:
+    """Mean |θ_final − θ_init| of the weights ``kept`` keeps, and of all of ``mask``'s."""
+    kept_sum = all_sum = 0.0
+    kept_count = all_count = 0
+    for name, alive in mask.items():
+        delta = (final[name] - initial[name]).abs().float()
+        kept_sum += float(delta[kept[name]].sum())
+        kept_count += int(kept[name].sum())
+        all_sum += float(delta[alive].sum())
+        all_count += int(alive.sum())
+    return kept_sum / max(kept_count, 1), all_sum / max(all_count, 1)

@@ -15,7 +15,7 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 
 @register_page("dense")
@@ -25,7 +25,7 @@ class DensePage(MethodPage):
 
     def body(
         self,
-        entries: list[Entry],
+        entries: list[Experiment],
         records: dict[str, Records],
         verdicts: dict[str, list[Verdict]],
         plots: Path,

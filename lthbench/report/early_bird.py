@@ -20,7 +20,7 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.tables import metric, siblings, verdict_table
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 Records = list[dict[str, Any]]
 
@@ -144,11 +144,11 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
     return True
 
 
-def _ratios(entry: Entry) -> list[float]:
-    return list(entry.method.params.get("ratios", [0.3, 0.5, 0.7]))
+def _ratios(entry: Experiment) -> list[float]:
+    return list(entry.params.ratios)
 
 
-def _middle_ratio(entry: Entry) -> float:
+def _middle_ratio(entry: Experiment) -> float:
     ratios = sorted(_ratios(entry))
     return ratios[len(ratios) // 2]
 
@@ -158,7 +158,7 @@ class EarlyBirdPage(MethodPage):
     title = "Early-Bird tickets"
     position = 2
 
-    def headline(self, entry: Entry, records: Records) -> str:
+    def headline(self, entry: Experiment, records: Records) -> str:
         ratio = _middle_ratio(entry)
         tickets = [r for r in records if r.get("phase") == "eb_train" and r.get("ratio") == ratio]
         dense = [r for r in records if r.get("phase") == "dense"]
@@ -171,25 +171,25 @@ class EarlyBirdPage(MethodPage):
         )
 
     def section(
-        self, entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
         out: Path,
     ) -> str:  # fmt: skip
         rs = records.get(entry.id, [])
-        params = entry.method.params
+        params = entry.params
         ratios = _ratios(entry)
         figure = plots / f"{entry.id}.png"
         parts = [
             f"### {entry.id}",
             entry.description.strip(),
             f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier; search "
-            f"at {params.get('search_precision', 'fp32')} with the "
-            f"{params.get('search_schedule', 'entry')} schedule. Accuracies are final test "
+            f"at {params.search_precision} with the "
+            f"{params.search_schedule} schedule. Accuracies are final test "
             "accuracies, means ± standard deviations over seeds; savings are baseline cost ÷ "
             "EB-Train cost (training FLOPs count the search up to the draw, the detector and the "
             "slim network's steps; wall times are measured on the device in the page header).",
             "The 8-bit search is simulated (values quantised, arithmetic in fp32): its wall time is "
             "not 8-bit hardware's, and its FLOPs are counted like full-precision ones."
-            if params.get("search_precision") == "int8"
+            if params.search_precision == "int8"
             else "",
             section_table(rs, ratios, metric),
             *[

@@ -23,13 +23,13 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 
 
 def render(
-    entries: list[Entry], records: dict[str, Records], verdicts: list[Verdict], out: Path
+    entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path
 ) -> list[Path]:
     """Write the pages under ``out`` and return their paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -38,7 +38,7 @@ def render(
     for verdict in verdicts:
         by_entry.setdefault(verdict.entry_id, []).append(verdict)
     all_records = [r for e in entries for r in records.get(e.id, [])]
-    methods = ordered({e.method.name for e in entries})
+    methods = ordered({e.method_name for e in entries})
     written: list[Path] = []
 
     def page(name: str, title: str, body: str, scope: Records) -> None:
@@ -47,9 +47,9 @@ def render(
         written.append(path)
 
     index_rows = [
-        [f"[{e.id}]({e.method.name}.md#{e.id})", e.tier, e.model.name, e.dataset.name,
-         e.method.name, len({r['seed'] for r in records.get(e.id, [])}),
-         page_of(e.method.name).headline(e, records.get(e.id, [])),
+        [f"[{e.id}]({e.method_name}.md#{e.id})", e.tier, e.model.name, e.dataset.name,
+         e.method_name, len({r['seed'] for r in records.get(e.id, [])}),
+         page_of(e.method_name).headline(e, records.get(e.id, [])),
          verdict_counts(by_entry.get(e.id, []))]
         for e in entries
     ]  # fmt: skip
@@ -64,7 +64,7 @@ def render(
         all_records,
     )  # fmt: skip
     for method in methods:
-        family = [e for e in entries if e.method.name == method]
+        family = [e for e in entries if e.method_name == method]
         scope = [r for e in family for r in records.get(e.id, [])]
         body = page_of(method).body(family, records, by_entry, out / "plots", out)
         page(f"{method}.md", title_of(method), body, scope)

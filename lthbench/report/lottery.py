@@ -11,7 +11,7 @@ from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.plots import by_round, lottery_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 
 @register_page("lottery")
@@ -19,7 +19,7 @@ class LotteryPage(MethodPage):
     title = "Lottery tickets"
     position = 1
 
-    def headline(self, entry: Entry, records: Records) -> str:
+    def headline(self, entry: Experiment, records: Records) -> str:
         tickets = by_round(records, None)
         if len(tickets) < 2:
             return "–"
@@ -29,11 +29,11 @@ class LotteryPage(MethodPage):
         return f"dense {dense_acc}% → ticket {ticket}% at Pm {100 * density:.1f}%"
 
     def section(
-        self, entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
         out: Path,
     ) -> str:  # fmt: skip
         rs = records.get(entry.id, [])
-        controls = entry.method.params.get("controls", [])
+        controls = list(entry.params.controls)
         sibling_ids = [s for s in siblings(entry) if records.get(s)]
         sibling_rounds = (
             {g[0]["round"]: g for _, g in by_round(records[sibling_ids[0]], None)}
@@ -71,7 +71,7 @@ class LotteryPage(MethodPage):
             f"### {entry.id}",
             entry.description.strip(),
             f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
-            f"{entry.method.params.get('strategy', 'iterative')} pruning; round 0 is the dense network. "
+            f"{entry.params.strategy} pruning; round 0 is the dense network. "
             "Values are means ± standard deviations over seeds.",
             tabulate(rows, headers=headers, tablefmt="github"),
         ]

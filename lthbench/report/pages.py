@@ -23,7 +23,7 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 
 class MethodPage:
@@ -34,12 +34,12 @@ class MethodPage:
     position: ClassVar[int] = 100
     """Pages are listed by position, then by method name."""
 
-    def headline(self, entry: Entry, records: Records) -> str:
+    def headline(self, entry: Experiment, records: Records) -> str:
         return f"{metric(records, 'test_accuracy_at_early_stop', 100, 1)}%"
 
     def body(
         self,
-        entries: list[Entry],
+        entries: list[Experiment],
         records: dict[str, Records],
         verdicts: dict[str, list[Verdict]],
         plots: Path,
@@ -50,7 +50,7 @@ class MethodPage:
         )
 
     def section(
-        self, entry: Entry, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
         out: Path,
     ) -> str:  # fmt: skip
         rs = records.get(entry.id, [])
@@ -58,7 +58,7 @@ class MethodPage:
         headers = ["seeds", *RUN_SUMMARY_HEADERS, "verdicts"]
         parts = [f"### {entry.id}", entry.description.strip(),
                  f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
-                 f"method `{entry.method.name}`; means ± standard deviations over its "
+                 f"method `{entry.method_name}`; means ± standard deviations over its "
                  f"{len(rs)} stored results.",
                  tabulate([row], headers=headers, tablefmt="github")]  # fmt: skip
         if verdicts:

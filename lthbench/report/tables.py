@@ -12,7 +12,7 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.claims.check import TOO_MANY, UNRESOLVABLE
 from lthbench.claims.resolution import MAX_SEEDS_ESTIMATE
-from lthbench.spec.entry import Entry
+from lthbench.run.experiment import Experiment
 
 Records = list[dict[str, Any]]
 
@@ -133,7 +133,7 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
-def siblings(entry: Entry) -> list[str]:
+def siblings(entry: Experiment) -> list[str]:
     return sorted({
         c.reference.removeprefix("entry:") for c in entry.claims
         if isinstance(c.reference, str) and c.reference.startswith("entry:")

@@ -1,10 +1,10 @@
 """One training run of an entry's seed: what a method trains through.
 
 :class:`Context` owns everything a run needs besides the method's own decisions: its identity
-(the entry's resolved settings plus the method's ``extra``), the store's lock, checkpoints and
-resumption, the entry's CPU thread count, and provenance (versions, commit, device). Methods
-say *what* to train (``extra``, how to prepare the model, the hooks); a run trains the same way
-whichever method asked.
+(the experiment's resolved settings plus the method's ``extra``), the store's lock,
+checkpoints and resumption, the entry's CPU thread count, and provenance (versions, commit,
+device). Methods say *what* to train (``extra``, how to prepare the model, the hooks); a run
+trains the same way whichever method asked.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from torch import nn
 import lthbench
 from lthbench.data import DATASETS, Splits
 from lthbench.data.base import DataInfo
-from lthbench.data.loader import iterations_per_epoch
 from lthbench.models import create_model
-from lthbench.spec.entry import DatasetSpec, Entry, TrainingHparams
-from lthbench.store import Run, RunStore
+from lthbench.run.results import SeedResults
+from lthbench.spec.entry import DatasetSpec, TrainingHparams
+from lthbench.store import Run
 from lthbench.train import TrainHooks, TrainResult, train
 from lthbench.train.vectorised import train_many
 
@@ -78,41 +78,31 @@ class RunSpec:
 
 
 @dataclass
-class Context:
+class Context(SeedResults):
     """Everything a method needs to train the runs of one (entry, seed)."""
 
-    entry: Entry
-    seed: int
-    store: RunStore
-    data_root: Path
+    data_root: Path = field(default_factory=Path)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
     checkpoint_seconds: float = 60.0
-    read_only: bool = False
-    """When True, train_run only reads the store and returns None for runs not yet done."""
+
+    @property
+    def training(self) -> TrainingHparams:
+        return self.experiment.training
 
     @property
     def data_info(self) -> DataInfo:
-        return DATASETS[self.entry.dataset.name].info(self.entry.dataset)
-
-    @property
-    def iterations_per_epoch(self) -> int:
-        return iterations_per_epoch(self.data_info.train_size, self.entry.training.batch_size)
+        return self.experiment.data
 
     def splits(self) -> Splits:
-        return _load_splits(self.entry.dataset.model_dump_json(), self.data_root, str(self.device))
+        dataset = self.experiment.dataset
+        return _load_splits(dataset.model_dump_json(), self.data_root, str(self.device))
 
     def build_model(self, seed: int | None = None) -> nn.Module:
         """The network at initialisation θ0, determined by the seed alone."""
         info = self.data_info
         torch.manual_seed(self.seed if seed is None else seed)
-        return create_model(self.entry.model, info.num_classes, info.input_size)
-
-    def identity(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {**self.entry.run_config(self.seed), **(extra or {})}
-
-    def run_for(self, extra: dict[str, Any] | None = None) -> Run:
-        return self.store.run(self.identity(extra))
+        return create_model(self.experiment.model, info.num_classes, info.input_size)
 
     def train_run(
         self,
@@ -121,8 +111,8 @@ class Context:
         label: str = "",
         training: TrainingHparams | None = None,
         start_iteration: int = 0,
-    ) -> dict[str, Any] | None:
-        """Train one stored run, or return its stored result (None: read-only and not done).
+    ) -> dict[str, Any]:
+        """Train one stored run, or return its stored result.
 
         ``extra`` joins the run's identity (e.g. a lottery round); ``prepare`` may change the
         freshly initialised model (load θ0 or a rewind point, apply a mask, slim it) and
@@ -133,11 +123,8 @@ class Context:
         """
         run = self.run_for(extra)
         problem, stored = self.inspect(run)
-        if stored is not None or (problem is None and self.read_only):
+        if stored is not None:
             return stored
-        if self.read_only:
-            print(f"warning: run {run.id}: {problem}; not counted", file=sys.stderr)
-            return None
         with run.lock(), self.cpu_threads():
             problem, stored = self.inspect(run)
             if problem is not None:
@@ -151,14 +138,14 @@ class Context:
             outcome = train(
                 model,
                 splits,
-                training or self.entry.training,
+                training or self.training,
                 seed=self.seed,
-                precision=self.entry.precision,
+                precision=self.experiment.precision,
                 device=self.device,
                 checkpoints=run,
                 checkpoint_seconds=self.checkpoint_seconds,
                 hooks=hooks,
-                progress=f"{self.entry.id} seed {self.seed}{' ' + label if label else ''}"
+                progress=f"{self.experiment.id} seed {self.seed}{' ' + label if label else ''}"
                 if self.progress
                 else None,
                 start_iteration=start_iteration,
@@ -168,14 +155,12 @@ class Context:
         assert result is not None
         return result
 
-    def train_together(self, specs: list[RunSpec]) -> list[dict[str, Any] | None]:
+    def train_together(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
         """Train runs of one architecture at once with the vectorised loop
         (:mod:`lthbench.train.vectorised`), each with this seed's data order; stored runs are
         read, not retrained. The caller makes sure the runs can be vectorised (no BatchNorm,
         no dropout, no ``stop`` hooks). No checkpoints are written mid-group: a killed group
         starts over, and the group is small by construction."""
-        if self.read_only:
-            return [self.train_run(spec.extra, spec.prepare, spec.label) for spec in specs]
         runs = [self.run_for(spec.extra) for spec in specs]
         with contextlib.ExitStack() as locks, self.cpu_threads():
             for run in sorted(runs, key=lambda r: r.id):
@@ -195,20 +180,23 @@ class Context:
                 models = [model for model, _ in started]
                 if self.progress:
                     labels = ", ".join(spec.label for spec, _ in pending)
-                    print(f"{self.entry.id} seed {self.seed}: {labels} (vectorised)", flush=True)
-                outcomes = train_many(models, splits, self.entry.training,
+                    print(f"{self.experiment.id} seed {self.seed}: {labels} (vectorised)",
+                          flush=True)  # fmt: skip
+                outcomes = train_many(models, splits, self.training,
                                       seeds=[self.seed] * len(models),
                                       hooks=[hooks for _, hooks in started], device=self.device)  # fmt: skip
                 for (_, run), model, outcome in zip(pending, models, outcomes, strict=True):
                     self._finish(run, model, outcome, {"vectorised_runs": len(models)})
-        return [run.result() for run in runs]
+        results = [run.result() for run in runs]
+        assert all(result is not None for result in results)
+        return results  # type: ignore[return-value]
 
     @contextlib.contextmanager
     def cpu_threads(self) -> Iterator[None]:
         """Train with the entry's ``resources.cpus`` torch threads, whoever calls (any executor,
         a test, a notebook): CPU reductions split by thread, so the count is part of the run."""
         previous = torch.get_num_threads()
-        torch.set_num_threads(self.entry.resources.cpus)
+        torch.set_num_threads(self.experiment.resources.cpus)
         try:
             yield
         finally:
@@ -221,11 +209,11 @@ class Context:
         training: TrainingHparams | None,
     ) -> tuple[nn.Module, TrainHooks | None]:
         """The run's resolved config, its prepared model at the start, and its hooks."""
-        run.write_json("config.json", self._resolved(run, training or self.entry.training))
+        run.save_config(self._resolved(run, training or self.training))
         model = self.build_model()
         hooks = prepare(model, run) if prepare is not None else None
-        if not (run.path / "init.pt").exists():
-            run.save_tensors("init.pt", model.state_dict())
+        if not run.has_state("init"):
+            run.save_state("init", model.state_dict())
         return model, hooks
 
     def _finish(
@@ -245,26 +233,13 @@ class Context:
             ),
             **(extra or {}),
         }
-        run.write_json("timing.json", {"elapsed_at_eval_s": outcome.elapsed_s})
+        run.save_elapsed_at_eval(outcome.elapsed_s)
         run.finish(record, model.state_dict(), outcome.log)
 
-    def inspect(self, run: Run) -> tuple[str | None, dict[str, Any] | None]:
-        """(what is wrong with the run directory, its result if sound). Besides the store's
-        checks: a result computed with another CPU thread count than the entry's (stored before
-        threads were fixed per entry) is another computation than the run id names."""
-        problem = run.problem()
-        result = run.result() if problem is None else None
-        threads = None if result is None else result.get("torch_threads")
-        if threads is not None and threads != self.entry.resources.cpus:
-            want = self.entry.resources.cpus
-            return (
-                f"computed with {threads} CPU threads, the entry's resources.cpus is {want}",
-                None,
-            )
-        return problem, result
-
     def _resolved(self, run: Run, training: TrainingHparams) -> dict[str, Any]:
-        full = self.entry.model_dump(mode="json", include={"model", "dataset", "precision"})
+        full = self.experiment.entry.model_dump(
+            mode="json", include={"model", "dataset", "precision"}
+        )
         full["training"] = training.model_dump(mode="json")
         return {
             "identity": run.identity,
@@ -272,6 +247,6 @@ class Context:
             "data": {
                 "train_size": self.data_info.train_size,
                 "iterations_per_epoch": self.iterations_per_epoch,
-                "total_iterations": training.duration.to_iterations(self.iterations_per_epoch),
+                "total_iterations": self.experiment.iterations(training.duration),
             },
         }

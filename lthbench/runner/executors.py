@@ -123,7 +123,7 @@ class ProcessExecutor:
 
     def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
         pending = list(jobs)
-        threads = self.workers * max((job.entry.resources.cpus for job in jobs), default=1)
+        threads = self.workers * max((job.experiment.resources.cpus for job in jobs), default=1)
         if threads > (os.cpu_count() or 1):
             print(f"note: {self.workers} workers × up to {threads // self.workers} torch threads "
                   f"each oversubscribe this machine's {os.cpu_count()} CPUs", flush=True)  # fmt: skip
@@ -144,10 +144,10 @@ class ProcessExecutor:
                             pending.remove(job)
                             on_records(job, records)
                 except BrokenProcessPool:
-                    left = ", ".join(f"{j.entry.id} seed {j.seed}" for j in pending)
+                    left = ", ".join(f"{j.experiment.id} seed {j.seed}" for j in pending)
                     print(f"a worker died (attempt {attempt + 1}); retrying: {left}", flush=True)
         if pending:
-            left = ", ".join(f"{j.entry.id} seed {j.seed}" for j in pending)
+            left = ", ".join(f"{j.experiment.id} seed {j.seed}" for j in pending)
             raise RuntimeError(
                 f"workers kept dying; unfinished after {self.retries + 1} attempts: {left}"
             )
@@ -179,7 +179,7 @@ class RayExecutor:
             task = ray.remote(max_retries=self.retries)(run_job)
             running = {}
             for job in jobs:
-                resources = job.entry.resources
+                resources = job.experiment.resources
                 options = {"num_cpus": resources.cpus, "num_gpus": resources.gpus}
                 ref = task.options(**options).remote(job, settings)
                 running[ref] = job

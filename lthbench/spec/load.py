@@ -1,8 +1,8 @@
-"""YAML files → validated entries, with errors that name the file, the key and what is allowed.
+"""YAML files → schema-valid entries, with errors that name the file, the key and what is allowed.
 
-Validation has two layers: the typed schema (:mod:`lthbench.spec.entry`), then the names the
-schema cannot know (timm models, datasets, methods and their params, claim metrics), which
-are looked up in the plugin registries.
+This is the schema layer only (:mod:`lthbench.spec.entry`). What the schema cannot know (timm
+models, datasets, methods and their params, claim metrics, the budget in iterations) is
+checked once, when an entry is resolved into an experiment (:mod:`lthbench.runner.resolve`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lthbench.errors import UserError
 from lthbench.spec.entry import Entry
@@ -81,7 +81,7 @@ def _key_path(location: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _describe(error: ValidationError, path: Path, prefix: str = "") -> UserError:
+def describe(error: ValidationError, path: Path, prefix: str = "") -> UserError:
     details = error.errors(include_url=False)
     first = details[0]
     key = _key_path(tuple(part for part in first["loc"] if not str(part).startswith("[")))
@@ -96,64 +96,6 @@ def _describe(error: ValidationError, path: Path, prefix: str = "") -> UserError
         message = message.replace("Input should be", "allowed:")
     more = f" (and {len(details) - 1} more problem(s))" if len(details) > 1 else ""
     return UserError(f"{path}: {key}: {message}{more}")
-
-
-def _check_names(entry: Entry, path: Path) -> Entry:
-    """Look up the names the schema cannot know and validate the method's params."""
-    from lthbench.data import DATASETS
-    from lthbench.methods import METHODS
-    from lthbench.models import check_model_name
-
-    problem = check_model_name(entry.model.name)
-    if problem:
-        raise UserError(f"{path}: model.name: {problem}")
-    if entry.dataset.name not in DATASETS:
-        allowed = ", ".join(sorted(DATASETS))
-        raise UserError(
-            f"{path}: dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}"
-        )
-    problem = DATASETS[entry.dataset.name].generation_problem(entry.dataset)
-    if problem:
-        raise UserError(f"{path}: dataset.{problem}")
-    if entry.method.name not in METHODS:
-        allowed = ", ".join(sorted(METHODS))
-        raise UserError(
-            f"{path}: method.name: unknown method {entry.method.name!r}; allowed: {allowed}"
-        )
-    method = METHODS[entry.method.name]
-    try:
-        params: BaseModel = method.Params.model_validate(entry.method.params)
-    except ValidationError as error:
-        raise _describe(error, path, prefix="method.params") from None
-    for index, claim in enumerate(entry.claims):
-        if claim.metric not in method.metrics:
-            allowed = ", ".join(sorted(method.metrics))
-            raise UserError(
-                f"{path}: claims[{index}].metric: unknown metric {claim.metric!r} for method "
-                f"{entry.method.name!r}; allowed: {allowed}"
-            )
-        problem = method.claim_problem(claim, params)
-        if problem:
-            raise UserError(f"{path}: claims[{index}].{problem}")
-    ids = [claim.id for claim in entry.claims]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise UserError(f"{path}: claims: duplicate claim ids {duplicates}")
-    conditions = {claim.id: claim.given for claim in entry.claims}
-    for index, claim in enumerate(entry.claims):
-        for given in claim.given:
-            if given not in conditions:
-                raise UserError(f"{path}: claims[{index}].given: {given!r} is no claim of this "
-                                f"entry; allowed: {sorted(set(ids) - {claim.id})}")  # fmt: skip
-            if conditions[given]:
-                raise UserError(f"{path}: claims[{index}].given: {given!r} has conditions of "
-                                "its own; a condition must be a plain claim")  # fmt: skip
-    resolved = params.model_dump(mode="json", exclude_defaults=True)
-    entry = entry.model_copy(
-        update={"method": entry.method.model_copy(update={"params": resolved})}
-    )
-    entry._file = str(path)
-    return entry
 
 
 def parse_overrides(overrides: Iterable[str]) -> list[tuple[list[str], Any]]:
@@ -185,7 +127,7 @@ def _apply(data: dict[str, Any], overrides: list[tuple[list[str], Any]], path: P
 
 
 def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
-    """Read and fully validate one entry file; raise :class:`UserError` naming file and key.
+    """Read one entry file against the schema; raise :class:`UserError` naming file and key.
 
     ``overrides`` (``key.path=value``) change the entry before validation, e.g. a smoke budget.
     """
@@ -206,10 +148,11 @@ def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
     try:
         entry = Entry.model_validate(data)
     except ValidationError as error:
-        raise _describe(error, path) from None
+        raise describe(error, path) from None
     if entry.id != path.stem:
         raise UserError(f"{path}: id: {entry.id!r} must equal the file name {path.stem!r}")
-    return _check_names(entry, path)
+    entry._file = str(path)
+    return entry
 
 
 def default_registry() -> Path:
@@ -250,7 +193,7 @@ def load_entries(paths: Iterable[Path | str], overrides: Iterable[str] = ()) -> 
     return entries
 
 
-def resolve(
+def find_entries(
     names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = ()
 ) -> list[Entry]:
     """Entries by id (looked up in the registry) or by path to a file or folder."""

@@ -3,6 +3,8 @@
 ``<store>/runs/<run_id>/`` holds ``config.json`` (the fully resolved configuration),
 ``init.pt`` (θ0), ``checkpoint.pt`` while running, ``final.pt``, ``log.json`` (the evaluation
 log) and ``result.json``, written last: a run is complete exactly when its result exists.
+Methods keep more (rewind weights, masks, cached figures) through :class:`Run`'s typed
+artifact API; only this module knows how an artifact is named on disk.
 Every file is written to a temporary name and renamed, so a kill never leaves half a file;
 a lock per run keeps two processes from training the same run at once.
 
@@ -16,12 +18,13 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 import torch
@@ -30,6 +33,16 @@ from filelock import FileLock
 STORE_FORMAT_VERSION = 1
 STORE_ENV = "LTHBENCH_STORE"
 RESULT = "result.json"
+
+StateKind = Literal["init", "final", "rewind", "prune_from", "ticket"]
+"""Weights a run keeps: θ0 (the weights it starts from), its final weights, a rewind point
+θ_k, the weights the next pruning reads, a drawn ticket (tagged by its pruning ratio)."""
+MaskKind = Literal["weights", "channels", "ticket_channels"]
+"""A run's unstructured weight mask, the channels a slimmed run kept, a drawn ticket's
+channel mask (tagged by its pruning ratio)."""
+_MASK_FILES = {"weights": "mask", "channels": "channel_mask", "ticket_channels": "ticket_mask"}
+_RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector"}
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
 def default_store() -> Path:
@@ -66,28 +79,86 @@ class Run:
         self.id = run_id(identity)
         self.path = root / "runs" / self.id
 
-    def write_json(self, name: str, value: Any) -> None:
+    # -- files (private: everything outside names artifacts, not files) ------------------
+    def _write_json(self, name: str, value: Any) -> None:
         text = json.dumps(value, indent=1, sort_keys=True, allow_nan=True).encode()
         _atomic_write(self.path / name, lambda stream: stream.write(text))
 
-    def read_json(self, name: str) -> Any | None:
+    def _read_json(self, name: str) -> Any | None:
         """The parsed file, or None when it is absent or unreadable (never half-trusted)."""
         try:
             return json.loads((self.path / name).read_text())
         except (OSError, ValueError):
             return None
 
-    def save_tensors(self, name: str, value: Any) -> None:
+    def _save_tensors(self, name: str, value: Any) -> None:
         _atomic_write(self.path / name, lambda stream: torch.save(value, stream))
 
-    def load_tensors(self, name: str) -> Any | None:
+    def _load_tensors(self, name: str) -> Any | None:
         file = self.path / name
         if not file.exists():
             return None
         return torch.load(file, map_location="cpu", weights_only=True)
 
+    # -- the typed artifacts ------------------------------------------------------------
+    def state(self, kind: StateKind, tag: str = "") -> dict[str, torch.Tensor] | None:
+        """Weights the run kept (None: never saved)."""
+        return self._load_tensors(_tagged(kind, tag) + ".pt")
+
+    def save_state(self, kind: StateKind, state: dict[str, Any], tag: str = "") -> None:
+        self._save_tensors(_tagged(kind, tag) + ".pt", state)
+
+    def has_state(self, kind: StateKind, tag: str = "") -> bool:
+        return (self.path / (_tagged(kind, tag) + ".pt")).exists()
+
+    def mask(self, kind: MaskKind = "weights", tag: str = "") -> dict[str, torch.Tensor] | None:
+        """A stored mask by parameter or BatchNorm name (None: never saved)."""
+        return self._load_tensors(_tagged(_MASK_FILES[kind], tag) + ".pt")
+
+    def save_mask(self, mask: dict[str, torch.Tensor], kind: MaskKind = "weights",
+                  tag: str = "") -> None:  # fmt: skip
+        self._save_tensors(_tagged(_MASK_FILES[kind], tag) + ".pt", mask)
+
+    def detector(self) -> dict[str, Any] | None:
+        """A mask-stability detector's FIFO (iterations and masks), to resume it exactly."""
+        return self._load_tensors("detector.pt")
+
+    def save_detector(self, value: dict[str, Any]) -> None:
+        self._save_tensors("detector.pt", value)
+
+    def log(self) -> list[dict[str, Any]]:
+        """The evaluation log (empty until the run is complete)."""
+        log = self._read_json("log.json")
+        return log if isinstance(log, list) else []
+
+    def elapsed_at_eval(self) -> list[float]:
+        """Seconds of training at each evaluation of the log."""
+        timing = self._read_json("timing.json") or {}
+        return list(timing.get("elapsed_at_eval_s", []))
+
+    def save_elapsed_at_eval(self, elapsed: list[float]) -> None:
+        self._write_json("timing.json", {"elapsed_at_eval_s": elapsed})
+
+    def config(self) -> dict[str, Any] | None:
+        return self._read_json("config.json")
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        self._write_json("config.json", config)
+
+    def figures(self, name: str) -> dict[str, Any] | None:
+        """Figures computed from the run's files once (so reading results builds no model)."""
+        return self._read_json(_figures_file(name))
+
+    def save_figures(self, name: str, figures: dict[str, Any]) -> None:
+        self._write_json(_figures_file(name), figures)
+
+    @property
+    def resumable(self) -> bool:
+        """A checkpoint of an unfinished run is there to resume from."""
+        return (self.path / "checkpoint.pt").exists()
+
     def result(self) -> dict[str, Any] | None:
-        record = self.read_json(RESULT)
+        record = self._read_json(RESULT)
         return record if isinstance(record, dict) and record.get("run_id") == self.id else None
 
     @property
@@ -108,7 +179,7 @@ class Run:
             return None
         if self.result() is None:
             return f"{RESULT} is unreadable or belongs to another run"
-        if not isinstance(self.read_json("log.json"), list):
+        if not isinstance(self._read_json("log.json"), list):
             return "log.json is missing or unreadable"
         final = self.path / "final.pt"
         if not final.exists() or not zipfile.is_zipfile(final):
@@ -136,7 +207,7 @@ class Run:
         """The checkpoint; one that does not load as plain tensors (weights_only refuses it,
         e.g. a pickle that would run code) is set aside and training starts over."""
         try:
-            return self.load_tensors("checkpoint.pt")
+            return self._load_tensors("checkpoint.pt")
         except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as error:
             rejected = self.path / "checkpoint.pt.rejected"
             os.replace(self.path / "checkpoint.pt", rejected)
@@ -146,14 +217,26 @@ class Run:
             return None
 
     def save(self, state: dict[str, Any]) -> None:
-        self.save_tensors("checkpoint.pt", state)
+        self._save_tensors("checkpoint.pt", state)
 
     def finish(self, result: dict[str, Any], final_state: dict[str, Any], log: list[Any]) -> None:
         """Write final weights and log, then the result; only then drop the checkpoint."""
-        self.save_tensors("final.pt", final_state)
-        self.write_json("log.json", log)
-        self.write_json(RESULT, {**result, "run_id": self.id})
+        self._save_tensors("final.pt", final_state)
+        self._write_json("log.json", log)
+        self._write_json(RESULT, {**result, "run_id": self.id})
         (self.path / "checkpoint.pt").unlink(missing_ok=True)
+
+
+def _tagged(name: str, tag: str) -> str:
+    if tag and not _TAG.match(tag):
+        raise ValueError(f"artifact tag {tag!r} is not a plain name")
+    return f"{name}_{tag}" if tag else name
+
+
+def _figures_file(name: str) -> str:
+    if not _TAG.match(name) or name in _RESERVED:
+        raise ValueError(f"figures name {name!r} is reserved or not a plain name")
+    return f"{name}.json"
 
 
 class RunStore:

@@ -1,0 +1,107 @@
+"""An entry resolved once: what every stage downstream of the schema takes.
+
+:func:`lthbench.runner.resolve.resolve_entry` builds it, and it is the only place that
+validates: the schema, the names the schema cannot know (model, dataset, method, metrics),
+the method's typed params, the budget against the dataset's facts. Downstream nothing
+re-validates and nothing reads the entry's raw ``method.params`` dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from lthbench.data.base import DataInfo
+from lthbench.spec.duration import Duration
+from lthbench.spec.entry import (
+    Claim,
+    DatasetSpec,
+    Entry,
+    ModelSpec,
+    ResourcesSpec,
+    TrainingHparams,
+)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    entry: Entry
+    params: Any
+    """The method's typed params (an instance of its ``Params`` model)."""
+    data: DataInfo
+    iterations_per_epoch: int
+    test_examples: int
+    """Examples in the test split (a test accuracy moves in steps of one over this)."""
+    validation_examples: int
+    """Examples held out for validation (0: validation figures are the test figures)."""
+
+    def __post_init__(self) -> None:
+        assert isinstance(self.params, BaseModel)
+
+    # what the entry says, read through the experiment
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def file(self) -> str:
+        return self.entry.file
+
+    @property
+    def tier(self) -> str:
+        return self.entry.tier
+
+    @property
+    def description(self) -> str:
+        return self.entry.description
+
+    @property
+    def method_name(self) -> str:
+        """The method's registered name (its params are :attr:`params`)."""
+        return self.entry.method.name
+
+    @property
+    def model(self) -> ModelSpec:
+        return self.entry.model
+
+    @property
+    def dataset(self) -> DatasetSpec:
+        return self.entry.dataset
+
+    @property
+    def training(self) -> TrainingHparams:
+        return self.entry.training
+
+    @property
+    def precision(self) -> str:
+        return self.entry.precision
+
+    @property
+    def resources(self) -> ResourcesSpec:
+        return self.entry.resources
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.entry.seeds
+
+    @property
+    def claims(self) -> list[Claim]:
+        return self.entry.claims
+
+    # the budget in iterations
+    def iterations(self, duration: Duration) -> int:
+        return duration.to_iterations(self.iterations_per_epoch)
+
+    @property
+    def total_iterations(self) -> int:
+        return self.iterations(self.entry.training.duration)
+
+    @property
+    def eval_iterations(self) -> int:
+        return self.iterations(self.entry.training.eval_interval)
+
+    def run_config(self, seed: int) -> dict[str, Any]:
+        """The identity every run of this seed shares (see :meth:`Entry.run_config`)."""
+        return self.entry.run_config(seed)

@@ -1,0 +1,187 @@
+"""Entry → :class:`~lthbench.run.experiment.Experiment`: the one place an entry is validated.
+
+The schema (:mod:`lthbench.spec`) checks types and keys; this module checks what needs the
+plugin registries and the dataset's facts: the model, dataset and method names, the method's
+typed params, claim metrics and selectors, the budget in iterations. ``fit=True`` also builds
+the network on the meta device (no memory, no time) to check that it fits the data and the
+method's params; reading stored results skips it, so reads build no model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from lthbench.data import DATASETS
+from lthbench.data.loader import iterations_per_epoch
+from lthbench.errors import UserError
+from lthbench.methods import METHODS
+from lthbench.models import check_model, check_model_name
+from lthbench.run.experiment import Experiment
+from lthbench.spec.duration import Duration
+from lthbench.spec.entry import Entry
+from lthbench.spec.load import default_registry, describe, find_entries, load_entries, load_entry
+
+MAX_TOTAL_ITERATIONS = 100_000_000
+
+
+def resolve_entry(entry: Entry, budget: float = 1.0, fit: bool = False) -> Experiment:
+    """Validate ``entry`` against the registries and resolve it; ``budget`` < 1 scales every
+    duration (a quick run with the entry's structure; the scaled durations join the runs'
+    identities, so nothing is confused). Errors name the entry's file and key."""
+    try:
+        return _resolve(entry, budget, fit)
+    except UserError as error:
+        message = str(error)
+        prefix = f"{entry.file}: "
+        raise UserError(message if message.startswith(prefix) else prefix + message) from None
+
+
+def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
+    problem = check_model_name(entry.model.name)
+    if problem:
+        raise UserError(f"model.name: {problem}")
+    if entry.dataset.name not in DATASETS:
+        allowed = ", ".join(sorted(DATASETS))
+        raise UserError(f"dataset.name: unknown dataset {entry.dataset.name!r}; allowed: {allowed}")
+    dataset = DATASETS[entry.dataset.name]
+    problem = dataset.spec_problem(entry.dataset)
+    if problem:
+        raise UserError(f"dataset.{problem}")
+    if entry.method.name not in METHODS:
+        allowed = ", ".join(sorted(METHODS))
+        raise UserError(f"method.name: unknown method {entry.method.name!r}; allowed: {allowed}")
+    method = METHODS[entry.method.name]
+    try:
+        params: BaseModel = method.Params.model_validate(entry.method.params)
+    except ValidationError as error:
+        raise describe(error, Path(entry.file), prefix="method.params") from None
+    _check_claims(entry, method, params)
+    if budget != 1.0:
+        if not 0 < budget <= 1:
+            raise UserError(f"--budget: {budget} is not in (0, 1]")
+        per_epoch = experiment_of(entry, params).iterations_per_epoch
+        params = _scale(params, budget, per_epoch)
+        entry = _with(entry, training=_scale(entry.training, budget, per_epoch))
+    experiment = experiment_of(entry, params)
+    _check_budget(experiment)
+    method.check(experiment)
+    if fit:
+        model = check_model(entry.model, experiment.data.num_classes, experiment.data.input_size)
+        method.check_fit(experiment, model)
+    return experiment
+
+
+def experiment_of(entry: Entry, params: BaseModel) -> Experiment:
+    """The experiment of a schema-valid entry with its method's typed params: the dataset's
+    facts joined (no checks; :func:`resolve_entry` is the checked way)."""
+    dataset = DATASETS[entry.dataset.name]
+    info = dataset.info(entry.dataset)
+    return Experiment(
+        entry=_with(entry, params=params.model_dump(mode="json", exclude_defaults=True)),
+        params=params,
+        data=info,
+        iterations_per_epoch=iterations_per_epoch(info.train_size, entry.training.batch_size),
+        test_examples=dataset.test_examples(entry.dataset),
+        validation_examples=dataset.validation_size(entry.dataset),
+    )
+
+
+def _with(entry: Entry, **update: Any) -> Entry:
+    """A copy of ``entry`` with new training or method params (it keeps its file)."""
+    if "params" in update:
+        update["method"] = entry.method.model_copy(update={"params": update.pop("params")})
+    copy = entry.model_copy(update=update)
+    copy._file = entry._file
+    return copy
+
+
+def _check_claims(entry: Entry, method: Any, params: BaseModel) -> None:
+    for index, claim in enumerate(entry.claims):
+        if claim.metric not in method.metrics:
+            allowed = ", ".join(sorted(method.metrics))
+            raise UserError(
+                f"claims[{index}].metric: unknown metric {claim.metric!r} for method "
+                f"{entry.method.name!r}; allowed: {allowed}"
+            )
+        problem = method.claim_problem(claim, params)
+        if problem:
+            raise UserError(f"claims[{index}].{problem}")
+    ids = [claim.id for claim in entry.claims]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise UserError(f"claims: duplicate claim ids {duplicates}")
+    conditions = {claim.id: claim.given for claim in entry.claims}
+    for index, claim in enumerate(entry.claims):
+        for given in claim.given:
+            if given not in conditions:
+                raise UserError(f"claims[{index}].given: {given!r} is no claim of this "
+                                f"entry; allowed: {sorted(set(ids) - {claim.id})}")  # fmt: skip
+            if conditions[given]:
+                raise UserError(f"claims[{index}].given: {given!r} has conditions of "
+                                "its own; a condition must be a plain claim")  # fmt: skip
+
+
+def _check_budget(experiment: Experiment) -> None:
+    hp, total = experiment.training, experiment.total_iterations
+    if total > MAX_TOTAL_ITERATIONS:
+        raise UserError(
+            f"training.duration: {hp.duration} is {total} iterations; at most {MAX_TOTAL_ITERATIONS}"
+        )
+    if hp.batch_size > experiment.data.train_size:
+        raise UserError(f"training.batch_size: {hp.batch_size} exceeds the "
+                        f"{experiment.data.train_size} training examples")  # fmt: skip
+    if experiment.iterations(hp.warmup) > total:
+        raise UserError(
+            f"training.warmup: {hp.warmup} is longer than training.duration {hp.duration}"
+        )
+    for index, milestone in enumerate(hp.milestones):
+        if experiment.iterations(milestone) > total:
+            raise UserError(
+                f"training.milestones[{index}]: {milestone} is past training.duration {hp.duration}"
+            )
+
+
+def _scale(value: Any, factor: float, per_epoch: int) -> Any:
+    if isinstance(value, Duration):
+        if value.is_zero:
+            return value
+        return Duration(iterations=max(1, round(value.to_iterations(per_epoch) * factor)))
+    if isinstance(value, list):
+        return [_scale(v, factor, per_epoch) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_copy(
+            update={
+                k: _scale(getattr(value, k), factor, per_epoch) for k in type(value).model_fields
+            }
+        )
+    return value
+
+
+def load_experiment(
+    path: Path | str, overrides: Iterable[str] = (), budget: float = 1.0, fit: bool = False
+) -> Experiment:
+    """Read one entry file and resolve it (errors name the file and the key)."""
+    return resolve_entry(load_entry(path, overrides), budget, fit)
+
+
+def load_experiments(
+    paths: Iterable[Path | str], overrides: Iterable[str] = (), budget: float = 1.0,
+    fit: bool = False,
+) -> list[Experiment]:  # fmt: skip
+    """Every entry under the given files and folders, resolved; entry ids must be unique."""
+    return [resolve_entry(e, budget, fit) for e in load_entries(paths, overrides)]
+
+
+def select(
+    names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = (),
+    budget: float = 1.0, fit: bool = False,
+) -> list[Experiment]:  # fmt: skip
+    """Entries by id or path, resolved (none named: the whole registry)."""
+    names = list(names)
+    if not names:
+        return load_experiments([registry or default_registry()], overrides, budget, fit)
+    return [resolve_entry(e, budget, fit) for e in find_entries(names, registry, overrides)]
