@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -45,6 +46,7 @@ from lthbench.data.loader import iterations_per_epoch
 from lthbench.prune.magnitude import prune_layerwise
 from lthbench.prune.mask import apply_mask, full_mask, mask_hooks, prunable_weights
 from lthbench.run import Context
+from lthbench.runner.resolve import load_experiment
 from lthbench.spec.entry import TrainingHparams
 from lthbench.spec.load import load_entry
 from lthbench.store import RunStore
@@ -198,15 +200,15 @@ def context(
 ) -> Context:
     """The registry entry with ``iterations`` steps, evaluating only at start and end (or at
     the entry's own interval, with ``evaluations``), and ``training`` settings overridden."""
-    loaded = load_entry(REGISTRY / f"{entry}.yaml")
-    interval = loaded.training.eval_interval if evaluations else f"{iterations}it"
-    hparams = TrainingHparams.model_validate({
-        **loaded.training.model_dump(mode="json"),
-        "duration": f"{iterations}it", "eval_interval": str(interval), "milestones": [],
-        **(training or {}),
-    })  # fmt: skip
-    return Context(loaded.model_copy(update={"training": hparams}), 0, RunStore(tmp), tmp,
-                   progress=False)  # fmt: skip
+    path = REGISTRY / f"{entry}.yaml"
+    interval = load_entry(path).training.eval_interval if evaluations else f"{iterations}it"
+    overrides = [
+        f"training.duration={iterations}it",
+        f"training.eval_interval={interval}",
+        "training.milestones=[]",
+        *(f"training.{key}={json.dumps(value)}" for key, value in (training or {}).items()),
+    ]
+    return Context(load_experiment(path, overrides), 0, RunStore(tmp), tmp, progress=False)
 
 
 def lthbench_loop(ctx: Context, splits: Splits, masked: bool = False) -> Callable[[], float]:

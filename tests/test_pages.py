@@ -38,9 +38,14 @@ def test_show_check_and_leaderboard_build_no_model(
     write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """Reading results never trains and never builds a network: with timm's create_model made
-    to raise, show, check and leaderboard give what they gave before."""
+    """Reading results never trains, loads no data and never builds a network: with timm's
+    create_model, every dataset's loader, the run layer's training and every method's training
+    path made to raise, show, check and leaderboard give what they gave before."""
     import timm
+
+    from lthbench.data import DATASETS
+    from lthbench.methods import METHODS
+    from lthbench.run import Context
 
     from tests.test_early_bird import TINY_PARAMS, early_bird_entry
 
@@ -56,6 +61,7 @@ def test_show_check_and_leaderboard_build_no_model(
 
     def read() -> tuple[str, dict[str, bytes]]:
         assert main(["show", "tiny-eb", *store, "--json"]) == 0
+        assert main(["show", "tiny-lottery", *store, "--json"]) == 0
         assert main(["check", *store, "--json"]) == 0
         assert main(["leaderboard", *store, "--out", str(tmp_path / "after")]) == 0
         return capsys.readouterr().out, tree(tmp_path / "after")
@@ -66,5 +72,41 @@ def test_show_check_and_leaderboard_build_no_model(
         raise AssertionError("a read built a model")
 
     monkeypatch.setattr(timm, "create_model", refuse)
+    monkeypatch.setattr(Context, "train_run", refuse)
+    monkeypatch.setattr(Context, "splits", refuse)
+    for plugin in {type(d) for d in DATASETS.values()}:
+        monkeypatch.setattr(plugin, "load", refuse)
+    for method in {type(m) for m in METHODS.values()}:
+        monkeypatch.setattr(method, "run", refuse)
     assert read() == expected
     assert tree(tmp_path / "after") == tree(tmp_path / "before")
+
+
+def test_figures_missing_from_a_run_are_not_computed_by_a_read_but_by_the_next_run(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A store from before figures were cached: reading says so and counts the run as missing
+    (it does not build a model to fill them in); `lthbench run` fills them in and retrains
+    nothing."""
+    import json
+
+    path = write_entry({"method": {"name": "lottery", "params": {"rounds": 1,
+                        "prune_fraction": 0.5}}, "seeds": [0]}, name="tiny-lottery")  # fmt: skip
+    store = ["--store", str(tmp_path / "store")]
+    assert main(["run", str(path), *store, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(path), *store, "--json"]) == 0
+    complete = json.loads(capsys.readouterr().out)
+    assert [r["round"] for r in complete] == [0, 1]
+    (figures,) = (tmp_path / "store" / "runs").glob(f"{complete[1]['run_id']}/figures-*.json")
+    figures.unlink()
+    assert main(["show", str(path), *store, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["round"] for r in json.loads(captured.out)] == [0]
+    assert "mask figures are not computed yet" in captured.err
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.pt")}
+    assert main(["run", str(path), *store, "--quiet"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.pt")} == stamps
+    capsys.readouterr()
+    assert main(["show", str(path), *store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == complete

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lthbench.errors import UserError
-from lthbench.models import paper_nets
+from lthbench.models import mnist1d_nets, paper_nets
 from lthbench.spec.entry import ModelSpec
 
 
@@ -23,7 +23,10 @@ def check_model_name(name: str) -> str | None:
 
 
 def _takes_input_size(name: str) -> bool:
-    return timm.models.model_entrypoint(name).__module__ == paper_nets.__name__
+    return timm.models.model_entrypoint(name).__module__ in (
+        paper_nets.__name__,
+        mnist1d_nets.__name__,
+    )
 
 
 def create_model(spec: ModelSpec, num_classes: int, input_size: Sequence[int]) -> nn.Module:

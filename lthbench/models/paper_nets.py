@@ -20,74 +20,10 @@ import torch
 from timm.models import register_model
 from torch import nn
 
-
-def _glorot_gaussian(module: nn.Module) -> None:
-    """Frankle & Carbin initialise weights with Gaussian Glorot (Xavier normal), biases 0."""
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d)):
-            nn.init.xavier_normal_(layer.weight)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+from lthbench.models.inits import glorot_gaussian, initialise, slimming_init
 
 
-def _kaiming_bn(module: nn.Module) -> None:
-    """He-normal convolutions and unit BN scales: the init of the CIFAR ResNet/VGG codebases."""
-    for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(layer.weight)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
-        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.ones_(layer.weight)
-            nn.init.zeros_(layer.bias)
-
-
-def _open_lth_init(module: nn.Module) -> None:
-    """open_lth's defaults for its CIFAR ResNets and VGGs (``model_init='kaiming_normal'``,
-    ``batchnorm_init='uniform'``): He-normal weights of convolutions and linear layers (biases
-    keep PyTorch's init), BatchNorm scales uniform in [0, 1) and shifts 0."""
-    for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(layer.weight)
-        elif isinstance(layer, nn.BatchNorm2d):
-            with torch.no_grad():
-                layer.weight.copy_(torch.rand(layer.weight.shape))
-            nn.init.zeros_(layer.bias)
-
-
-def _slimming_init(module: nn.Module, normal_linear: bool = True) -> None:
-    """The Early-Bird code's (network slimming's) VGG and PreResNet init: convolutions
-    N(0, 2 / (k² · out_channels)) (He-normal over fan-out), BatchNorm scales 0.5 and shifts 0;
-    the VGG's classifier N(0, 0.01) with bias 0 (``normal_linear``), the PreResNet's left at
-    PyTorch's default."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv2d):
-            nn.init.kaiming_normal_(layer.weight, mode="fan_out")
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.BatchNorm2d):
-            nn.init.constant_(layer.weight, 0.5)
-            nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.Linear) and normal_linear:
-            nn.init.normal_(layer.weight, 0.0, 0.01)
-            nn.init.zeros_(layer.bias)
-
-
-INITS: dict[str, Callable[[nn.Module], None]] = {
-    "open_lth": _open_lth_init,
-    "slimming": _slimming_init,
-    "kaiming": _kaiming_bn,
-}
-"""Initialisations of the CIFAR ResNets and VGGs by name (model kwarg ``init``)."""
-
-
-def _initialise(module: nn.Module, init: str) -> None:
-    if init not in INITS:
-        raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
-    INITS[init](module)
-
-
-class _Classifier(nn.Module):
+class Classifier(nn.Module):
     """Mixin: timm's ``get_classifier`` so pruning can find the output layer by one rule."""
 
     fc: nn.Module
@@ -96,7 +32,7 @@ class _Classifier(nn.Module):
         return self.fc
 
 
-class LeNet(_Classifier):
+class LeNet(Classifier):
     """Fully connected net on the flattened input (LeNet-300-100 and its width variants)."""
 
     def __init__(self, input_size: Sequence[int], hidden: Sequence[int], num_classes: int) -> None:
@@ -104,7 +40,7 @@ class LeNet(_Classifier):
         widths = [math.prod(input_size), *hidden]
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
         self.fc = nn.Linear(widths[-1], num_classes)
-        _glorot_gaussian(self)
+        glorot_gaussian(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -113,7 +49,7 @@ class LeNet(_Classifier):
         return self.fc(x)
 
 
-class ConvNet(_Classifier):
+class ConvNet(Classifier):
     """Frankle & Carbin's Conv-2/4/6: pairs of 3x3 convs with max-pooling, then FC 256-256."""
 
     def __init__(
@@ -132,7 +68,7 @@ class ConvNet(_Classifier):
         self.fc1 = nn.Linear(channels * height * width, 256)
         self.fc2 = nn.Linear(256, 256)
         self.fc = nn.Linear(256, num_classes)
-        _glorot_gaussian(self)
+        glorot_gaussian(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x).flatten(1)
@@ -160,7 +96,7 @@ class _BasicBlock(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
-class CifarResNet(_Classifier):
+class CifarResNet(Classifier):
     """The CIFAR ResNet of He et al. (depth 6n+2; widths w, 2w, 4w), as in open_lth, with
     open_lth's initialisation by default."""
 
@@ -182,7 +118,7 @@ class CifarResNet(_Classifier):
                 in_planes = planes
         self.blocks = nn.Sequential(*stages)
         self.fc = nn.Linear(in_planes, num_classes)
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(torch.relu(self.bn(self.conv(x))))
@@ -196,7 +132,7 @@ _VGG_PLANS = {
 }  # fmt: skip
 
 
-class CifarVGG(_Classifier):
+class CifarVGG(Classifier):
     """VGG with BatchNorm for 32x32 inputs (network-slimming / open_lth variant): one FC.
     ``init``: 'slimming' (the Early-Bird code's VGG-16) or 'open_lth' (the LTH VGG-19)."""
 
@@ -216,7 +152,7 @@ class CifarVGG(_Classifier):
                 channels = int(item)
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(channels, num_classes)
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
@@ -246,7 +182,7 @@ class _PreActBottleneck(nn.Module):
         return out + self.shortcut(x)
 
 
-class PreResNet(_Classifier):
+class PreResNet(Classifier):
     """Pre-activation bottleneck ResNet for CIFAR (depth 9n+2), as used by Early-Bird."""
 
     def __init__(self, depth: int, in_chans: int, num_classes: int) -> None:
@@ -265,51 +201,14 @@ class PreResNet(_Classifier):
         self.blocks = nn.Sequential(*layers)
         self.bn = nn.BatchNorm2d(in_planes)
         self.fc = nn.Linear(in_planes, num_classes)
-        _slimming_init(self, normal_linear=False)
+        slimming_init(self, normal_linear=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.relu(self.bn(self.blocks(self.conv(x))))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
-class Mnist1dMLP(_Classifier):
-    """MNIST-1D paper's lottery-ticket MLP: 40-500-500-10, the second layer residual."""
-
-    def __init__(self, input_size: Sequence[int], hidden: int, num_classes: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(math.prod(input_size), hidden)
-        self.fc2 = nn.Linear(hidden, hidden)
-        self.fc = nn.Linear(hidden, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.fc1(x.flatten(1)))
-        h = h + torch.relu(self.fc2(h))
-        return self.fc(h)
-
-
-class Mnist1dCNN(_Classifier):
-    """The MNIST-1D paper's three-layer 1-D CNN, with BatchNorm after each convolution."""
-
-    def __init__(self, input_size: Sequence[int], channels: int, num_classes: int) -> None:
-        super().__init__()
-        in_chans, length = input_size
-        specs = [(in_chans, 5), (channels, 3), (channels, 3)]
-        layers: list[nn.Module] = []
-        for in_channels, kernel in specs:
-            layers += [
-                nn.Conv1d(in_channels, channels, kernel, stride=2, padding=1, bias=False),
-                nn.BatchNorm1d(channels),
-                nn.ReLU(),
-            ]
-            length = (length + 2 - kernel) // 2 + 1
-        self.features = nn.Sequential(*layers)
-        self.fc = nn.Linear(channels * length, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x).flatten(1))
-
-
-def _build(builder: Callable[..., nn.Module], pretrained: bool, kwargs: dict[str, Any]) -> Any:
+def build(builder: Callable[..., nn.Module], pretrained: bool, kwargs: dict[str, Any]) -> Any:
     """timm's entry-point convention: drop timm's own keys, reject unknown ones loudly."""
     if pretrained:
         raise ValueError("lthbench's paper nets have no pretrained weights")
@@ -370,100 +269,73 @@ def _preresnet(
     return PreResNet(depth, in_chans if input_size is None else int(input_size[0]), num_classes)
 
 
-def _mnist1d_mlp(
-    num_classes: int = 10, in_chans: int = 1, input_size: Sequence[int] = (1, 40), hidden: int = 500
-) -> Mnist1dMLP:
-    return Mnist1dMLP(input_size, hidden, num_classes)
-
-
-def _mnist1d_cnn(
-    num_classes: int = 10,
-    in_chans: int = 1,
-    input_size: Sequence[int] = (1, 40),
-    channels: int = 25,
-) -> Mnist1dCNN:
-    return Mnist1dCNN(input_size, channels, num_classes)
-
-
 @register_model
 def lenet_300_100(pretrained: bool = False, **kwargs: Any) -> LeNet:
     """LeNet-300-100 (Frankle & Carbin, MNIST): FC 300, 100 on the flattened input."""
-    return _build(_lenet, pretrained, {"hidden": (300, 100), **kwargs})
+    return build(_lenet, pretrained, {"hidden": (300, 100), **kwargs})
 
 
 @register_model
 def lenet(pretrained: bool = False, **kwargs: Any) -> LeNet:
     """Fully connected LeNet with any `hidden` widths (open_lth's mnist_lenet_N_M)."""
-    return _build(_lenet, pretrained, kwargs)
+    return build(_lenet, pretrained, kwargs)
 
 
 @register_model
 def conv2(pretrained: bool = False, **kwargs: Any) -> ConvNet:
     """Conv-2 (Frankle & Carbin, CIFAR-10): conv 64, 64, pool; FC 256, 256."""
-    return _build(_convnet((64, 64)), pretrained, kwargs)
+    return build(_convnet((64, 64)), pretrained, kwargs)
 
 
 @register_model
 def conv4(pretrained: bool = False, **kwargs: Any) -> ConvNet:
     """Conv-4: conv 64, 64, pool, 128, 128, pool; FC 256, 256."""
-    return _build(_convnet((64, 64, 128, 128)), pretrained, kwargs)
+    return build(_convnet((64, 64, 128, 128)), pretrained, kwargs)
 
 
 @register_model
 def conv6(pretrained: bool = False, **kwargs: Any) -> ConvNet:
     """Conv-6: Conv-4 plus 256, 256, pool."""
-    return _build(_convnet((64, 64, 128, 128, 256, 256)), pretrained, kwargs)
+    return build(_convnet((64, 64, 128, 128, 256, 256)), pretrained, kwargs)
 
 
 @register_model
 def cifar_resnet20(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
     """ResNet-20 for CIFAR (the LTH paper's 'ResNet-18', 274K weights); `width` scales it."""
-    return _build(_resnet, pretrained, {"depth": 20, **kwargs})
+    return build(_resnet, pretrained, {"depth": 20, **kwargs})
 
 
 @register_model
 def cifar_resnet56(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
     """ResNet-56 for CIFAR."""
-    return _build(_resnet, pretrained, {"depth": 56, **kwargs})
+    return build(_resnet, pretrained, {"depth": 56, **kwargs})
 
 
 @register_model
 def cifar_resnet110(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
     """ResNet-110 for CIFAR."""
-    return _build(_resnet, pretrained, {"depth": 110, **kwargs})
+    return build(_resnet, pretrained, {"depth": 110, **kwargs})
 
 
 @register_model
 def cifar_resnet(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet of any `depth` 6n+2 and `width`."""
-    return _build(_resnet, pretrained, kwargs)
+    return build(_resnet, pretrained, kwargs)
 
 
 @register_model
 def cifar_vgg16_bn(pretrained: bool = False, **kwargs: Any) -> CifarVGG:
     """VGG-16 with BatchNorm for CIFAR (Early-Bird's VGG-16, network slimming's init)."""
-    return _build(_vgg(16, "slimming"), pretrained, kwargs)
+    return build(_vgg(16, "slimming"), pretrained, kwargs)
 
 
 @register_model
 def cifar_vgg19_bn(pretrained: bool = False, **kwargs: Any) -> CifarVGG:
     """VGG-19 with BatchNorm for CIFAR (the LTH paper's VGG-19, 20.0M weights, open_lth's init)."""
-    return _build(_vgg(19, "open_lth"), pretrained, kwargs)
+    return build(_vgg(19, "open_lth"), pretrained, kwargs)
 
 
 @register_model
 def preresnet101(pretrained: bool = False, **kwargs: Any) -> PreResNet:
     """Pre-activation bottleneck ResNet-101 for CIFAR (Early-Bird)."""
-    return _build(_preresnet, pretrained, {"depth": 101, **kwargs})
-
-
-@register_model
-def mnist1d_mlp(pretrained: bool = False, **kwargs: Any) -> Mnist1dMLP:
-    """MNIST-1D paper's MLP 40-500-500-10 with a residual second layer (276K weights)."""
-    return _build(_mnist1d_mlp, pretrained, kwargs)
-
-
-@register_model
-def mnist1d_cnn(pretrained: bool = False, **kwargs: Any) -> Mnist1dCNN:
-    """MNIST-1D paper's 1-D CNN (3 conv layers, 25 channels) with BatchNorm."""
-    return _build(_mnist1d_cnn, pretrained, kwargs)
+    return build(_preresnet, pretrained, {"depth": 101, **kwargs})
