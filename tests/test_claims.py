@@ -115,7 +115,9 @@ def test_controls_and_sibling_entries_are_paired_by_seed_and_round() -> None:
     data["method"]["params"]["controls"] = ["random_reinit"]
     reinit = Claim.model_validate(claim(op=">", reference="random_reinit", where={"round": 1}))
     params = LotteryParams(rounds=2, prune_fraction=0.5, controls=["random_reinit"])
-    verdict = evaluate(experiment_of(Entry.model_validate(data), params), reinit, records(values), {})
+    verdict = evaluate(
+        experiment_of(Entry.model_validate(data), params), reinit, records(values), {}
+    )
     assert verdict.verdict == "reproduced" and verdict.difference == pytest.approx(0.1)
     sibling = records({(s, 1, None): 0.95 for s in range(3)})
     versus = Claim.model_validate(claim(reference="entry:other", where={"round": 1}))

@@ -46,7 +46,6 @@ def test_show_check_and_leaderboard_build_no_model(
     from lthbench.data import DATASETS
     from lthbench.methods import METHODS
     from lthbench.run import Context
-
     from tests.test_early_bird import TINY_PARAMS, early_bird_entry
 
     learns = {"id": "L", "statement": "above chance", "metric": "final_test_accuracy",

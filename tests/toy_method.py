@@ -42,8 +42,10 @@ class HalfBudget(Method):
     def records(self, results: SeedResults, params: HalfParams) -> list[dict[str, Any]]:
         """The full-budget run is the entry's result; the shorter one a control."""
         records = []
-        for fraction, extra, control in ((1.0, None, None),
-                                         (params.fraction, self._extra(params), "half_budget")):
+        for fraction, extra, control in (
+            (1.0, None, None),
+            (params.fraction, self._extra(params), "half_budget"),
+        ):
             result = results.result(extra)
             if result is not None:
                 records.append({**result, "budget_fraction": fraction, "control": control})
