@@ -108,7 +108,8 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     in_process = args.executor == "local"
     settings = Settings(store.root, _data_root(args), str(device),
-                        progress=in_process and not args.quiet)  # fmt: skip
+                        progress=in_process and not args.quiet,
+                        download=getattr(args, "download", False))  # fmt: skip
     suite = tqdm(total=len(jobs), desc="suite", unit="job", position=0,
                  disable=args.quiet or (in_process and len(jobs) < 2))  # fmt: skip
 

@@ -52,6 +52,8 @@ class Settings:
     deterministic: bool = True
     checkpoint_seconds: float = field(default_factory=lambda: _checkpoint_interval())
     """Read where the suite starts: Ray workers do not inherit the driver's environment."""
+    download: bool = False
+    """``--download``: torchvision may fetch missing real datasets (in every worker)."""
 
 
 def _checkpoint_interval() -> float:
@@ -64,9 +66,11 @@ def run_job(job: Job, settings: Settings) -> Records:
     """Execute one job (in whichever process or Ray worker this is) and return its records."""
     import torch
 
+    from lthbench.data import vision
     from lthbench.runner.jobs import choose_device, execute
     from lthbench.store import RunStore
 
+    vision.DOWNLOAD["enabled"] = settings.download
     device = choose_device(settings.device)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
