@@ -103,10 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
     from tqdm import tqdm
 
-    from lthbench.runner.executors import Settings, make_executor
+    from lthbench.runner.executors import LocalExecutor, Settings, make_executor
 
-    executor = make_executor(args.executor, args.jobs, args.ray_address)
-    in_process = args.executor == "local"
+    executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
+    in_process = isinstance(executor, LocalExecutor)
     settings = Settings(store.root, _data_root(args), str(device),
                         progress=in_process and not args.quiet,
                         download=getattr(args, "download", False))  # fmt: skip
@@ -268,13 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"
         )
 
-    from lthbench.runner.executors import EXECUTORS
+    from lthbench.runner.executors import EXECUTORS, default_executor
 
     def executors(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--executor", choices=sorted(EXECUTORS), default="local",
-                         help="where jobs run: this process, N local processes, a Ray cluster")  # fmt: skip
-        sub.add_argument("--jobs", type=int, default=2, metavar="N",
-                         help="worker processes for --executor processes (default 2)")  # fmt: skip
+        sub.add_argument("--executor", choices=sorted(EXECUTORS), default=default_executor(),
+                         help="where jobs run: auto (every core: local processes, or this "
+                              "process on one core or for one job), local (this process), "
+                              "processes (N local processes), ray (a Ray cluster); default "
+                              "$LTHBENCH_EXECUTOR, else auto")  # fmt: skip
+        sub.add_argument("--jobs", type=int, default=None, metavar="N",
+                         help="worker processes for auto and processes (default: every "
+                              "usable core)")  # fmt: skip
         sub.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                          help="the Ray cluster for --executor ray (default: $RAY_ADDRESS)")  # fmt: skip
 

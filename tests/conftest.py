@@ -59,6 +59,13 @@ def write_entry(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(autouse=True)
+def _in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run their suites in this process (they monkeypatch it) unless they ask for an
+    executor; the default `auto` has its own tests."""
+    monkeypatch.setenv("LTHBENCH_EXECUTOR", "local")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     return tmp_path / "store"

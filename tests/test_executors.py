@@ -255,3 +255,25 @@ def test_an_executor_registered_outside_lthbench_is_a_cli_choice(
         assert main(args) == 0 and Recording.seen == ["reg/0"]
     finally:
         EXECUTORS.pop("recording_for_tests")
+
+
+@pytest.mark.parametrize(
+    ("cores", "flag", "job_count", "expected"),
+    [(2, None, 15, ("processes", 2)), (16, None, 3, ("processes", 3)), (1, None, 15, ("local", 1)),
+     (8, None, 1, ("local", 1)), (8, 2, 15, ("processes", 2))],
+)  # fmt: skip
+def test_the_default_executor_uses_every_usable_core(
+    cores: int, flag: int | None, job_count: int, expected: tuple[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """`auto` (the default without $LTHBENCH_EXECUTOR): one worker process per usable core, at
+    most one per job; this process alone on one core or for one job."""
+    from lthbench.cli import build_parser
+    from lthbench.runner import executors
+
+    monkeypatch.delenv("LTHBENCH_EXECUTOR")
+    monkeypatch.setattr(executors, "usable_cores", lambda: cores)
+    args = build_parser().parse_args(["run"] + ([] if flag is None else ["--jobs", str(flag)]))
+    assert args.executor == "auto"
+    chosen = executors.make_executor(args.executor, args.jobs, None, job_count)
+    assert (chosen.name, getattr(chosen, "workers", 1)) == expected

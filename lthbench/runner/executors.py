@@ -1,6 +1,9 @@
 """Executors: where a suite's jobs run. One interface, registered by name
-(``@register_executor``) and chosen with ``--executor``; the CLI's choices are the registry's.
+(``@register_executor``) and chosen with ``--executor`` (default ``$LTHBENCH_EXECUTOR``, else
+``auto``); the CLI's choices are the registry's.
 
+- ``auto``: every usable core of this machine: ``processes`` with one worker per core (at most
+  one per job) when there is more than one of each, else ``local``.
 - ``local``: in this process, one job after the other.
 - ``processes``: N worker processes on this machine (``--jobs N``). A job is a whole
   (entry, seed) chain, so its rounds stay in order while independent chains run side by side.
@@ -38,6 +41,20 @@ if TYPE_CHECKING:  # the jobs module imports torch; this one stays light for the
 
 Records = list[dict[str, Any]]
 OnRecords = Callable[["Job", Records], None]
+EXECUTOR_ENV = "LTHBENCH_EXECUTOR"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, e.g. a container's or a batch
+    job's share), not all the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_executor() -> str:
+    return os.environ.get(EXECUTOR_ENV) or "auto"
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,7 @@ class ProcessExecutor:
 
     @classmethod
     def from_args(cls, args: Any) -> ProcessExecutor:
-        return cls(args.jobs)
+        return cls(args.jobs or usable_cores())
 
     def __init__(self, workers: int, retries: int = 2) -> None:
         if workers < 1:
@@ -195,8 +212,25 @@ class RayExecutor:
             ray.shutdown()
 
 
-def make_executor(name: str, jobs: int = 1, ray_address: str | None = None) -> Executor:
+@register_executor
+class AutoExecutor:
+    """The default: ``processes`` on every usable core when that is more than one worker for
+    more than one job; ``local`` otherwise (a pool's start-up would only cost time)."""
+
+    name: ClassVar[str] = "auto"
+
+    @classmethod
+    def from_args(cls, args: Any) -> Executor:
+        workers = min(args.jobs or usable_cores(), max(args.job_count, 1))
+        return ProcessExecutor(workers) if workers > 1 else LocalExecutor()
+
+
+def make_executor(
+    name: str, jobs: int | None = None, ray_address: str | None = None, job_count: int = 1
+) -> Executor:
+    """The executor ``name`` for ``job_count`` jobs (``jobs``: workers; None: every core)."""
     if name not in EXECUTORS:
         allowed = ", ".join(sorted(EXECUTORS))
         raise UserError(f"--executor: {name!r} is not an executor; allowed: {allowed}")
-    return EXECUTORS[name](SimpleNamespace(jobs=jobs, ray_address=ray_address))
+    return EXECUTORS[name](SimpleNamespace(jobs=jobs, ray_address=ray_address,
+                                           job_count=job_count))  # fmt: skip
