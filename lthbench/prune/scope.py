@@ -17,10 +17,17 @@ from lthbench.prune.mask import Mask, layer_of
 
 
 def _lowest(values: torch.Tensor, count: int) -> torch.Tensor:
-    """Indices of the ``count`` lowest values; ties go to the lower index."""
+    """Indices of the ``count`` lowest values, ties going to the lower index (the set a stable
+    sort would put first), found by selection rather than a sort: linear time, which matters
+    at VGG-19's 20M weights."""
     if count <= 0:
         return torch.empty(0, dtype=torch.long)
-    return torch.argsort(values, stable=True)[:count]
+    if count >= len(values):
+        return torch.arange(len(values))
+    threshold = values.kthvalue(count).values
+    below = torch.nonzero(values < threshold).flatten()
+    tied = torch.nonzero(values == threshold).flatten()[: count - len(below)]
+    return torch.cat([below, tied])
 
 
 def remove_global(scores: Scores, mask: Mask, fraction: float) -> Mask:
@@ -30,14 +37,13 @@ def remove_global(scores: Scores, mask: Mask, fraction: float) -> Mask:
     values = torch.cat(
         [scores[n].flatten().float().cpu()[s] for n, s in zip(names, survivors, strict=True)]
     )
-    doomed = _lowest(values, round(fraction * len(values)))
-    owner = torch.cat([torch.full((len(s),), i) for i, s in enumerate(survivors)])
-    offsets = torch.cat([torch.arange(len(s)) for s in survivors])
+    kept = torch.ones(len(values), dtype=torch.bool)
+    kept[_lowest(values, round(fraction * len(values)))] = False
     pruned: Mask = {}
-    for index, name in enumerate(names):
+    pieces = kept.split([len(s) for s in survivors])
+    for name, alive, piece in zip(names, survivors, pieces, strict=True):
         flat_keep = mask[name].flatten().clone()
-        mine = doomed[owner[doomed] == index]
-        flat_keep[survivors[index][offsets[mine]]] = False
+        flat_keep[alive] = piece
         pruned[name] = flat_keep.view_as(mask[name])
     return pruned
 

@@ -141,7 +141,7 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(
     model: nn.Module, split: TensorSplit | Any, device: torch.device, precision: str
 ) -> tuple[float, float]:
@@ -229,7 +229,11 @@ def train(
 
     def record(iteration: int, train_loss: float | None, train_accuracy: float | None) -> None:
         val_loss, val_accuracy = evaluate(model, splits.val, device, precision)
-        test_loss, test_accuracy = evaluate(model, splits.test, device, precision)
+        test_loss, test_accuracy = (
+            (val_loss, val_accuracy)  # validation_size 0: one split, one pass
+            if splits.val is splits.test
+            else evaluate(model, splits.test, device, precision)
+        )
         entry: dict[str, Any] = {
             "iteration": iteration,
             "epoch": iteration / per_epoch,

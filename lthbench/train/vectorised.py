@@ -137,7 +137,7 @@ def train_many(
     marks: list[float] = []
     began = time.perf_counter()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(split: Any) -> tuple[list[float], list[float]]:
         loss_sums, correct, count = [0.0] * runs, [0] * runs, 0
         for x, y in eval_batches(split, device):
@@ -156,7 +156,9 @@ def train_many(
         iteration: int, train_loss: list[float | None], train_acc: list[float | None]
     ) -> None:
         val_loss, val_accuracy = evaluate(splits.val)
-        test_loss, test_accuracy = evaluate(splits.test)
+        test_loss, test_accuracy = (
+            (val_loss, val_accuracy) if splits.val is splits.test else evaluate(splits.test)
+        )
         for i in range(runs):
             entry: dict[str, Any] = {
                 "iteration": iteration,
