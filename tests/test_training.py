@@ -134,3 +134,35 @@ def test_fused_optimizer_is_opt_in_and_trains(
     )
     assert fused_record["run_id"] != plain["run_id"]
     assert fused_record["final_test_accuracy"] > 0.2
+
+
+def test_flush_denormal_is_opt_in_holds_while_training_and_is_off_afterwards(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``flush_denormal`` flushes subnormals to zero during the run's steps and evaluations
+    (and only then); such a run is another run, and it is as deterministic as any."""
+    subnormal = torch.tensor([1e-40])
+    seen: list[bool] = []
+
+    def watch(iteration: int, model: torch.nn.Module) -> None:
+        seen.append(float(subnormal * 1.0) == 0.0)
+
+    def prepare(model: torch.nn.Module, run: object) -> TrainHooks:
+        return TrainHooks(after_step=watch)
+
+    records = []
+    for flush, name in ((False, "a"), (True, "b"), (True, "c")):
+        experiment = load_experiment(
+            write_entry({"training": {"flush_denormal": flush}}, name="tiny")
+        )
+        context = Context(experiment, 0, RunStore(tmp_path / name), tmp_path, progress=False)
+        records.append(context.train_run(prepare=prepare))
+        assert set(seen) == {flush}
+        seen.clear()
+        assert float(subnormal * 1.0) != 0.0  # off again
+    plain, flushed, again = records
+    assert flushed["run_id"] != plain["run_id"] and flushed["run_id"] == again["run_id"]
+    timing = ("wall_time_s", "finished_at")
+    assert {k: v for k, v in flushed.items() if k not in timing} == {
+        k: v for k, v in again.items() if k not in timing
+    }

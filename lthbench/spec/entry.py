@@ -75,6 +75,11 @@ class TrainingHparams(_Strict):
     """torch's one-kernel optimizer step (``fused=True``): much less per-step overhead for small
     nets, but it rounds differently from the default implementation, so its runs are other
     runs (the field joins the identity when true)."""
+    flush_denormal: bool = False
+    """Flush subnormal floats to zero on the CPU while training and evaluating
+    (``torch.set_flush_denormal``). Adam's second moments of rarely-used weights decay into
+    the subnormal range, where x86 arithmetic is many times slower; flushing them changes the
+    numbers in the last bits, so its runs are other runs (the field joins the identity)."""
 
     @field_validator("duration", "eval_interval")
     @classmethod

@@ -135,6 +135,18 @@ def make_optimizer(
     return torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay, fused=fused or None)
 
 
+@contextlib.contextmanager
+def cpu_numerics(hp: TrainingHparams) -> Iterator[None]:
+    """The run's CPU float mode: subnormals flushed to zero when ``hp.flush_denormal`` (torch
+    has no getter, so the mode is set both ways and left off afterwards, torch's default)."""
+    if not torch.set_flush_denormal(hp.flush_denormal) and hp.flush_denormal:
+        raise RuntimeError("training.flush_denormal: this CPU cannot flush subnormals to zero")
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -204,6 +216,26 @@ def train(
     evaluation iterations continue from k, and training ends at the duration's step T (T − k
     steps). ``progress`` is the label of a progress bar (None: no bar).
     """
+    with cpu_numerics(hp):
+        return _train(model, splits, hp, seed=seed, precision=precision, device=device,
+                      checkpoints=checkpoints, checkpoint_seconds=checkpoint_seconds,
+                      hooks=hooks, progress=progress, start_iteration=start_iteration)  # fmt: skip
+
+
+def _train(
+    model: nn.Module,
+    splits: Splits,
+    hp: TrainingHparams,
+    *,
+    seed: int,
+    precision: str = "fp32",
+    device: torch.device | None = None,
+    checkpoints: Checkpoints | None = None,
+    checkpoint_seconds: float = 60.0,
+    hooks: TrainHooks | None = None,
+    progress: str | None = None,
+    start_iteration: int = 0,
+) -> TrainResult:
     device = device or torch.device("cpu")
     hooks = hooks or TrainHooks()
     model.to(device)

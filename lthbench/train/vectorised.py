@@ -31,7 +31,7 @@ from torch.func import functional_call, vmap
 from lthbench.data.base import Splits, TensorSplit
 from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
 from lthbench.spec.entry import TrainingHparams
-from lthbench.train.loop import TrainHooks, TrainResult, make_optimizer, summarise
+from lthbench.train.loop import TrainHooks, TrainResult, cpu_numerics, make_optimizer, summarise
 from lthbench.train.schedule import LearningRate
 
 
@@ -101,6 +101,19 @@ def train_many(
     """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order and
     ``hooks[i]`` (e.g. its ``mask_hooks``). Returns one result per run, as the one-run loop
     would."""
+    with cpu_numerics(hp):
+        return _train_many(models, splits, hp, seeds=seeds, hooks=hooks, device=device)
+
+
+def _train_many(
+    models: list[nn.Module],
+    splits: Splits,
+    hp: TrainingHparams,
+    *,
+    seeds: list[int],
+    hooks: list[TrainHooks | None] | None = None,
+    device: torch.device | None = None,
+) -> list[TrainResult]:
     device = device or torch.device("cpu")
     runs = len(models)
     hooks = hooks or [None] * runs
