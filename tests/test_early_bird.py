@@ -361,7 +361,7 @@ def test_a_crash_inside_the_search_resumes_to_identical_results(
             raise KeyboardInterrupt
         return channel_mask(scales, ratio)
 
-    monkeypatch.setattr("lthbench.methods.early_bird.method.channel_mask", crash_in_epoch_3)
+    monkeypatch.setattr("lthbench.methods.early_bird.train.channel_mask", crash_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "crashed")
     monkeypatch.undo()

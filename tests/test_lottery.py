@@ -14,6 +14,7 @@ from torch import nn
 from lthbench.cli import main
 from lthbench.methods import METHODS
 from lthbench.methods.lottery import Lottery, LotteryParams
+from lthbench.methods.lottery.train import Chain
 from lthbench.models import create_model
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
 from lthbench.prune.mask import (
@@ -286,13 +287,13 @@ def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
     stamps = {p: p.stat().st_mtime_ns for p in store.rglob("*") if p.is_file()}
 
     longer = write_entry(lottery({"rounds": 4, "prune_fraction": 0.2}), name="tiny")
-    original = Lottery._prepare_ticket
+    original = Chain._prepare_ticket
 
     class Killed(Exception):
         pass
 
-    def crashing(self: Lottery, context: Context, params: Any, round_: int, start: int) -> Any:
-        prepare = original(self, context, params, round_, start)
+    def crashing(self: Chain, round_: int, start: int) -> Any:
+        prepare = original(self, round_, start)
         if round_ != 3:
             return prepare
 
@@ -305,12 +306,12 @@ def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
 
         return wrapped
 
-    monkeypatch.setattr(Lottery, "_prepare_ticket", crashing)
+    monkeypatch.setattr(Chain, "_prepare_ticket", crashing)
     context = context_for(longer, store, checkpoint_seconds=0.0)
     with pytest.raises(Killed):
         METHODS["lottery"].run(context, context.experiment.params)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # rounds 0-2 untouched
-    monkeypatch.setattr(Lottery, "_prepare_ticket", original)
+    monkeypatch.setattr(Chain, "_prepare_ticket", original)
     params = context.experiment.params
     round3 = context.run_for(Lottery()._extra(params, 3))
     assert round3.load()["iteration"] == 40  # resumes inside round 3

@@ -10,17 +10,21 @@ on the test set): then the validation figures are the test figures, and says so.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import platformdirs
-import torch
-from torch.utils.data import Dataset
 
 from lthbench.errors import UserError
 from lthbench.spec.entry import DatasetSpec
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import Dataset
+
 
 DATA_ENV = "LTHBENCH_DATA"
 SPLIT_SEED = 0
@@ -53,6 +57,8 @@ class TensorSplit:
         return len(self.y)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         if self.mean is None or self.std is None:
             return x.float()
         shape = (1, -1) + (1,) * (x.dim() - 2)
@@ -167,6 +173,8 @@ def carve_validation(
     """Split (x, y) into train and validation with the fixed split seed. Size 0 keeps the
     training set whole and in its order, with an empty validation split (callers then
     validate on the test split, see :func:`validation_split`)."""
+    import torch
+
     if size == 0:
         return (x, y), (x[:0], y[:0])
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SPLIT_SEED))
@@ -175,6 +183,8 @@ def carve_validation(
 
 
 def resize_images(x: torch.Tensor, side: int | None) -> torch.Tensor:
+    import torch
+
     if side is None or tuple(x.shape[-2:]) == (side, side):
         return x
     return torch.nn.functional.interpolate(
@@ -186,3 +196,8 @@ def validation_split(val: Dataset, test: Dataset, size: int) -> Dataset:
     """The split early stopping reads: the carved validation split, or with ``validation_size:
     0`` the test split itself (no held-out data; early-stopping figures then select on test)."""
     return test if size == 0 else val
+
+
+def iterations_per_epoch(train_size: int, batch_size: int) -> int:
+    """Every example once per epoch; the last batch may be smaller."""
+    return math.ceil(train_size / batch_size)

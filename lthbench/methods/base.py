@@ -14,16 +14,20 @@ Its leaderboard page is a :class:`lthbench.report.pages.MethodPage` registered u
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
-from torch import nn
 
-from lthbench.run import Context, Experiment, RunSpec, SeedResults
+from lthbench.run import Experiment, SeedResults
 from lthbench.store import Run
 
-__all__ = ["METHODS", "RUN_METRICS", "Context", "Experiment", "Method", "NoParams", "RunSpec",
-           "SeedResults", "reference_problem", "register_method"]  # fmt: skip
+if TYPE_CHECKING:  # training needs these; reading (and so this module) does not
+    from torch import nn
+
+    from lthbench.run.context import Context
+
+__all__ = ["METHODS", "RUN_METRICS", "Experiment", "Method", "NoParams", "SeedResults",
+           "reference_problem", "register_method"]  # fmt: skip
 
 RUN_METRICS = frozenset({
     "final_test_accuracy", "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss",
@@ -75,6 +79,12 @@ class Method:
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
         """This seed's result records, from stored results and cached figures only."""
         raise NotImplementedError
+
+    def pending(self, results: SeedResults, params: Any) -> bool:
+        """Whether ``run`` has work left for this seed: a planned run not stored (a method
+        that caches figures adds those). False lets ``lthbench run`` read the seed's records
+        without importing torch."""
+        return any(results.inspect(run)[1] is None for run in self.plan(results, params))
 
 
 def reference_problem(reference: Any, results: set[str]) -> str | None:

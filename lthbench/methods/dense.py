@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lthbench.methods.base import Context, Method, NoParams, SeedResults, register_method
+from lthbench.methods.base import Method, NoParams, SeedResults, register_method
 from lthbench.store import Run
+
+if TYPE_CHECKING:
+    from lthbench.run.context import Context
 
 
 @register_method

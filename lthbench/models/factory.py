@@ -10,16 +10,8 @@ from torch import nn
 
 from lthbench.errors import UserError
 from lthbench.models import mnist1d_nets, paper_nets
+from lthbench.models.names import check_model_name
 from lthbench.spec.entry import ModelSpec
-
-
-def check_model_name(name: str) -> str | None:
-    """None when timm knows the name, else what is wrong."""
-    if timm.is_model(name):
-        return None
-    close = timm.list_models(f"*{name[:4]}*")[:5] if len(name) >= 4 else []
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    return f"unknown timm model {name!r} (see timm.list_models()){hint}"
 
 
 def _takes_input_size(name: str) -> bool:

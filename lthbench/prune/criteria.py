@@ -9,11 +9,12 @@ one with ``@register_criterion``; entries name it in ``method.params.criterion``
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-Scores = dict[str, torch.Tensor]
+Scores = dict[str, "torch.Tensor"]
 
 
 class Criterion:
@@ -53,5 +54,7 @@ class Random(Criterion):
     name = "random"
 
     def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
+        import torch
+
         generator = torch.Generator().manual_seed(seed)
         return {name: torch.rand(w.shape, generator=generator) for name, w in weights.items()}

@@ -11,14 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
+from lthbench.report.plots import pyplot
 from lthbench.report.tables import metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -119,6 +116,7 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
             panels.append((ratio, tickets[0]))
     if not panels:
         return False
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
     for axis, (ratio, ticket) in zip(axes[0], panels, strict=True):
         matrix = ticket["distance_matrix"]

@@ -10,12 +10,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 Records = list[dict[str, Any]]
 
 CURVES = [  # (label, control, colour, marker)
@@ -23,6 +17,17 @@ CURVES = [  # (label, control, colour, marker)
     ("random reinit", "random_reinit", "tab:orange", "s"),
     ("random prune", "random_prune", "tab:green", "^"),
 ]
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a figure is drawn (it takes half
+    a second, which commands that draw nothing should not pay)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def by_round(records: Records, control: str | None) -> list[tuple[float, list[dict[str, Any]]]]:
@@ -45,6 +50,9 @@ def lottery_figure(
     title: str, records: Records, sibling: tuple[str, Records] | None, path: Path
 ) -> None:
     """Test accuracy at early stop and early-stop iteration vs. percent of weights remaining."""
+    plt = pyplot()
+    from matplotlib import ticker
+
     figure, (accuracy, speed) = plt.subplots(1, 2, figsize=(11, 4))
     curves = [
         (label, records, control, colour, marker) for label, control, colour, marker in CURVES
@@ -72,9 +80,9 @@ def lottery_figure(
             mean, _ = _mean_std([float(r[metric]) for r in dense])
             axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
         axis.set_xscale("log")
-        axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
         axis.invert_xaxis()
         axis.set_xlabel("percent of weights remaining")
         axis.grid(True, which="both", alpha=0.3)

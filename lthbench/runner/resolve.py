@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lthbench.data import DATASETS
-from lthbench.data.loader import iterations_per_epoch
+from lthbench.data.base import iterations_per_epoch
 from lthbench.errors import UserError
 from lthbench.methods import METHODS
-from lthbench.models import check_model, check_model_name
+from lthbench.models import check_model_name
 from lthbench.run.experiment import Experiment
 from lthbench.spec.duration import Duration
 from lthbench.spec.entry import Entry
@@ -70,6 +70,8 @@ def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
     _check_budget(experiment)
     method.check(experiment)
     if fit:
+        from lthbench.models import check_model
+
         model = check_model(entry.model, experiment.data.num_classes, experiment.data.input_size)
         method.check_fit(experiment, model)
     return experiment

@@ -24,11 +24,14 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
-import torch
 from filelock import FileLock
+
+if TYPE_CHECKING:
+    import torch
+
 
 STORE_FORMAT_VERSION = 1
 STORE_ENV = "LTHBENCH_STORE"
@@ -92,9 +95,13 @@ class Run:
             return None
 
     def _save_tensors(self, name: str, value: Any) -> None:
+        import torch
+
         _atomic_write(self.path / name, lambda stream: torch.save(value, stream))
 
     def _load_tensors(self, name: str) -> Any | None:
+        import torch
+
         file = self.path / name
         if not file.exists():
             return None

@@ -1,74 +1,39 @@
-"""The early_bird method: plan, train and read the search, EB-Train and the baselines of one
-seed (see the package's docstring for what each is)."""
+"""The early_bird method: plan and read the search, EB-Train and the baselines of one seed
+(see the package's docstring for what each is); ``run`` hands over to :mod:`.train`."""
 
 from __future__ import annotations
 
-import math
 import sys
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from lthbench.errors import UserError
 from lthbench.methods.base import (
     RUN_METRICS,
-    Context,
     Experiment,
     Method,
     SeedResults,
     reference_problem,
     register_method,
 )
-from lthbench.methods.early_bird.params import SCRATCH_SEED_OFFSET, EarlyBirdParams, ratio_key
-from lthbench.prune.channels import (
-    ChannelMask,
-    batchnorm_scales,
-    channel_mask,
-    decode_mask,
-    encode_mask,
-    flatten,
-    slimming_penalty,
-)
-from lthbench.prune.distance import EarlyBirdDetector
-from lthbench.prune.slim import slim
-from lthbench.spec.duration import Duration
-from lthbench.spec.entry import TrainingHparams
+from lthbench.methods.early_bird.params import EarlyBirdParams, ratio_key
 from lthbench.store import Run
-from lthbench.train import TrainHooks
-from lthbench.train.flops import inference_flops, parameter_count, training_step_flops
-from lthbench.train.quantise import int8_hooks
-from lthbench.train.schedule import rescaled_schedule, shifted_schedule
+
+if TYPE_CHECKING:
+    from lthbench.run.context import Context
 
 DENSE_COSTS = "costs-early-bird-dense"
 """Figures kept with the dense run: its per-step training FLOPs, inference FLOPs, parameters."""
 SLIM_COSTS = "slim"
 """Figures kept with a slim run: the same for the slimmed network, and its channel density."""
+DETECTION = "early-bird-detection"
+"""Figures kept with the search run: per ratio, the draw, the distance matrix, the detector's
+cost (computed from the search's mask log once it is complete)."""
 
 
 def _after_full_search(dense_step: int, search: dict[str, Any], slim: dict[str, Any]) -> int:
     """Training FLOPs of a prune-after-training pipeline: the whole search on the dense network,
     then the slim run's steps."""
     return dense_step * search["iterations"] + slim["step_flops"] * slim["iterations"]
-
-
-def _replay(
-    params: EarlyBirdParams, log: list[dict[str, Any]]
-) -> dict[str, tuple[EarlyBirdDetector, list[int]]]:
-    """Per ratio, a detector fed the masks a search logged, and the iterations they came at
-    (to resume a search, and to read its draws afterwards)."""
-    replayed = {}
-    for ratio in params.ratios:
-        key = ratio_key(ratio)
-        detector = EarlyBirdDetector(window=params.window, epsilon=params.epsilon)
-        iterations = []
-        for record in log:
-            bits = record.get("channel_masks", {}).get(key)
-            if bits is not None:
-                detector.update(decode_mask(bits))
-                iterations.append(record["iteration"])
-        replayed[key] = (detector, iterations)
-    return replayed
 
 
 @register_method
@@ -134,170 +99,32 @@ class EarlyBird(Method):
         return extra
 
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
-        runs = [results.run_for(), results.run_for(self._search_extra(params))]
+        """Every run; once the search's draws are known, none for a ticket never drawn."""
+        search = results.run_for(self._search_extra(params))
+        detection = search.figures(DETECTION) or {}
+        runs = [results.run_for(), search]
         for ratio in params.ratios:
+            drawn = detection.get(ratio_key(ratio), {}).get("draw_iteration", 0) is not None
             for phase in ("eb_train", *params.baselines):
-                runs.append(results.run_for(self._extra(params, ratio, phase)))
+                if drawn or phase not in ("eb_train", "scratch"):
+                    runs.append(results.run_for(self._extra(params, ratio, phase)))
         return runs
 
     # -- training -----------------------------------------------------------------------
     def run(self, context: Context, params: Any) -> None:
-        """The dense run, the search, then per ratio: network slimming, EB-Train from the
-        draw (when there is one), the one-shot structured ticket, scratch (when drawn)."""
-        context.train_run(label="dense")
-        self._cache_dense_costs(context)
-        context.train_run(self._search_extra(params), self._prepare_search(context, params),
-                          "search", training=self._search_training(context, params))  # fmt: skip
-        detection = self._detection(context, params)
-        training = context.training
-        for ratio in params.ratios:
-            draw = detection[ratio_key(ratio)]["draw_iteration"]
-            if "network_slimming" in params.baselines:
-                finetune = training if params.finetune is None else rescaled_schedule(
-                    training, params.finetune, context.iterations_per_epoch)  # fmt: skip
-                self._train_slim(context, params, ratio, "network_slimming", finetune)
-            if draw is not None:
-                rest = shifted_schedule(training, draw, context.experiment.total_iterations,
-                                        context.iterations_per_epoch)  # fmt: skip
-                self._train_slim(context, params, ratio, "eb_train", rest)
-            if "lottery_oneshot" in params.baselines:
-                self._train_slim(context, params, ratio, "lottery_oneshot", training)
-            if draw is not None and "scratch" in params.baselines:
-                self._train_slim(context, params, ratio, "scratch", training)
+        from lthbench.methods.early_bird.train import Search
 
-    def _cache_dense_costs(self, context: Context) -> None:
-        """The dense network's costs, kept with its stored run, so that reading results
-        builds no model."""
-        run = context.run_for()
-        if run.figures(DENSE_COSTS) is not None:
-            return
-        model, info = context.build_model(), context.data_info
-        run.save_figures(DENSE_COSTS, {
-            "step_flops": training_step_flops(model, context.training.batch_size,
-                                              info.input_size),
-            "inference_flops": inference_flops(model, info.input_size),
-            "parameters": parameter_count(model),
-        })  # fmt: skip
+        Search(self, context, params).train()
 
-    def _search_training(self, context: Context, params: EarlyBirdParams) -> TrainingHparams:
-        training = context.training
-        if params.search_schedule == "entry":
-            return training
-        _first, *rest = sorted(training.milestones, key=context.experiment.iterations)
-        return training.model_copy(update={"milestones": [Duration(), *rest]})
-
-    def _prepare_search(self, context: Context, params: EarlyBirdParams) -> Any:
-        def prepare(model: nn.Module, run: Run) -> TrainHooks:
-            saved = run.load()
-            detectors = {
-                key: d for key, (d, _) in _replay(params, saved["log"] if saved else []).items()
-            }
-
-            def after_eval(iteration: int, model: nn.Module) -> dict[str, Any]:
-                if iteration == 0:
-                    return {}
-                scales = batchnorm_scales(model)
-                logged = {}
-                for p in params.ratios:
-                    mask = channel_mask(scales, p)
-                    key = ratio_key(p)
-                    logged[key] = encode_mask(mask)
-                    if detectors[key].update(flatten(mask)):
-                        run.save_state("ticket", model.state_dict(), tag=key)
-                        run.save_mask(mask, "ticket_channels", tag=key)
-                return {"channel_masks": logged}
-
-            def stop(iteration: int) -> bool:
-                return not params.full_search and all(
-                    d.draw_index is not None for d in detectors.values()
-                )
-
-            hooks = TrainHooks(
-                penalty=slimming_penalty(params.sparsity), after_eval=after_eval, stop=stop
-            )
-            if params.search_precision == "int8":
-                hooks = TrainHooks.combine(hooks, int8_hooks(model))
-            return hooks
-
-        return prepare
-
-    def _train_slim(self, context: Context, params: EarlyBirdParams, ratio: float, phase: str,
-                    training: TrainingHparams) -> None:  # fmt: skip
-        context.train_run(self._extra(params, ratio, phase),
-                          self._prepare_slim(context, params, ratio, phase),
-                          f"p={ratio:g} {phase}", training=training)  # fmt: skip
-
-    def _prepare_slim(self, context: Context, params: EarlyBirdParams, ratio: float,
-                      phase: str) -> Any:  # fmt: skip
-        search = context.run_for(self._search_extra(params))
-        key = ratio_key(ratio)
-
-        def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
-            if phase in ("network_slimming", "lottery_oneshot"):
-                theta0 = (
-                    {name: value.clone() for name, value in model.state_dict().items()}
-                    if phase == "lottery_oneshot"
-                    else None
-                )
-                model.load_state_dict(_stored(search.state("final"), "the search's weights"))
-                mask = channel_mask(batchnorm_scales(model), ratio)
-                if theta0 is not None:
-                    model.load_state_dict(theta0)  # the search's θ0: this seed's init
-            else:
-                mask = _stored(search.mask("ticket_channels", tag=key), "the ticket's mask")
-                if phase == "eb_train":
-                    model.load_state_dict(_stored(search.state("ticket", tag=key), "the ticket"))
-                else:
-                    fresh = context.build_model(context.seed + SCRATCH_SEED_OFFSET)
-                    model.load_state_dict(fresh.state_dict())
-            self._slim(context, model, mask, run)
-            if params.penalised(phase):
-                return TrainHooks(penalty=slimming_penalty(params.sparsity))
-            return None
-
-        return prepare
-
-    def _slim(self, context: Context, model: nn.Module, mask: ChannelMask, run: Run) -> None:
-        """Slim ``model`` in place and keep what it became (its channels and its costs)."""
-        info = context.data_info
-        plan = slim(model, mask, torch.zeros((2, *info.input_size)))
-        kept, total = plan.kept_channels()
-        run.save_mask(plan.survivors, "channels")
-        run.save_figures(SLIM_COSTS, {
-            "step_flops": training_step_flops(model, context.training.batch_size,
-                                              info.input_size),
-            "inference_flops": inference_flops(model, info.input_size),
-            "parameters": parameter_count(model),
-            "channel_density": kept / total if total else 1.0,
-            "requested_channel_density": float(flatten(mask).float().mean()),
-        })  # fmt: skip
+    def pending(self, results: SeedResults, params: Any) -> bool:
+        search = results.run_for(self._search_extra(params))
+        return (
+            super().pending(results, params)
+            or results.run_for().figures(DENSE_COSTS) is None
+            or search.figures(DETECTION) is None
+        )
 
     # -- reading ------------------------------------------------------------------------
-    def _detection(self, results: SeedResults, params: EarlyBirdParams) -> dict[str, Any]:
-        """Per ratio, from the search's log: the draw iteration (None: never) and the search's
-        time up to it, the distance matrix between the masks of all evaluations (at their
-        epochs), and the detector's cost up to the draw."""
-        search = results.run_for(self._search_extra(params))
-        log = search.log()
-        wall_at = {r["iteration"]: t for r, t in zip(log, search.elapsed_at_eval(), strict=False)}
-        found: dict[str, dict[str, Any]] = {}
-        for key, (detector, iterations) in _replay(params, log).items():
-            draw = None if detector.draw_index is None else iterations[detector.draw_index]
-            channels = len(detector.masks[0]) if detector.masks else 0
-            seen = len(iterations) if detector.draw_index is None else detector.draw_index + 1
-            # per evaluation: one sort of the |γ| (n log2 n comparisons) and window−1 distances (n)
-            cost = seen * (channels * math.log2(max(channels, 2)) + (params.window - 1) * channels)
-            found[key] = {
-                "draw_iteration": draw,
-                "search_wall_time_s": wall_at.get(draw),
-                "epochs": [i / results.iterations_per_epoch for i in iterations],
-                "distance_matrix": [
-                    [round(d, 4) for d in row] for row in detector.distance_matrix()
-                ],
-                "detector_flops": cost,
-            }
-        return found
-
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         costs = results.run_for().figures(DENSE_COSTS)
@@ -317,7 +144,11 @@ class EarlyBird(Method):
         if search is None or costs is None:
             return records
         dense_step = costs["step_flops"]
-        detection = self._detection(results, params)
+        detection = results.run_for(self._search_extra(params)).figures(DETECTION)
+        if detection is None:
+            print(f"warning: run {search['run_id']}: its ticket draws are not computed yet "
+                  "(`lthbench run` computes them); not counted", file=sys.stderr)  # fmt: skip
+            return records
         for ratio in params.ratios:
             slimming = self._slim_record(results, params, ratio, "network_slimming")
             if slimming is not None:
@@ -388,9 +219,3 @@ class EarlyBird(Method):
             ticket["training_flops_saving_vs_slimming"] = slimming["training_flops"] / flops
             ticket["wall_time_saving_vs_slimming"] = slimming["total_wall_time_s"] / wall
         return ticket
-
-
-def _stored(value: Any, what: str) -> Any:
-    if value is None:
-        raise RuntimeError(f"the search run has no stored {what}")
-    return value

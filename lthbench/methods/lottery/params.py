@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lthbench.prune.criteria import CRITERIA
-from lthbench.prune.rule import PruningRule
 from lthbench.spec.duration import Duration, DurationField
+
+if TYPE_CHECKING:
+    from lthbench.prune.rule import PruningRule
 
 Control = Literal["random_reinit", "random_prune"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -94,6 +96,8 @@ class LotteryParams(BaseModel):
     @property
     def rule(self) -> PruningRule:
         """What one pruning step does (criterion, scope, the fraction per step)."""
+        from lthbench.prune.rule import PruningRule
+
         return PruningRule(
             fraction=self.fraction, criterion=self.criterion, scope=self.scope,
             layer_fractions=dict(self.layer_fractions), include_output=self.include_output,
