@@ -66,22 +66,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jobs(args: argparse.Namespace) -> list[Any]:
-    from lthbench.runner.jobs import plan
-
-    experiments = _experiments_of_tier(args, fit=True)
-    return plan(experiments, args.seed, _data_root(args))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-
+    """Train what is not stored. Seeds whose runs are all stored are read, not resumed: a
+    cache-hit run imports no torch."""
     from lthbench.data import vision
-    from lthbench.runner.jobs import choose_device
+    from lthbench.runner.jobs import check_trainable, pending, plan, stored_records
 
     vision.DOWNLOAD["enabled"] = args.download
-    device = choose_device(args.device)
-    jobs = _jobs(args)
+    jobs = plan(_experiments_of_tier(args), args.seed)
     store = _store(args)
+    todo = pending(jobs, store)
+    if todo:
+        check_trainable(todo, _data_root(args))
     if args.dry_run:
         for job in jobs:
             results = job.results(store)
@@ -96,7 +92,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 print(f"{job.experiment.id}\tseed {job.seed}\t{run.id}\t{state}")
         return 0
-    _execute(jobs, store, args, device)
+    for job in jobs:
+        if job not in todo:
+            for record in stored_records(job, store):
+                print(_summary_line(record))
+    if todo:
+        from lthbench.runner.jobs import choose_device
+
+        _execute(todo, store, args, choose_device(args.device))
     return 0
 
 
@@ -195,12 +198,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from lthbench.report.leaderboard import render
-    from lthbench.runner.jobs import choose_device, plan
+    from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
 
-    device = choose_device(args.device)
-    experiments = _experiments_of_tier(args, fit=True)
-    jobs = plan(experiments, None, _data_root(args))
-    _execute(jobs, _store(args), args, device)
+    experiments = _experiments_of_tier(args)
+    store = _store(args)
+    todo = pending(plan(experiments), store)
+    if todo:
+        check_trainable(todo, _data_root(args))
+        _execute(todo, store, args, choose_device(args.device))
     records, verdicts = _verdicts(args, experiments)
     render(experiments, records, verdicts, Path(args.out))
     _print_verdicts(verdicts, as_json=False)

@@ -125,3 +125,27 @@ def test_budget_scales_every_duration_and_keeps_the_entry_valid(
     assert any(c["identity"].get("saves_state_at") == "5it" for c in configs)
     assert main(["run", str(path), "--store", str(store), "--budget", "1.5"]) == 2
     assert "--budget: 1.5 is not in (0, 1]" in capsys.readouterr().err
+
+
+def test_reads_and_a_cache_hit_run_import_no_torch(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """list, show, check and a run whose results are all stored start in well under a second
+    because they import neither torch nor timm, torchvision or matplotlib (each ~0.5-2 s)."""
+    learns = {"id": "L", "statement": "above chance", "metric": "final_test_accuracy",
+              "op": ">", "reference": 0.1, "kind": "lthbench", "source": "lthbench test"}  # fmt: skip
+    path = write_entry({"claims": [learns], "seeds": [0]}, name="tiny")
+    lottery = write_entry({"method": {"name": "lottery", "params": {"rounds": 1,
+                           "prune_fraction": 0.5}}, "seeds": [0]}, name="tiny-lottery")  # fmt: skip
+    store = ["--registry", str(path.parent), "--store", str(tmp_path / "store")]
+    assert main(["run", *store, "--quiet"]) == 0
+    heavy = ("torch", "timm", "torchvision", "matplotlib", "scipy.stats")
+    for command in (["list"], ["show", "tiny-lottery"], ["check"], ["run"], ["run", str(lottery)]):
+        script = (
+            "import sys\nfrom lthbench.cli import main\n"
+            f"code = main({[*command, *store]!r})\n"
+            f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120, check=True)  # fmt: skip
+        assert done.stdout.strip().splitlines()[-1] == "0 []", (command, done.stdout, done.stderr)

@@ -10,16 +10,19 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from lthbench.data import DATASETS
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
-from lthbench.run import Context, Experiment, SeedResults
-from lthbench.runner.resolve import select
+from lthbench.run import Experiment, SeedResults
+from lthbench.runner.resolve import check_fit, select
 from lthbench.store import RunStore
+
+if TYPE_CHECKING:  # training needs torch; planning and reading do not
+    import torch
+
+    from lthbench.run.context import Context
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Job:
         progress: bool,
         checkpoint_seconds: float | None = None,
     ) -> Context:
+        from lthbench.run.context import Context
+
         seconds = checkpoint_interval() if checkpoint_seconds is None else checkpoint_seconds
         return Context(self.experiment, self.seed, store, data_root, device, progress, seconds)
 
@@ -54,17 +59,30 @@ class Job:
         ]  # fmt: skip
 
 
-def plan(experiments: Iterable[Experiment], seed: int | None, data_root: Path) -> list[Job]:
-    """Jobs for the experiments' seeds (or one seed), once their data files are found."""
-    jobs: list[Job] = []
-    for experiment in experiments:
+def plan(experiments: Iterable[Experiment], seed: int | None = None) -> list[Job]:
+    """One job per experiment and seed (or the one ``seed``)."""
+    return [Job(e, s) for e in experiments for s in (e.seeds if seed is None else [seed])]
+
+
+def pending(jobs: Iterable[Job], store: RunStore) -> list[Job]:
+    """The jobs with work left (a run to train, figures to cache): read from the store alone."""
+    return [job for job in jobs if job.method.pending(job.results(store), job.experiment.params)]
+
+
+def check_trainable(jobs: Iterable[Job], data_root: Path) -> None:
+    """What training needs beyond resolution, checked for every job before any trains: each
+    network fits its data and method (built on the meta device) and the data files are there."""
+    seen: set[str] = set()
+    for job in jobs:
+        experiment = job.experiment
+        if experiment.id in seen:
+            continue
+        seen.add(experiment.id)
+        check_fit(experiment)
         try:
             DATASETS[experiment.dataset.name].check(experiment.dataset, data_root)
         except UserError as error:
             raise UserError(f"{experiment.file}: {error}") from None
-        seeds = experiment.seeds if seed is None else [seed]
-        jobs.extend(Job(experiment, s) for s in seeds)
-    return jobs
 
 
 def checkpoint_interval() -> float:
@@ -92,6 +110,8 @@ def stored_records(job: Job, store: RunStore) -> list[dict[str, Any]]:
 
 
 def choose_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -70,11 +70,22 @@ def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
     _check_budget(experiment)
     method.check(experiment)
     if fit:
-        from lthbench.models import check_model
-
-        model = check_model(entry.model, experiment.data.num_classes, experiment.data.input_size)
-        method.check_fit(experiment, model)
+        check_fit(experiment)
     return experiment
+
+
+def check_fit(experiment: Experiment) -> None:
+    """Build the network on the meta device (no memory, no time; it imports torch and timm)
+    and check that it fits the data and the method's params: what training needs beyond
+    resolution. Errors name the entry's file."""
+    from lthbench.models import check_model
+
+    data = experiment.data
+    try:
+        model = check_model(experiment.model, data.num_classes, data.input_size)
+        METHODS[experiment.method_name].check_fit(experiment, model)
+    except UserError as error:
+        raise UserError(f"{experiment.file}: {error}") from None
 
 
 def experiment_of(entry: Entry, params: BaseModel) -> Experiment:

@@ -22,17 +22,12 @@ MAX_FILE_BYTES = 256 * 1024
 REGISTRY_ENV = "LTHBENCH_REGISTRY"
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """Safe loading, plus: no anchors/aliases (billion laughs) and no duplicate keys."""
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML has it: the registry parses about ten times faster."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed in registry entries",
-                problem_mark=event.start_mark,
-            )
-        return super().compose_node(parent, index)
+
+class _StrictSafeLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """Safe loading, plus: no duplicate keys (aliases are refused before, by :func:`safe_load`)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
@@ -51,6 +46,18 @@ _StrictSafeLoader.add_constructor(
 )
 
 
+def safe_load(text: str) -> Any:
+    """YAML without anchors or aliases (no billion laughs: refused from the event stream,
+    before anything is composed) and without duplicate keys."""
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(
+                problem="aliases (*name) are not allowed in registry entries",
+                problem_mark=event.start_mark,
+            )
+    return yaml.load(text, Loader=_StrictSafeLoader)
+
+
 def read_yaml(path: Path) -> Any:
     try:
         size = path.stat().st_size
@@ -60,7 +67,7 @@ def read_yaml(path: Path) -> Any:
         raise UserError(f"{path}: file is {size} bytes; entries are at most {MAX_FILE_BYTES}")
     try:
         text = path.read_text(encoding="utf-8")
-        return yaml.load(text, Loader=_StrictSafeLoader)
+        return safe_load(text)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
     except yaml.MarkedYAMLError as error:
@@ -108,7 +115,7 @@ def parse_overrides(overrides: Iterable[str]) -> list[tuple[list[str], Any]]:
                 f"--set {override!r}: write it as key.path=value, e.g. training.lr=0.01"
             )
         try:
-            value = yaml.load(text, Loader=_StrictSafeLoader)
+            value = safe_load(text)
         except yaml.YAMLError:
             raise UserError(f"--set {override!r}: the value is not valid YAML") from None
         parsed.append((key.split("."), value))
