@@ -109,7 +109,7 @@ def test_module_entry_point_prints_version() -> None:
     assert done.returncode == 0 and done.stdout.startswith("lthbench ")
 
 
-def test_budget_scales_every_duration_and_keeps_the_entry_valid(
+def test_budget_scales_every_duration_and_the_number_of_evaluations(
     write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_entry({
@@ -123,6 +123,8 @@ def test_budget_scales_every_duration_and_keeps_the_entry_valid(
     assert training == {"8it"}  # 2 epochs of 38 iterations (3800 examples / 100) x 0.1
     assert {c["resolved"]["training"]["milestones"][0] for c in configs} == {"4it"}
     assert any(c["identity"].get("saves_state_at") == "5it" for c in configs)
+    # 76 iterations evaluated every 40: 1.9 evaluations x 0.1, at least 2 (start aside)
+    assert {c["resolved"]["training"]["eval_interval"] for c in configs} == {"4it"}
     assert main(["run", str(path), "--store", str(store), "--budget", "1.5"]) == 2
     assert "--budget: 1.5 is not in (0, 1]" in capsys.readouterr().err
 

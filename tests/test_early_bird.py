@@ -443,3 +443,16 @@ def test_lottery_oneshot_is_the_slimming_channels_reset_to_theta0(
     assert record["iterations"] == total and record["control"] == "lottery_oneshot"
     dense = next(r for r in records if r["phase"] == "dense")
     assert record["training_flops"] == dense["step_flops"] * total + record["step_flops"] * total
+
+
+def test_a_quick_budget_keeps_the_evaluations_the_detector_needs(
+    write_entry: Callable[..., Path],
+) -> None:
+    """`--budget` scales the number of evaluations with the budget, but an Early-Bird search
+    keeps enough to fill its detector's FIFO and draw."""
+    path = write_entry(early_bird_entry({**TINY_PARAMS, "window": 4}, duration="40ep"))
+    full = load_experiment(path)
+    quick = load_experiment(path, budget=0.05)
+    assert full.total_iterations // full.eval_iterations == 40
+    assert quick.total_iterations // quick.eval_iterations == 5  # the floor: window + 1
+    assert quick.total_iterations == round(full.total_iterations * 0.05)

@@ -63,6 +63,10 @@ class Method:
         """Raise UserError for params that contradict the budget (default: none). Runs at
         resolution, for reads too: it must build no model."""
 
+    def min_evaluations(self, params: Any) -> int:
+        """Evaluations a run needs at least (a quick ``--budget`` run keeps this many)."""
+        return 2
+
     def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
         """Raise UserError for params that do not fit the network (given on the meta
         device: shapes without memory). Runs before training and in ``validate``."""

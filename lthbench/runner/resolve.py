@@ -63,9 +63,7 @@ def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
     if budget != 1.0:
         if not 0 < budget <= 1:
             raise UserError(f"--budget: {budget} is not in (0, 1]")
-        per_epoch = experiment_of(entry, params).iterations_per_epoch
-        params = _scale(params, budget, per_epoch)
-        entry = _with(entry, training=_scale(entry.training, budget, per_epoch))
+        entry, params = _scaled(entry, params, method, budget)
     experiment = experiment_of(entry, params)
     _check_budget(experiment)
     method.check(experiment)
@@ -156,6 +154,22 @@ def _check_budget(experiment: Experiment) -> None:
             raise UserError(
                 f"training.milestones[{index}]: {milestone} is past training.duration {hp.duration}"
             )
+
+
+def _scaled(entry: Entry, params: BaseModel, method: Any, factor: float) -> tuple[Entry, Any]:
+    """Every duration (budget, warmup, milestones, rewind points) times ``factor``, and the
+    number of evaluations too (an evaluation costs a pass over validation and test data, so a
+    quick run must not keep the full budget's count), but never fewer than the method needs
+    (its detectors' windows)."""
+    full = experiment_of(entry, params)
+    per_epoch = full.iterations_per_epoch
+    params = _scale(params, factor, per_epoch)
+    training = _scale(entry.training, factor, per_epoch)
+    total = training.duration.to_iterations(per_epoch)
+    evaluations = max(method.min_evaluations(params),
+                      round(full.total_iterations / full.eval_iterations * factor))  # fmt: skip
+    interval = Duration(iterations=max(1, total // max(evaluations, 1)))
+    return _with(entry, training=training.model_copy(update={"eval_interval": interval})), params
 
 
 def _scale(value: Any, factor: float, per_epoch: int) -> Any:

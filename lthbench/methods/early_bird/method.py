@@ -64,6 +64,9 @@ class EarlyBird(Method):
             return f"where.ratio: {ratio!r} is not among this entry's ratios {params.ratios}"
         return None
 
+    def min_evaluations(self, params: Any) -> int:
+        return params.window + 1  # the detector's FIFO, filled, and one more to draw
+
     def check(self, experiment: Experiment) -> None:
         params: EarlyBirdParams = experiment.params
         hp = experiment.training

@@ -68,6 +68,10 @@ class Lottery(Method):
             return "where.density: a density range needs a density inside it"
         return None
 
+    def min_evaluations(self, params: Any) -> int:
+        stop = params.early_bird_stop
+        return 2 if stop is None else stop.window + 1
+
     def check(self, experiment: Experiment) -> None:
         params: LotteryParams = experiment.params
         rewind, prune_at = params.rewind_point, params.prune_at
