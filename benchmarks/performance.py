@@ -419,7 +419,7 @@ def bench_tier(tmp: Path, budget: float) -> tuple[float, str]:
                "--quiet"]  # fmt: skip
     began = time.perf_counter()
     done = subprocess.run(command, check=False, capture_output=True, text=True)
-    if done.returncode not in (0, 1):  # 1: it ran, and a required claim failed at this budget
+    if done.returncode not in (0, 1) or "Traceback" in done.stderr:  # 1: a required claim failed
         raise RuntimeError(
             f"lthbench reproduce exited with {done.returncode}: {done.stderr[-2000:]}"
         )

@@ -456,3 +456,21 @@ def test_a_quick_budget_keeps_the_evaluations_the_detector_needs(
     assert full.total_iterations // full.eval_iterations == 40
     assert quick.total_iterations // quick.eval_iterations == 5  # the floor: window + 1
     assert quick.total_iterations == round(full.total_iterations * 0.05)
+
+
+def test_a_ticket_drawn_at_the_last_evaluation_has_no_eb_train_run(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """The detector may draw at the budget's end (a short budget makes it likely): EB-Train
+    then has no step left, so no run is planned or trained for it; the ticket counts as
+    drawn, scratch still trains its architecture, and the seed is complete."""
+    params = {"ratios": [0.5], "window": 2, "epsilon": 1.0, "baselines": ["scratch"]}
+    path = write_entry(early_bird_entry(params, duration="2ep", milestones=["1ep"]))
+    records = _run(path, store)
+    (ticket,) = [r for r in records if r["phase"] == "eb_train"]
+    assert ticket["drawn"] == 1.0 and ticket["draw_fraction"] == 1.0
+    assert "final_test_accuracy" not in ticket
+    assert [r["phase"] for r in records if r["phase"] == "scratch"] == ["scratch"]
+    experiment = load_experiment(path)
+    job = Job(experiment, 0)
+    assert not job.method.pending(job.results(RunStore(store)), experiment.params)

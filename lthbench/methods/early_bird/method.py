@@ -30,6 +30,12 @@ DETECTION = "early-bird-detection"
 cost (computed from the search's mask log once it is complete)."""
 
 
+def eb_trains(draw: int | None, total: int) -> bool:
+    """Whether EB-Train has steps to take: a ticket drawn at the budget's last evaluation has
+    none left (the search was the whole training), so it has no EB-Train run."""
+    return draw is not None and draw < total
+
+
 def _after_full_search(dense_step: int, search: dict[str, Any], slim: dict[str, Any]) -> int:
     """Training FLOPs of a prune-after-training pipeline: the whole search on the dense network,
     then the slim run's steps."""
@@ -106,11 +112,15 @@ class EarlyBird(Method):
         search = results.run_for(self._search_extra(params))
         detection = search.figures(DETECTION) or {}
         runs = [results.run_for(), search]
+        total = results.experiment.total_iterations
         for ratio in params.ratios:
-            drawn = detection.get(ratio_key(ratio), {}).get("draw_iteration", 0) is not None
+            draw = detection.get(ratio_key(ratio), {}).get("draw_iteration", 0)
             for phase in ("eb_train", *params.baselines):
-                if drawn or phase not in ("eb_train", "scratch"):
-                    runs.append(results.run_for(self._extra(params, ratio, phase)))
+                if phase == "eb_train" and not eb_trains(draw, total):
+                    continue
+                if phase == "scratch" and draw is None:
+                    continue
+                runs.append(results.run_for(self._extra(params, ratio, phase)))
         return runs
 
     # -- training -----------------------------------------------------------------------
@@ -204,7 +214,11 @@ class EarlyBird(Method):
             "search_precision": params.search_precision,
             "search_schedule": params.search_schedule,
         }  # fmt: skip
-        trained = None if start is None else self._slim_record(results, params, ratio, "eb_train")
+        trained = (
+            self._slim_record(results, params, ratio, "eb_train")
+            if eb_trains(start, total)
+            else None
+        )
         if trained is None:
             return ticket
         search_wall = found["search_wall_time_s"]

@@ -9,7 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from lthbench.methods.early_bird.method import DENSE_COSTS, DETECTION, SLIM_COSTS, EarlyBird
+from lthbench.methods.early_bird.method import (
+    DENSE_COSTS,
+    DETECTION,
+    SLIM_COSTS,
+    EarlyBird,
+    eb_trains,
+)
 from lthbench.methods.early_bird.params import SCRATCH_SEED_OFFSET, EarlyBirdParams, ratio_key
 from lthbench.prune.channels import (
     ChannelMask,
@@ -75,7 +81,7 @@ class Search:
                 finetune = training if self.params.finetune is None else rescaled_schedule(
                     training, self.params.finetune, self.context.iterations_per_epoch)  # fmt: skip
                 self._train_slim(ratio, "network_slimming", finetune)
-            if draw is not None:
+            if eb_trains(draw, self.context.experiment.total_iterations):
                 rest = shifted_schedule(training, draw, self.context.experiment.total_iterations,
                                         self.context.iterations_per_epoch)  # fmt: skip
                 self._train_slim(ratio, "eb_train", rest)
