@@ -240,7 +240,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         records = [
             record
-            for experiment in select([args.target], _registry(args))
+            for experiment in select([args.target], _registry(args), budget=args.budget)
             for seed in experiment.seeds
             for record in stored_records(Job(experiment, seed), store)
         ]
@@ -354,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(show)
     show.add_argument("target", help="entry id / file, or run id (prefix)")
     show.add_argument("--json", action="store_true", help="print the records as JSON")
+    show.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
+                      help="the budget the runs were made with (see run --budget)")  # fmt: skip
     show.set_defaults(func=cmd_show)
     return parser
 

@@ -125,6 +125,9 @@ def test_budget_scales_every_duration_and_the_number_of_evaluations(
     assert any(c["identity"].get("saves_state_at") == "5it" for c in configs)
     # 76 iterations evaluated every 40: 1.9 evaluations x 0.1, at least 2 (start aside)
     assert {c["resolved"]["training"]["eval_interval"] for c in configs} == {"4it"}
+    capsys.readouterr()
+    assert main(["show", str(path), "--store", str(store), "--budget", "0.1", "--json"]) == 0
+    assert {r["round"] for r in json.loads(capsys.readouterr().out)} == {0, 1}
     assert main(["run", str(path), "--store", str(store), "--budget", "1.5"]) == 2
     assert "--budget: 1.5 is not in (0, 1]" in capsys.readouterr().err
 
