@@ -92,8 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
                 print(f"{job.experiment.id}\tseed {job.seed}\t{run.id}\t{state}")
         return 0
+    waiting = {id(job) for job in todo}
     for job in jobs:
-        if job not in todo:
+        if id(job) not in waiting:
             for record in stored_records(job, store):
                 print(_summary_line(record))
     if todo:

@@ -11,10 +11,12 @@ with exactly the metrics of an uninterrupted one: weights, optimizer state, RNG 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -24,6 +26,9 @@ from lthbench.data.base import Splits, TensorSplit
 from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
 from lthbench.spec.entry import TrainingHparams
 from lthbench.train.schedule import LearningRate
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Checkpoints(Protocol):
@@ -147,6 +152,27 @@ def cpu_numerics(hp: TrainingHparams) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def in_cpu_numerics(train_function: Callable[P, R]) -> Callable[P, R]:
+    """Run a training function (one with an ``hp`` argument) under :func:`cpu_numerics`."""
+    signature = inspect.signature(train_function)
+
+    @functools.wraps(train_function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with cpu_numerics(signature.bind(*args, **kwargs).arguments["hp"]):
+            return train_function(*args, **kwargs)
+
+    return wrapper
+
+
+def val_and_test(
+    splits: Splits, evaluate: Callable[[Any], tuple[Any, Any]]
+) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(loss, accuracy) on validation and on test: one pass when validation is the test
+    split (``validation_size: 0``)."""
+    val = evaluate(splits.val)
+    return val, val if splits.val is splits.test else evaluate(splits.test)
+
+
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -195,6 +221,7 @@ def _rng_seed(seed: int) -> int:
     return (seed * 2_654_435_761 + 97) % 2**63
 
 
+@in_cpu_numerics
 def train(
     model: nn.Module,
     splits: Splits,
@@ -216,26 +243,6 @@ def train(
     evaluation iterations continue from k, and training ends at the duration's step T (T − k
     steps). ``progress`` is the label of a progress bar (None: no bar).
     """
-    with cpu_numerics(hp):
-        return _train(model, splits, hp, seed=seed, precision=precision, device=device,
-                      checkpoints=checkpoints, checkpoint_seconds=checkpoint_seconds,
-                      hooks=hooks, progress=progress, start_iteration=start_iteration)  # fmt: skip
-
-
-def _train(
-    model: nn.Module,
-    splits: Splits,
-    hp: TrainingHparams,
-    *,
-    seed: int,
-    precision: str = "fp32",
-    device: torch.device | None = None,
-    checkpoints: Checkpoints | None = None,
-    checkpoint_seconds: float = 60.0,
-    hooks: TrainHooks | None = None,
-    progress: str | None = None,
-    start_iteration: int = 0,
-) -> TrainResult:
     device = device or torch.device("cpu")
     hooks = hooks or TrainHooks()
     model.to(device)
@@ -260,11 +267,8 @@ def _train(
         raise ValueError(f"start_iteration {start_iteration} is not in [0, {total})")
 
     def record(iteration: int, train_loss: float | None, train_accuracy: float | None) -> None:
-        val_loss, val_accuracy = evaluate(model, splits.val, device, precision)
-        test_loss, test_accuracy = (
-            (val_loss, val_accuracy)  # validation_size 0: one split, one pass
-            if splits.val is splits.test
-            else evaluate(model, splits.test, device, precision)
+        (val_loss, val_accuracy), (test_loss, test_accuracy) = val_and_test(
+            splits, lambda split: evaluate(model, split, device, precision)
         )
         entry: dict[str, Any] = {
             "iteration": iteration,

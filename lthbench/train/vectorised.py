@@ -31,7 +31,14 @@ from torch.func import functional_call, vmap
 from lthbench.data.base import Splits, TensorSplit
 from lthbench.data.loader import TrainBatches, eval_batches, iterations_per_epoch
 from lthbench.spec.entry import TrainingHparams
-from lthbench.train.loop import TrainHooks, TrainResult, cpu_numerics, make_optimizer, summarise
+from lthbench.train.loop import (
+    TrainHooks,
+    TrainResult,
+    in_cpu_numerics,
+    make_optimizer,
+    summarise,
+    val_and_test,
+)
 from lthbench.train.schedule import LearningRate
 
 
@@ -89,6 +96,7 @@ def _batches(
     return stacked
 
 
+@in_cpu_numerics
 def train_many(
     models: list[nn.Module],
     splits: Splits,
@@ -101,19 +109,6 @@ def train_many(
     """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order and
     ``hooks[i]`` (e.g. its ``mask_hooks``). Returns one result per run, as the one-run loop
     would."""
-    with cpu_numerics(hp):
-        return _train_many(models, splits, hp, seeds=seeds, hooks=hooks, device=device)
-
-
-def _train_many(
-    models: list[nn.Module],
-    splits: Splits,
-    hp: TrainingHparams,
-    *,
-    seeds: list[int],
-    hooks: list[TrainHooks | None] | None = None,
-    device: torch.device | None = None,
-) -> list[TrainResult]:
     device = device or torch.device("cpu")
     runs = len(models)
     hooks = hooks or [None] * runs
@@ -168,10 +163,7 @@ def _train_many(
     def record(
         iteration: int, train_loss: list[float | None], train_acc: list[float | None]
     ) -> None:
-        val_loss, val_accuracy = evaluate(splits.val)
-        test_loss, test_accuracy = (
-            (val_loss, val_accuracy) if splits.val is splits.test else evaluate(splits.test)
-        )
+        (val_loss, val_accuracy), (test_loss, test_accuracy) = val_and_test(splits, evaluate)
         for i in range(runs):
             entry: dict[str, Any] = {
                 "iteration": iteration,

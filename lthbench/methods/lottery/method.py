@@ -154,9 +154,9 @@ class Lottery(Method):
         Chain(self, context, params).train()
 
     def pending(self, results: SeedResults, params: Any) -> bool:
-        runs = self.plan(results, params)
-        return super().pending(results, params) or any(
-            run.figures(figures_name(params)) is None for run in runs
+        return any(
+            results.inspect(run)[1] is None or run.figures(figures_name(params)) is None
+            for run in self.plan(results, params)
         )
 
     # -- reading ------------------------------------------------------------------------
