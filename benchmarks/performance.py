@@ -340,9 +340,11 @@ def bench_rounds(tmp: Path) -> tuple[list[list[Any]], dict[str, float]]:
         times[f"{rounds} rounds"] = time.perf_counter() - began
     shutil.copytree(tmp / "rounds-4", tmp / "extend")
     began = time.perf_counter()
-    lthbench_main(
+    status = lthbench_main(
         ["run", *common, "--store", str(tmp / "extend"), "--set", "method.params.rounds=8"]
     )
+    if status != 0:
+        raise RuntimeError(f"lthbench run (extending 4 → 8 rounds) exited with {status}")
     times["4 → 8 from the store"] = time.perf_counter() - began
     per_round = times["2 rounds"] / 3
     rows = [[k, f"{v:.1f}", f"{v / per_round:.2f}"] for k, v in times.items()]
