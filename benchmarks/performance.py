@@ -137,40 +137,90 @@ def plain_loop(model: nn.Module, splits: Splits, hp: TrainingHparams, seed: int)
     return time.perf_counter() - began
 
 
+class BatchedMLP:
+    """R runs of a LeNet written by hand: stacked weights, one ``baddbmm`` and one ReLU per
+    layer."""
+
+    def __init__(self, models: list[nn.Module]) -> None:
+        layers = [[m for m in model.modules() if isinstance(m, nn.Linear)] for model in models]
+        self.weights = [torch.stack([run[k].weight.detach().T for run in layers]).requires_grad_()
+                        for k in range(len(layers[0]))]  # fmt: skip
+        self.biases = [torch.stack([run[k].bias.detach()[None] for run in layers]).requires_grad_()
+                       for k in range(len(layers[0]))]  # fmt: skip
+        self.parameters = [*self.weights, *self.biases]
+
+    def __call__(self, x: torch.Tensor, training: bool = True) -> torch.Tensor:
+        x = x.flatten(2)
+        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = torch.baddbmm(b, x, w)
+            x = torch.relu(x) if k < len(self.weights) - 1 else x
+        return x
+
+
+class BatchedCNN:
+    """R runs of the MNIST-1D BatchNorm CNN written by hand: the runs' channels side by side,
+    each convolution one grouped convolution (groups = R), each BatchNorm one
+    ``batch_norm`` over all runs' channels (with their own running statistics), the
+    classifier one ``baddbmm``."""
+
+    def __init__(self, models: list[nn.Module]) -> None:
+        self.runs = len(models)
+        convs = [[m for m in model.modules() if isinstance(m, nn.Conv1d)] for model in models]
+        norms = [[m for m in model.modules() if isinstance(m, nn.BatchNorm1d)] for model in models]
+        self.specs = [(c.stride[0], c.padding[0]) for c in convs[0]]
+        self.convs = [torch.cat([run[k].weight.detach() for run in convs]).requires_grad_()
+                      for k in range(len(self.specs))]  # fmt: skip
+        self.gammas = [torch.cat([run[k].weight.detach() for run in norms]).requires_grad_()
+                       for k in range(len(self.specs))]  # fmt: skip
+        self.betas = [torch.cat([run[k].bias.detach() for run in norms]).requires_grad_()
+                      for k in range(len(self.specs))]  # fmt: skip
+        self.means = [
+            torch.cat([run[k].running_mean for run in norms]) for k in range(len(self.specs))
+        ]
+        self.vars = [
+            torch.cat([run[k].running_var for run in norms]) for k in range(len(self.specs))
+        ]
+        fcs = [model.fc for model in models]  # type: ignore[attr-defined]
+        self.fc_weight = torch.stack([fc.weight.detach().T for fc in fcs]).requires_grad_()
+        self.fc_bias = torch.stack([fc.bias.detach()[None] for fc in fcs]).requires_grad_()
+        self.parameters = [*self.convs, *self.gammas, *self.betas, self.fc_weight, self.fc_bias]
+
+    def __call__(self, x: torch.Tensor, training: bool = True) -> torch.Tensor:
+        runs, batch = x.shape[:2]
+        x = x.transpose(0, 1).reshape(batch, runs * x.shape[2], x.shape[3])
+        for k, (stride, padding) in enumerate(self.specs):
+            x = nn.functional.conv1d(x, self.convs[k], stride=stride, padding=padding,
+                                     groups=runs)  # fmt: skip
+            x = nn.functional.batch_norm(x, self.means[k], self.vars[k], self.gammas[k],
+                                         self.betas[k], training=training)  # fmt: skip
+            x = torch.relu(x)
+        x = x.view(batch, runs, -1).transpose(0, 1)
+        return torch.baddbmm(self.fc_bias, x, self.fc_weight)
+
+
 def plain_batched_loop(
-    models: list[nn.Module], splits: Splits, hp: TrainingHparams, seeds: list[int]
-) -> float:
-    """The practical limit of vectorised training for a LeNet, written by hand: R runs' layers
-    as stacked tensors, one ``baddbmm`` and one ReLU per layer, the entry's optimizer fused
-    over the stacks (as ``train_many`` has it);
-    each run's own data order (one gather per step for all runs) and the same evaluations as
-    the entry (every ``eval_interval``, validation and test). Returns seconds."""
+    net: BatchedMLP | BatchedCNN, runs: int, splits: Splits, hp: TrainingHparams,
+    seeds: list[int],
+) -> float:  # fmt: skip
+    """The practical limit of vectorised training, written by hand for the net: the entry's
+    optimizer fused over the stacks (as ``train_many`` has it), each run's own data order (one
+    gather per step for all runs) and the same evaluations as the entry (every
+    ``eval_interval``, validation and test). Returns seconds."""
     assert isinstance(splits.train, TensorSplit)
-    layers = [[m for m in model.modules() if isinstance(m, nn.Linear)] for model in models]
-    weights = [torch.stack([run[k].weight.detach().T for run in layers]).requires_grad_()
-               for k in range(len(layers[0]))]  # fmt: skip
-    biases = [torch.stack([run[k].bias.detach()[None] for run in layers]).requires_grad_()
-              for k in range(len(layers[0]))]  # fmt: skip
-    optimizer = make_optimizer([*weights, *biases], hp, fused=True)
-    x_all, y_all = splits.train.prepare(splits.train.x).flatten(1), splits.train.y
+    optimizer = make_optimizer(net.parameters, hp, fused=True)
+    x_all, y_all = splits.train.prepare(splits.train.x), splits.train.y
     per_epoch = iterations_per_epoch(len(y_all), hp.batch_size)
     total = hp.duration.to_iterations(per_epoch)
     every = hp.eval_interval.to_iterations(per_epoch)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
-    evaluations = [(split.prepare(split.x).flatten(1), split.y)
+    evaluations = [(split.prepare(split.x), split.y)
                    for split in (splits.val, splits.test) if isinstance(split, TensorSplit)]  # fmt: skip
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            x = torch.baddbmm(b, x, w)
-            x = torch.relu(x) if k < len(weights) - 1 else x
-        return x
 
     def evaluate() -> None:
         with torch.no_grad():
             for x, y in evaluations:
-                logits = forward(x.expand(len(models), *x.shape))
-                nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(len(models))).item()
+                logits = net(x.expand(runs, *x.shape), training=False)
+                nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(runs)).item()
 
     began = time.perf_counter()
     evaluate()
@@ -180,9 +230,9 @@ def plain_batched_loop(
             orders = [torch.randperm(len(y_all), generator=g).split(hp.batch_size)
                       for g in generators]  # fmt: skip
         chosen = torch.cat([order[step % per_epoch] for order in orders])
-        x = x_all[chosen].view(len(models), -1, x_all.shape[1])
-        loss = nn.functional.cross_entropy(forward(x).flatten(0, 1), y_all[chosen],
-                                           reduction="none").view(len(models), -1).mean(1).sum()  # fmt: skip
+        x = x_all[chosen].view(runs, -1, *x_all.shape[1:])
+        loss = nn.functional.cross_entropy(net(x).flatten(0, 1), y_all[chosen],
+                                           reduction="none").view(runs, -1).mean(1).sum()  # fmt: skip
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -362,16 +412,34 @@ def operator_time(function: Callable[[], object]) -> tuple[float, float]:
     return matrix, sum(e.self_cpu_time_total for e in events) * 1e-6 - matrix
 
 
+VECTORISED_NETS = {
+    "MLP": ("lenet_300_100, mnist1d", "mnist1d-lenet300-dense", BatchedMLP),
+    "BN CNN": ("1-D CNN with BatchNorm, mnist1d", "mnist1d-cnn-dense", BatchedCNN),
+}
+
+
 def bench_vectorised(
     tmp: Path, iterations: int, repeats: int
 ) -> tuple[list[list[Any]], dict[str, Any]]:
     """R runs one after another, vectorised (``train_many``) and as a hand-written batched loop
-    (the practical limit), for R = 1, 4, 8."""
-    ctx = context("mnist1d-lenet300-dense", iterations, tmp / "vectorised", evaluations=True)
+    (the practical limit), for R = 1, 4, 8, for an MLP and a BatchNorm CNN."""
+    rows: list[list[Any]] = []
+    figures: dict[str, Any] = {}
+    for net, (label, entry, batched) in VECTORISED_NETS.items():
+        ctx = context(entry, iterations, tmp / f"vectorised-{entry}", evaluations=True)
+        net_rows, figures[net] = _vectorised_net(ctx, batched, iterations, repeats)
+        rows += [[label, *row] for row in net_rows]
+        if net == "MLP":
+            figures["operators"] = _vectorised_operators(ctx, iterations)
+    return rows, figures
+
+
+def _vectorised_net(
+    ctx: Context, batched: Any, iterations: int, repeats: int
+) -> tuple[list[list[Any]], dict[Any, Any]]:
     splits, hp = ctx.splits(), ctx.training
-    rows, figures = [], {}
     flops = training_step_flops(ctx.build_model(), hp.batch_size, ctx.data_info.input_size)
-    figures["step_flops"] = flops
+    rows, figures = [], {"step_flops": flops}
     for runs in (1, 4, 8):
         seeds = list(range(runs))
 
@@ -388,10 +456,11 @@ def bench_vectorised(
             return time.perf_counter() - began
 
         def by_hand(seeds: list[int] = seeds) -> float:
-            return plain_batched_loop([ctx.build_model(s) for s in seeds], splits, hp, seeds)
+            net = batched([ctx.build_model(s) for s in seeds])
+            return plain_batched_loop(net, len(seeds), splits, hp, seeds)
 
         arms = {"one": one_at_a_time, "many": together, "hand": by_hand}
-        timings = interleaved(arms, repeats, warm_up=runs == 1)  # larger R: the same code, warm
+        timings = interleaved(arms, repeats, warm_up=runs == 1)  # larger R: warm already
         steps = runs * iterations
         rates = {k: [steps / t for t in v] for k, v in timings.items()}
         figures[runs] = {k: ratios(timings["one"], timings[k]) for k in ("many", "hand")}
@@ -402,16 +471,20 @@ def bench_vectorised(
         rows.append([runs, spread(rates["one"], 1, 0), spread(rates["many"], 1, 0),
                      f"{speedups['many']:.2f}×", spread(rates["hand"], 1, 0),
                      f"{speedups['hand']:.2f}×", *gflops])  # fmt: skip
-    eight = list(range(8))
+    return rows, figures
+
+
+def _vectorised_operators(ctx: Context, iterations: int) -> dict[str, list[float]]:
+    """Matrix products and other operators, ms per run and step: one run, 8 vectorised."""
+    splits, hp, eight = ctx.splits(), ctx.training, list(range(8))
     one_run = operator_time(lambda: train(ctx.build_model(0), splits, hp, seed=0))
     vectorised = operator_time(
         lambda: train_many([ctx.build_model(s) for s in eight], splits, hp, seeds=eight)
     )
-    figures["operators"] = {  # ms per run and step
+    return {
         "one": [t / iterations * 1e3 for t in one_run],
         "many": [t / iterations / 8 * 1e3 for t in vectorised],
     }
-    return rows, figures
 
 
 def bench_tier(tmp: Path, budget: float) -> tuple[float, str]:
@@ -598,8 +671,8 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
     loops, figures = sections["loops"]
     rounds, _ = sections["rounds"]
     vectorised, vector_figures = sections["vectorised"]
-    speedup, by_hand = (statistics.median(vector_figures[8][k]) for k in ("many", "hand"))
-    step_flops = vector_figures["step_flops"]
+    speedup, by_hand = (statistics.median(vector_figures["MLP"][8][k]) for k in ("many", "hand"))
+    step_flops = vector_figures["MLP"]["step_flops"]
     matmul = statistics.median(figures["matmul"])
     (one_products, one_other), (many_products, many_other) = (
         vector_figures["operators"]["one"],
@@ -633,20 +706,28 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         ("lthbench loop ÷ plain loop, 1-D CNN", figures["mnist1d-cnn-dense"], 1.10, True),
         ("masked (20% density) ÷ unmasked, Adam", mask_figures["adam"], 1.05, True),
         ("masked (20% density) ÷ unmasked, SGD", mask_figures["sgd"], 1.05, True),
-        (
-            "8 runs vectorised ÷ one after another (throughput)",
-            vector_figures[8]["many"],
-            3.0,
-            False,
+        *(
+            (
+                f"8 runs vectorised ÷ one after another, {net} (throughput)",
+                vector_figures[net][8]["many"],
+                3.0,
+                False,
+            )
+            for net in VECTORISED_NETS
         ),
-        (
-            "`train_many` ÷ hand-written batched loop at 8 runs, MLP (throughput)",
-            [
-                m / h
-                for m, h in zip(vector_figures[8]["many"], vector_figures[8]["hand"], strict=True)
-            ],
-            0.9,
-            False,
+        *(
+            (
+                f"`train_many` ÷ hand-written batched loop at 8 runs, {net} (throughput)",
+                [
+                    m / h
+                    for m, h in zip(
+                        vector_figures[net][8]["many"], vector_figures[net][8]["hand"], strict=True
+                    )
+                ],
+                0.9,
+                False,
+            )
+            for net in VECTORISED_NETS
         ),
         *((f"`lthbench {label}`, seconds", times, 1.0, True) for label, times in startup.items()),
         *(
@@ -725,19 +806,21 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "",
         table(rounds, ["rounds", "wall s", "÷ one round"]),
         "",
-        f"## Vectorised multi-run training (lenet_300_100, mnist1d, {args.iterations} steps, "
-        "evaluating every 100 as the entry does)",
+        f"## Vectorised multi-run training ({args.iterations} steps, evaluating every 100 as "
+        "the entries do)",
         "",
         "R runs with their own seeds trained as one batched model (`torch.func`: stacked "
-        "parameters, `functional_call`, `vmap`) against R one-run loops, and against a "
-        "hand-written batched loop for this net (stacked weights, one `baddbmm` per layer, "
-        "fused Adam, the same data orders and evaluations: the practical limit of "
-        "vectorising); throughput in steps per second summed over runs, speed-ups over one at "
-        "a time.",
+        "parameters and BatchNorm running statistics, `functional_call`, `vmap`) against R "
+        "one-run loops, and against a hand-written batched loop for the net (the MLP: stacked "
+        "weights, one `baddbmm` per layer; the CNN: the runs' channels side by side, one "
+        "grouped convolution and one `batch_norm` per layer; fused Adam, the same data orders "
+        "and evaluations: the practical limit of vectorising); throughput in steps per second "
+        "summed over runs, speed-ups over one at a time.",
         "",
         table(
             vectorised,
             [
+                "net",
                 "runs",
                 "one at a time (steps/s)",
                 "vectorised (steps/s)",

@@ -77,9 +77,9 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"claims": [{**A_CLAIM, "kind": "lthbench", "given": ["Y"]}]},
         "claims[0].given: 'Y' is no claim of this entry",
     ),
-    "vectorise a BatchNorm model": (
+    "vectorise a bf16 run": (
         {
-            "model": {"name": "mnist1d_cnn", "kwargs": None},
+            "precision": "bf16",
             "method": {
                 "name": "lottery",
                 "params": {
@@ -90,7 +90,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
                 },
             },
         },
-        "method.params.vectorise: cannot vectorise: it has buffers",
+        "method.params.vectorise: cannot vectorise: precision bf16",
     ),
     "vectorise without controls": (
         {

@@ -157,39 +157,51 @@ class Context(SeedResults):
 
     def train_together(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
         """Train runs of one architecture at once with the vectorised loop
-        (:mod:`lthbench.train.vectorised`), each with this seed's data order; stored runs are
-        read, not retrained. The caller makes sure the runs can be vectorised (no BatchNorm,
-        no dropout, no ``stop`` hooks). No checkpoints are written mid-group: a killed group
-        starts over, and the group is small by construction."""
+        (:mod:`lthbench.train.vectorised`), each with this seed's data order.
+
+        The caller makes sure the runs can be vectorised (no dropout, no ``stop`` or
+        ``penalty`` hooks, one ``start_iteration``) and names the group in each run's
+        ``extra``: batched convolutions round by the group's size, so a group is trained whole
+        whenever one of its runs is missing (stored members are recomputed, not rewritten).
+        No checkpoints are written mid-group: a killed group starts over, and the group is
+        small by construction."""
         runs = [self.run_for(spec.extra) for spec in specs]
         with contextlib.ExitStack() as locks, self.cpu_threads():
             for run in sorted(runs, key=lambda r: r.id):
                 locks.enter_context(run.lock())
-            pending: list[tuple[RunSpec, Run]] = []
-            for spec, run in zip(specs, runs, strict=True):
+            missing: list[bool] = []
+            for run in runs:
                 problem, stored = self.inspect(run)
                 if problem is not None:
                     moved = run.quarantine()
                     print(f"warning: run {run.id}: {problem}; moved to {moved} and redone",
                           file=sys.stderr)  # fmt: skip
-                if stored is None:
-                    pending.append((spec, run))
-            if pending:
-                splits = self.splits()
-                started = [self._start(run, spec.prepare, None) for spec, run in pending]
-                models = [model for model, _ in started]
-                if self.progress:
-                    labels = ", ".join(spec.label for spec, _ in pending)
-                    print(f"{self.experiment.id} seed {self.seed}: {labels} (vectorised)",
-                          flush=True)  # fmt: skip
-                outcomes = train_many(models, splits, self.training,
-                                      seeds=[self.seed] * len(models),
-                                      hooks=[hooks for _, hooks in started], device=self.device)  # fmt: skip
-                for (_, run), model, outcome in zip(pending, models, outcomes, strict=True):
-                    self._finish(run, model, outcome, {"vectorised_runs": len(models)})
+                missing.append(stored is None)
+            if any(missing):
+                self._train_group(specs, runs, missing)
         results = [run.result() for run in runs]
         assert all(result is not None for result in results)
         return results  # type: ignore[return-value]
+
+    def _train_group(self, specs: list[RunSpec], runs: list[Run], missing: list[bool]) -> None:
+        starts = {spec.start_iteration for spec in specs}
+        if len(starts) != 1:
+            raise ValueError("a vectorised group starts at one schedule step")
+        splits = self.splits()
+        started = [
+            self._start(run, spec.prepare, None, save=is_missing)
+            for spec, run, is_missing in zip(specs, runs, missing, strict=True)
+        ]
+        models = [model for model, _ in started]
+        if self.progress:
+            labels = ", ".join(spec.label for spec in specs)
+            print(f"{self.experiment.id} seed {self.seed}: {labels} (vectorised)", flush=True)
+        outcomes = train_many(models, splits, self.training, seeds=[self.seed] * len(models),
+                              hooks=[hooks for _, hooks in started], device=self.device,
+                              start_iteration=starts.pop())  # fmt: skip
+        for run, model, outcome, is_missing in zip(runs, models, outcomes, missing, strict=True):
+            if is_missing:
+                self._finish(run, model, outcome, {"vectorised_runs": len(models)})
 
     @contextlib.contextmanager
     def cpu_threads(self) -> Iterator[None]:
@@ -207,12 +219,15 @@ class Context(SeedResults):
         run: Run,
         prepare: Callable[[nn.Module, Run], TrainHooks | None] | None,
         training: TrainingHparams | None,
+        save: bool = True,
     ) -> tuple[nn.Module, TrainHooks | None]:
-        """The run's resolved config, its prepared model at the start, and its hooks."""
-        run.save_config(self._resolved(run, training or self.training))
+        """The run's resolved config, its prepared model at the start, and its hooks
+        (``save=False``: a stored run recomputed for its group; its files stay as they are)."""
+        if save:
+            run.save_config(self._resolved(run, training or self.training))
         model = self.build_model()
         hooks = prepare(model, run) if prepare is not None else None
-        if not run.has_state("init"):
+        if save and not run.has_state("init"):
             run.save_state("init", model.state_dict())
         return model, hooks
 

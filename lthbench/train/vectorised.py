@@ -14,8 +14,14 @@ floating-point tolerance, not bit for bit. Each run's module keeps views into th
 parameters (and, for ``before_step``, gradients), so hooks written for the one-run loop
 (``mask_hooks``, saving a rewind point, recording at evaluations) see their own run.
 
-Models with buffers (BatchNorm running statistics) or randomness (dropout) are not
-vectorised: their state and random streams would not be the one-run loop's.
+Buffers (BatchNorm running statistics) are stacked like the parameters and passed to the
+model with them, so each run's statistics are updated from its own batches only (vmap turns
+BatchNorm's in-place update of a stacked buffer into one update per run) and evaluation uses
+them in eval mode, as the one-run loop does. Randomness (dropout) is not vectorised: one
+vmapped call would draw every run's noise from one stream, not the one-run loop's.
+
+A run's result does not depend on which runs share its group: every run's products, update
+and loss are computed from its own slices (tested bit for bit), so the group joins no identity.
 """
 
 from __future__ import annotations
@@ -46,9 +52,6 @@ def not_vectorisable(model: nn.Module, precision: str = "fp32") -> str | None:
     """Why ``model`` cannot join a vectorised group (None: it can)."""
     if precision != "fp32":
         return f"precision {precision} (only fp32 is vectorised)"
-    buffers = [name for name, _ in model.named_buffers()]
-    if buffers:
-        return f"it has buffers ({buffers[0]}, ...), e.g. BatchNorm running statistics"
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
             return f"{name} draws random numbers (dropout)"
@@ -70,7 +73,7 @@ def _check(models: list[nn.Module], hooks: list[TrainHooks | None]) -> None:
 
 
 def _batches(
-    splits: Splits, batch_size: int, seeds: list[int], device: torch.device
+    splits: Splits, batch_size: int, seeds: list[int], device: torch.device, start: int
 ) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
     """Every run's next batch, stacked (runs, batch, ...): each run's own data order, gathered
     with one index for all runs from an in-memory split (the examples and their per-example
@@ -78,7 +81,7 @@ def _batches(
     loaders = [TrainBatches(splits.train, batch_size, s, device, splits.augment) for s in seeds]
     split = splits.train
     if isinstance(split, TensorSplit) and splits.augment is None:
-        orders = [loader.indices(0) for loader in loaders]
+        orders = [loader.indices(start) for loader in loaders]
 
         def gathered() -> tuple[torch.Tensor, torch.Tensor]:
             chosen = torch.cat([next(order) for order in orders])
@@ -87,7 +90,7 @@ def _batches(
             return x.view(len(seeds), -1, *x.shape[1:]), y.view(len(seeds), -1)
 
         return gathered
-    streams = [loader.batches(0) for loader in loaders]
+    streams = [loader.batches(start) for loader in loaders]
 
     def stacked() -> tuple[torch.Tensor, torch.Tensor]:
         batches = [next(stream) for stream in streams]
@@ -105,10 +108,12 @@ def train_many(
     seeds: list[int],
     hooks: list[TrainHooks | None] | None = None,
     device: torch.device | None = None,
+    start_iteration: int = 0,
 ) -> list[TrainResult]:
     """Train every model in place for ``hp.duration``: run i with ``seeds[i]``'s data order and
     ``hooks[i]`` (e.g. its ``mask_hooks``). Returns one result per run, as the one-run loop
-    would."""
+    would. ``start_iteration`` k starts every run at step k of the schedule (tickets rewound
+    to θ_k), exactly as :func:`lthbench.train.loop.train` does."""
     device = device or torch.device("cpu")
     runs = len(models)
     hooks = hooks or [None] * runs
@@ -125,22 +130,30 @@ def train_many(
         .requires_grad_(True)
         for name in own[0]
     }
-    for index, parameters in enumerate(own):  # each run's module sees its slice of the stack
-        for name, parameter in parameters.items():
+    own_buffers = [dict(model.named_buffers()) for model in models]
+    buffers = {name: torch.stack([b[name] for b in own_buffers]) for name in own_buffers[0]}
+    for index, (parameters, run_buffers) in enumerate(zip(own, own_buffers, strict=True)):
+        for name, parameter in parameters.items():  # each run's module sees its slice
             parameter.data = stacked[name].data[index]
+        for name, buffer in run_buffers.items():
+            buffer.data = buffers[name][index]
 
-    def forward(parameters: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return functional_call(template, parameters, (x,))
+    def forward(
+        parameters: dict[str, torch.Tensor], state: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> torch.Tensor:
+        return functional_call(template, (parameters, state), (x,))
 
     per_run = vmap(forward)
-    shared_input = vmap(forward, in_dims=(0, None))
+    shared_input = vmap(forward, in_dims=(0, 0, None))
 
     per_epoch = iterations_per_epoch(splits.info.train_size, hp.batch_size)
     total = hp.duration.to_iterations(per_epoch)
+    if not 0 <= start_iteration < total:
+        raise ValueError(f"start_iteration {start_iteration} is not in [0, {total})")
     eval_every = hp.eval_interval.to_iterations(per_epoch)
     schedule = LearningRate.from_hparams(hp, per_epoch)
     optimizer = make_optimizer(list(stacked.values()), hp, fused=True)
-    next_batch = _batches(splits, hp.batch_size, seeds, device)
+    next_batch = _batches(splits, hp.batch_size, seeds, device, start_iteration)
     logs: list[list[dict[str, Any]]] = [[] for _ in range(runs)]
     marks: list[float] = []
     began = time.perf_counter()
@@ -148,8 +161,9 @@ def train_many(
     @torch.inference_mode()
     def evaluate(split: Any) -> tuple[list[float], list[float]]:
         loss_sums, correct, count = [0.0] * runs, [0] * runs, 0
+        template.eval()  # BatchNorm normalises with the runs' running statistics
         for x, y in eval_batches(split, device):
-            logits = shared_input(stacked, x)
+            logits = shared_input(stacked, buffers, x)
             losses = nn.functional.cross_entropy(
                 logits.flatten(0, 1), y.repeat(runs), reduction="none"
             ).view(runs, -1)
@@ -158,6 +172,7 @@ def train_many(
                 loss_sums[i] += losses[i].sum().item()
                 correct[i] += int(hits[i])
             count += len(y)
+        template.train()
         return [s / count for s in loss_sums], [c / count for c in correct]
 
     def record(
@@ -182,17 +197,17 @@ def train_many(
             logs[i].append(entry)
         marks.append(time.perf_counter() - began)
 
-    record(0, [None] * runs, [None] * runs)
+    record(start_iteration, [None] * runs, [None] * runs)
     loss_sum = torch.zeros(runs, device=device)
     correct = torch.zeros(runs, dtype=torch.long, device=device)
     seen = 0
     step_hooks = [(i, h.after_step) for i, h in enumerate(hooks) if h and h.after_step]
     grad_hooks = [(i, h.before_step) for i, h in enumerate(hooks) if h and h.before_step]
-    for iteration in range(total):
+    for iteration in range(start_iteration, total):
         x, y = next_batch()
         for group in optimizer.param_groups:
             group["lr"] = schedule.at(iteration)
-        logits = per_run(stacked, x)
+        logits = per_run(stacked, buffers, x)
         losses = nn.functional.cross_entropy(
             logits.flatten(0, 1), y.flatten(), reduction="none"
         ).view(runs, -1).mean(1)  # fmt: skip
@@ -221,6 +236,9 @@ def train_many(
         for index, parameters in enumerate(own):
             parameters[name].data = tensor.data[index].clone()
             parameters[name].grad = None
+    for name, tensor in buffers.items():
+        for index, run_buffers in enumerate(own_buffers):
+            run_buffers[name].data = tensor[index].clone()
     shared = [m / runs for m in marks]  # the group's time, shared equally among its runs
     return [
         TrainResult(log, total, wall / runs, summary=summarise(log), elapsed_s=shared)

@@ -111,8 +111,6 @@ class Lottery(Method):
         reason = not_vectorisable(model, experiment.precision)
         if reason is None and params.early_bird_stop is not None:
             reason = "early_bird_stop ends each run at its own time"
-        if reason is None and params.rewind_point is not None:
-            reason = "a rewound round starts at the rewind point's step (one-run loop only)"
         if reason is None and not params.controls:
             reason = "without controls a round is one run; there is nothing to batch"
         if reason is not None:
@@ -136,8 +134,8 @@ class Lottery(Method):
         extra: dict[str, Any] = {"lottery": params.chain_identity(), "round": round_}
         if params.rewind_point is not None:
             extra["trains_from"] = "rewind_point"
-        if params.vectorise:
-            extra["vectorised"] = True
+        if params.vectorise:  # batched convolutions round by group: the group is named
+            extra["vectorised"] = ["ticket", *params.controls]
         if control is not None:
             extra["control"] = control
         return extra

@@ -61,9 +61,12 @@ class LotteryParams(BaseModel):
     weights joins a FIFO; the round (and round 0) ends once they stop changing (You et al.)."""
     vectorise: bool = False
     """Train each round's ticket and its controls at once as one batched model (torch.func).
-    Results agree with one-run training within floating-point tolerance, not bit for bit, so
-    these runs carry ``vectorised`` in their identity. Needs controls, a model without
-    BatchNorm or dropout, precision fp32 and no early_bird_stop."""
+    Results agree with one-run training within floating-point tolerance, not bit for bit, and
+    batched convolutions round differently with the group's size, so these runs carry the
+    group (``vectorised: [ticket, *controls]``) in their identity. Needs controls, a model
+    without dropout, precision fp32 and no early_bird_stop. Worth it where one run leaves the
+    device idle (small nets on a GPU); on this project's 2-core CPU it measured 0.8-1.1× (see
+    leaderboards/performance.md), so the embedded entries do not set it."""
 
     @model_validator(mode="after")
     def _consistent(self) -> LotteryParams:

@@ -174,7 +174,8 @@ class Chain:
                 generator = torch.Generator().manual_seed(self.context.seed * 1000 + round_)
                 mask = random_mask_like(ticket_mask, generator)
                 model.load_state_dict(self._reset_state())
-            run.save_mask(mask)
+            if run.mask() is None:
+                run.save_mask(mask)
             apply_mask(model, mask)
             return TrainHooks.combine(mask_hooks(model, mask), self._stop_when_stable(run, mask))
 
@@ -209,8 +210,9 @@ def _save_state_at(
     context: Context,
 ) -> TrainHooks | None:  # fmt: skip
     """Keep the round's weights at ``point`` (a rewind point, or the weights the next pruning
-    reads); at the round's first step they are the prepared model."""
-    if point is None:
+    reads); at the round's first step they are the prepared model. Weights already kept (a
+    resumed run, a stored run recomputed with its group) are the same and stay as they are."""
+    if point is None or run.has_state(kind):
         return None
     at = context.experiment.iterations(point)
     if at == start:
