@@ -82,11 +82,12 @@ def _batches(
     split = splits.train
     if isinstance(split, TensorSplit) and splits.augment is None:
         orders = [loader.indices(start) for loader in loaders]
+        examples = split.prepare(split.x).to(device)  # per example: the same values as per batch
+        labels = split.y.to(device)
 
         def gathered() -> tuple[torch.Tensor, torch.Tensor]:
-            chosen = torch.cat([next(order) for order in orders])
-            x = split.prepare(split.x[chosen.to(split.x.device)]).to(device)
-            y = split.y[chosen.to(split.y.device)].to(device)
+            chosen = torch.cat([next(order) for order in orders]).to(device)
+            x, y = examples[chosen], labels[chosen]
             return x.view(len(seeds), -1, *x.shape[1:]), y.view(len(seeds), -1)
 
         return gathered
@@ -167,10 +168,11 @@ def train_many(
             losses = nn.functional.cross_entropy(
                 logits.flatten(0, 1), y.repeat(runs), reduction="none"
             ).view(runs, -1)
-            hits = (logits.argmax(2) == y).sum(1)
+            batch_losses = losses.sum(1).tolist()
+            hits = (logits.argmax(2) == y).sum(1).tolist()
             for i in range(runs):  # per run, as the one-run loop sums: batch by batch, in floats
-                loss_sums[i] += losses[i].sum().item()
-                correct[i] += int(hits[i])
+                loss_sums[i] += batch_losses[i]
+                correct[i] += hits[i]
             count += len(y)
         template.train()
         return [s / count for s in loss_sums], [c / count for c in correct]
