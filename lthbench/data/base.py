@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,7 +33,19 @@ SPLIT_SEED = 0
 
 
 def default_data_root() -> Path:
-    return Path(os.environ.get(DATA_ENV) or platformdirs.user_cache_dir("lthbench")) / "data"
+    """``$LTHBENCH_DATA`` is the data root itself, exactly as ``--data-root`` is; else the
+    user cache's ``data`` folder."""
+    named = os.environ.get(DATA_ENV)
+    if not named:
+        return Path(platformdirs.user_cache_dir("lthbench")) / "data"
+    root = Path(named)
+    legacy = root / "data"
+    if not legacy.is_dir() or any(child.name != "data" for child in root.iterdir()):
+        return root
+    # before 2026-12 the variable named the folder above the data root: still found
+    print(f"note: ${DATA_ENV}={root} holds the old layout; using {legacy} (move its contents "
+          f"up into {root} to silence this)", file=sys.stderr)  # fmt: skip
+    return legacy
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,11 @@ def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
 
 
 def default_registry() -> Path:
-    """``$LTHBENCH_REGISTRY``, else the source checkout's ``registry/``, else the packaged copy."""
+    """``./registry`` when the working directory has one (a user's clone, with their new
+    entries), else ``$LTHBENCH_REGISTRY``, else the one beside the installed package."""
+    here = Path.cwd() / "registry"
+    if here.is_dir():
+        return here
     if os.environ.get(REGISTRY_ENV):
         return Path(os.environ[REGISTRY_ENV])
     package = Path(__file__).resolve().parent.parent

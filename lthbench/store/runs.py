@@ -14,6 +14,7 @@ whose default changes nothing keeps every existing id (pinned in the tests).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -49,7 +50,24 @@ _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
 def default_store() -> Path:
-    return Path(os.environ.get(STORE_ENV) or platformdirs.user_cache_dir("lthbench")) / "store"
+    """``$LTHBENCH_STORE`` is the store itself, exactly as ``--store`` is; else the user
+    cache's ``store`` folder."""
+    named = os.environ.get(STORE_ENV)
+    if not named:
+        return Path(platformdirs.user_cache_dir("lthbench")) / "store"
+    root = Path(named)
+    legacy = root / "store"
+    if (root / "runs").exists() or not (legacy / "runs").is_dir():
+        return root
+    # before 2026-12 the variable named the folder above the store: still found, said once
+    _notice(f"note: ${STORE_ENV}={root} holds the old layout; using {legacy} (move its "
+            f"contents up into {root} to silence this)")  # fmt: skip
+    return legacy
+
+
+@functools.cache
+def _notice(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def run_id(identity: dict[str, Any]) -> str:

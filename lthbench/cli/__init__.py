@@ -1,0 +1,137 @@
+"""The command line: a thin layer that wires the pipeline's stages together.
+
+Bad input (an invalid entry, an unknown id, missing data) prints one line to stderr and
+exits with status 2, before anything is written to the store. One module per kind of command:
+:mod:`.train` (run, reproduce), :mod:`.read` (list, validate, show, check, leaderboard);
+:mod:`.common` holds what they share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lthbench import __version__
+from lthbench.cli.read import cmd_check, cmd_leaderboard, cmd_list, cmd_show, cmd_validate
+from lthbench.cli.train import cmd_reproduce, cmd_run
+from lthbench.errors import UserError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lthbench", description="Reproducibility benchmark suite for lottery-ticket research."
+    )
+    parser.add_argument("--version", action="version", version=f"lthbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--registry", help="registry folder (default: the shipped registry/)")
+        sub.add_argument("--store", help="run store (default: $LTHBENCH_STORE or the user cache)")
+        sub.add_argument(
+            "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"
+        )
+
+    from lthbench.runner.executors import EXECUTORS, default_executor
+
+    def executors(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--executor", choices=sorted(EXECUTORS), default=default_executor(),
+                         help="where jobs run: auto (every core: local processes, or this "
+                              "process on one core or for one job), local (this process), "
+                              "processes (N local processes), ray (a Ray cluster); default "
+                              "$LTHBENCH_EXECUTOR, else auto")  # fmt: skip
+        sub.add_argument("--jobs", type=int, default=None, metavar="N",
+                         help="worker processes for auto and processes (default: every "
+                              "usable core)")  # fmt: skip
+        sub.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                         help="the Ray cluster for --executor ray (default: $RAY_ADDRESS)")  # fmt: skip
+
+    listing = commands.add_parser("list", help="list the registry's entries")
+    common(listing)
+    listing.add_argument("--tier", choices=["embedded", "paper"])
+    listing.set_defaults(func=cmd_list, entries=[])
+
+    validate = commands.add_parser("validate", help="validate entry files or folders")
+    validate.add_argument("paths", nargs="*")
+    validate.set_defaults(func=cmd_validate)
+
+    run = commands.add_parser("run", help="run entries (by id, file or folder)")
+    common(run)
+    run.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+    run.add_argument("--tier", choices=["embedded", "paper"])
+    run.add_argument("--seed", type=int, help="run only this seed")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
+    run.add_argument("--download", action="store_true", help="let torchvision download datasets")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="scale every duration of the entries by FACTOR in (0, 1], e.g. 0.05 for a smoke run",
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
+    )
+    executors(run)
+    run.set_defaults(func=cmd_run)
+
+    def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
+        common(sub)
+        sub.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+        sub.add_argument("--tier", choices=["embedded", "paper"], default=default_tier)
+        sub.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
+                         help="the budget the runs were made with (see run --budget)")  # fmt: skip
+        sub.add_argument("--set", action="append", metavar="KEY=VALUE",
+                         help="the overrides the runs were made with (see run --set)")  # fmt: skip
+
+    check = commands.add_parser("check", help="check entries' claims against stored results")
+    selection(check, None)
+    check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    check.set_defaults(func=cmd_check)
+
+    leaderboard = commands.add_parser("leaderboard", help="render markdown leaderboards")
+    selection(leaderboard, None)
+    leaderboard.add_argument("--out", default="leaderboards", help="output folder")
+    leaderboard.set_defaults(func=cmd_leaderboard)
+
+    reproduce = commands.add_parser(
+        "reproduce", help="run a tier, check its claims and render the leaderboards"
+    )
+    selection(reproduce, "embedded")
+    reproduce.add_argument("--out", default="leaderboards", help="output folder")
+    reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    executors(reproduce)
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    show = commands.add_parser("show", help="show stored results of an entry or a run id")
+    common(show)
+    show.add_argument("target", help="entry id / file, or run id (prefix)")
+    show.add_argument("--json", action="store_true", help="print the records as JSON")
+    show.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
+                      help="the budget the runs were made with (see run --budget)")  # fmt: skip
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        parser.exit(2, "lthbench: error: --seed must be a non-negative integer\n")
+    try:
+        return int(args.func(args))
+    except UserError as error:
+        print(f"lthbench: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("lthbench: interrupted; completed runs are stored, the current one resumes next time",
+              file=sys.stderr)  # fmt: skip
+        return 130

@@ -1,0 +1,110 @@
+"""What the commands share: the entries, store and data root a command's flags select, the
+verdicts of stored results, and how a result prints as one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lthbench.errors import UserError
+
+
+def registry_of(args: argparse.Namespace) -> Path:
+    from lthbench.spec.load import default_registry
+
+    return Path(args.registry) if args.registry else default_registry()
+
+
+def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
+    """The named entries (none: the registry), resolved once; ``fit`` also checks that each
+    network fits its data and method (needed to train, not to read)."""
+    from lthbench.runner.resolve import select
+
+    overrides = getattr(args, "set", None) or []
+    budget = getattr(args, "budget", 1.0)
+    return select(args.entries, registry_of(args), overrides, budget, fit)
+
+
+def store_of(args: argparse.Namespace) -> Any:
+    from lthbench.store import RunStore
+
+    return RunStore(args.store)
+
+
+def data_root_of(args: argparse.Namespace) -> Path:
+    from lthbench.data import default_data_root
+
+    return Path(args.data_root) if args.data_root else default_data_root()
+
+
+def experiments_of_tier(args: argparse.Namespace, fit: bool = False) -> list[Any]:
+    experiments = [e for e in experiments_of(args, fit) if args.tier in (None, e.tier)]
+    if not experiments:
+        raise UserError("no entries selected")
+    return experiments
+
+
+def verdicts_of(
+    args: argparse.Namespace, experiments: list[Any]
+) -> tuple[dict[str, Any], list[Any]]:
+    """Stored records (of these entries and the siblings their claims name) and verdicts."""
+    from lthbench.claims import check_entries
+    from lthbench.runner.jobs import collect
+
+    records = collect(experiments, store_of(args), registry_of(args), args.set or [], args.budget)
+    return records, check_entries(experiments, records)
+
+
+def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
+    from tabulate import tabulate
+
+    if as_json:
+        print(json.dumps([v.as_dict() for v in verdicts], indent=1))
+        return
+    from lthbench.report.leaderboard import seeds_needed_text
+
+    rows = [
+        [v.entry_id, v.claim_id + ("*" if v.required else "") + (" †" if v.crossing else ""),
+         v.kind, v.verdict, v.seeds, seeds_needed_text(v),
+         "–" if v.density is None else f"{100 * v.density:.1f}%",
+         "–" if v.mean is None else f"{v.mean:.4f}",
+         "–" if v.reference_mean is None else f"{v.reference_mean:.4f}",
+         "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]"]
+        for v in verdicts
+    ]  # fmt: skip
+    headers = ["entry", "claim", "kind", "verdict", "seeds", "seeds needed", "Pm", "mean",
+               "reference", "decision interval"]  # fmt: skip
+    print(tabulate(rows, headers=headers))
+
+
+def print_summary(verdicts: list[Any], quiet: bool = False) -> int:
+    """Print the verdict counts (unless quiet); 1 when a required claim is refuted or missing."""
+    from lthbench.claims import required_failures
+    from lthbench.report.leaderboard import verdict_counts
+
+    if not quiet:
+        print(verdict_counts(verdicts))
+    failures = required_failures(verdicts)
+    for failure in failures:
+        print(
+            f"required claim {failure.entry_id}/{failure.claim_id} is {failure.verdict}",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    parts = [f"{record['entry_id']} seed {record['seed']}"]
+    for key in ("round", "phase", "ratio", "control", "density", "draw_epoch"):
+        if record.get(key) is not None:
+            parts.append(f"{key} {record[key]}")
+    if record.get("final_test_accuracy") is None:
+        parts.append("no result (no ticket drawn)" if record.get("drawn") == 0 else "no result")
+        return "  ".join(parts)
+    parts.append(f"test acc {record['final_test_accuracy']:.4f}")
+    parts.append(f"early stop {record['early_stop_iteration']}it")
+    parts.append(f"({record['wall_time_s']:.1f}s, run {record['run_id']})")
+    return "  ".join(parts)

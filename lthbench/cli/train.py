@@ -1,0 +1,95 @@
+"""The commands that train: run and reproduce, and the progress display of a suite."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lthbench.cli.common import (
+    data_root_of,
+    experiments_of_tier,
+    print_summary,
+    print_verdicts,
+    store_of,
+    summary_line,
+    verdicts_of,
+)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train what is not stored. Seeds whose runs are all stored are read, not resumed: a
+    cache-hit run imports no torch."""
+    from lthbench.data import vision
+    from lthbench.runner.jobs import check_trainable, pending, plan, stored_records
+
+    vision.DOWNLOAD["enabled"] = args.download
+    jobs = plan(experiments_of_tier(args), args.seed)
+    store = store_of(args)
+    todo = pending(jobs, store)
+    if todo:
+        check_trainable(todo, data_root_of(args))
+    if args.dry_run:
+        for job in jobs:
+            results = job.results(store)
+            for run in job.method.plan(results, job.experiment.params):
+                problem, stored = results.inspect(run)
+                state = (
+                    "done"
+                    if stored is not None
+                    else f"redo ({problem})"
+                    if problem is not None
+                    else ("resumable" if run.resumable else "new")
+                )
+                print(f"{job.experiment.id}\tseed {job.seed}\t{run.id}\t{state}")
+        return 0
+    waiting = {id(job) for job in todo}
+    for job in jobs:
+        if id(job) not in waiting:
+            for record in stored_records(job, store):
+                print(summary_line(record))
+    if todo:
+        from lthbench.runner.jobs import choose_device
+
+        _execute(todo, store, args, choose_device(args.device))
+    return 0
+
+
+def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
+    from tqdm import tqdm
+
+    from lthbench.runner.executors import LocalExecutor, Settings, make_executor
+
+    executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
+    in_process = isinstance(executor, LocalExecutor)
+    settings = Settings(store.root, data_root_of(args), str(device),
+                        progress=in_process and not args.quiet,
+                        download=getattr(args, "download", False))  # fmt: skip
+    suite = tqdm(total=len(jobs), desc="suite", unit="job", position=0,
+                 disable=args.quiet or (in_process and len(jobs) < 2))  # fmt: skip
+
+    def finished(job: Any, records: list[dict[str, Any]]) -> None:
+        suite.set_postfix_str(f"{job.experiment.id} seed {job.seed}", refresh=False)
+        for record in records:
+            suite.write(summary_line(record))  # above the bars; plain print when disabled
+        suite.update(1)
+
+    executor.run(jobs, settings, finished)
+    suite.close()
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from lthbench.report.leaderboard import render
+    from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
+
+    experiments = experiments_of_tier(args)
+    store = store_of(args)
+    todo = pending(plan(experiments), store)
+    if todo:
+        check_trainable(todo, data_root_of(args))
+        _execute(todo, store, args, choose_device(args.device))
+    records, verdicts = verdicts_of(args, experiments)
+    render(experiments, records, verdicts, Path(args.out))
+    print_verdicts(verdicts, as_json=False)
+    print(f"leaderboards written to {args.out}/")
+    return print_summary(verdicts)

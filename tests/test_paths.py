@@ -1,0 +1,80 @@
+"""Paths mean what they say: an environment variable names the same folder its flag does, the
+registry is the working directory's, and a store of the old layout is still found."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lthbench.cli import main
+from lthbench.data import default_data_root
+from lthbench.spec.load import default_registry
+from lthbench.store import default_store
+
+
+def test_lthbench_store_is_the_store_itself(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry({"seeds": [0], "training": {"duration": "40it"}})
+    store = tmp_path / "X"
+    monkeypatch.setenv("LTHBENCH_STORE", str(store))
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert len(list((store / "runs").glob("*/result.json"))) == 1
+    assert not (store / "store").exists()
+    capsys.readouterr()
+    assert main(["show", str(path), "--store", str(store), "--json"]) == 0  # the flag agrees
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_a_store_of_the_old_layout_is_found_with_a_notice(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry({"seeds": [0], "training": {"duration": "40it"}})
+    assert main(["run", str(path), "--quiet", "--store", str(tmp_path / "X" / "store")]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("LTHBENCH_STORE", str(tmp_path / "X"))
+    assert default_store() == tmp_path / "X" / "store"
+    assert main(["show", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 1  # nothing lost
+    assert "old layout" in err and str(tmp_path / "X" / "store") in err
+
+
+def test_lthbench_data_is_the_data_root_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LTHBENCH_DATA", str(tmp_path / "D"))
+    assert default_data_root() == tmp_path / "D"
+    (tmp_path / "D" / "MNIST" / "raw").mkdir(parents=True)
+    assert default_data_root() == tmp_path / "D"
+    (tmp_path / "old" / "data" / "MNIST" / "raw").mkdir(parents=True)
+    monkeypatch.setenv("LTHBENCH_DATA", str(tmp_path / "old"))
+    assert default_data_root() == tmp_path / "old" / "data"
+    assert "old layout" in capsys.readouterr().err
+
+
+def test_the_registry_is_the_working_directorys(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    write_entry(name="my-new-entry")  # written to tmp_path/registry
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "registry", elsewhere)
+    (elsewhere / "my-new-entry.yaml").rename(elsewhere / "from-env.yaml")
+    text = (elsewhere / "from-env.yaml").read_text().replace("my-new-entry", "from-env")
+    (elsewhere / "from-env.yaml").write_text(text)
+    monkeypatch.setenv("LTHBENCH_REGISTRY", str(elsewhere))
+    monkeypatch.chdir(tmp_path)
+    assert default_registry() == tmp_path / "registry"
+    assert main(["list"]) == 0
+    assert "my-new-entry" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "registry")  # no registry/ here: the variable's
+    assert default_registry() == elsewhere
+    assert main(["list"]) == 0
+    assert "from-env" in capsys.readouterr().out
