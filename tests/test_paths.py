@@ -78,3 +78,27 @@ def test_the_registry_is_the_working_directorys(
     assert default_registry() == elsewhere
     assert main(["list"]) == 0
     assert "from-env" in capsys.readouterr().out
+
+
+def test_reduced_pages_carry_a_banner_and_are_refused_in_leaderboards(
+    write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry({"seeds": [0], "training": {"duration": "40it"}})
+    store = tmp_path / "store"
+    monkeypatch.chdir(tmp_path)
+    smoke = ["reproduce", str(path), "--store", str(store), "--quiet", "--budget", "0.5"]
+    assert main(smoke) == 2  # default --out: the published leaderboards/
+    assert "reduced run" in capsys.readouterr().err
+    assert not (tmp_path / "leaderboards").exists() and not store.exists()
+    assert main([*smoke, "--out", "smoke-pages"]) in (0, 1)
+    index = (tmp_path / "smoke-pages" / "index.md").read_text()
+    assert "Reduced run: budget 0.5" in index
+    assert all("Reduced run" in p.read_text() for p in (tmp_path / "smoke-pages").glob("*.md"))
+    overrides = ["leaderboard", str(path), "--store", str(store), "--set", "training.lr=0.01"]
+    assert main(overrides) == 2
+    assert main([*overrides, "--publish-reduced"]) == 0
+    assert "overrides `training.lr=0.01`" in (tmp_path / "leaderboards" / "index.md").read_text()
+    full = ["leaderboard", str(path), "--store", str(store)]
+    assert main(full) == 0  # a full-budget render has no banner
+    assert "Reduced run" not in (tmp_path / "leaderboards" / "index.md").read_text()

@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard = commands.add_parser("leaderboard", help="render markdown leaderboards")
     selection(leaderboard, None)
     leaderboard.add_argument("--out", default="leaderboards", help="output folder")
+    leaderboard.add_argument("--publish-reduced", action="store_true",
+                        help="write a reduced run's pages (--budget, --set) into leaderboards/")  # fmt: skip
     leaderboard.set_defaults(func=cmd_leaderboard)
 
     reproduce = commands.add_parser(
@@ -106,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     selection(reproduce, "embedded")
     reproduce.add_argument("--out", default="leaderboards", help="output folder")
+    reproduce.add_argument("--publish-reduced", action="store_true",
+                        help="write a reduced run's pages (--budget, --set) into leaderboards/")  # fmt: skip
     reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     executors(reproduce)

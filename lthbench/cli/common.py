@@ -108,3 +108,36 @@ def summary_line(record: dict[str, Any]) -> str:
     parts.append(f"early stop {record['early_stop_iteration']}it")
     parts.append(f"({record['wall_time_s']:.1f}s, run {record['run_id']})")
     return "  ".join(parts)
+
+
+PUBLISHED = "leaderboards"
+"""The committed pages: only full-budget, unmodified runs are published there by default."""
+
+
+def pages_out(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """Where pages go and their banner (None: a full-budget run without overrides).
+
+    Pages of a reduced run (``--budget`` below 1 or any ``--set``) carry a banner, and are
+    refused in the committed ``leaderboards/`` unless ``--publish-reduced`` asks for it, so a
+    smoke run cannot pass for the real thing."""
+    out = Path(args.out)
+    overrides = list(args.set or [])
+    reduced = []
+    if args.budget != 1.0:
+        reduced.append(f"budget {args.budget:g} (every duration × {args.budget:g})")
+    if overrides:
+        reduced.append("overrides " + ", ".join(f"`{o}`" for o in overrides))
+    if not reduced:
+        return out, None
+    published = out.resolve() == (Path.cwd() / PUBLISHED).resolve()
+    if published and not args.publish_reduced:
+        raise UserError(
+            f"--out {args.out}: these pages come from a reduced run ({'; '.join(reduced)}) and "
+            f"would replace the published {PUBLISHED}/; give another --out, or "
+            "--publish-reduced to mean it"
+        )
+    banner = (
+        f"> **Reduced run: {'; '.join(reduced)}.** These pages do not show the entries at "
+        "their stated settings; their verdicts are not the papers' claims checked."
+    )
+    return out, banner

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from lthbench.cli.common import (
     experiments_of,
     experiments_of_tier,
+    pages_out,
     print_summary,
     print_verdicts,
     registry_of,
@@ -48,8 +48,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from lthbench.report.leaderboard import render
 
     experiments = experiments_of_tier(args)
+    out, banner = pages_out(args)
     records, verdicts = verdicts_of(args, experiments)
-    for path in render(experiments, records, verdicts, Path(args.out)):
+    for path in render(experiments, records, verdicts, out, banner):
         print(path)
     return 0
 

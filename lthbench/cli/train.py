@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from lthbench.cli.common import (
     data_root_of,
     experiments_of_tier,
+    pages_out,
     print_summary,
     print_verdicts,
     store_of,
@@ -83,13 +83,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
 
     experiments = experiments_of_tier(args)
+    out, banner = pages_out(args)  # refused before anything trains
     store = store_of(args)
     todo = pending(plan(experiments), store)
     if todo:
         check_trainable(todo, data_root_of(args))
         _execute(todo, store, args, choose_device(args.device))
     records, verdicts = verdicts_of(args, experiments)
-    render(experiments, records, verdicts, Path(args.out))
+    render(experiments, records, verdicts, out, banner)
     print_verdicts(verdicts, as_json=False)
     print(f"leaderboards written to {args.out}/")
     return print_summary(verdicts)

@@ -29,9 +29,11 @@ __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 
 
 def render(
-    entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path
-) -> list[Path]:
-    """Write the pages under ``out`` and return their paths."""
+    entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path,
+    banner: str | None = None,
+) -> list[Path]:  # fmt: skip
+    """Write the pages under ``out`` and return their paths; ``banner`` (a reduced run's
+    notice) heads every page."""
     out.mkdir(parents=True, exist_ok=True)
     entries = sorted(entries, key=lambda e: (e.tier, e.id))
     by_entry: dict[str, list[Verdict]] = {}
@@ -43,7 +45,8 @@ def render(
 
     def page(name: str, title: str, body: str, scope: Records) -> None:
         path = out / name
-        path.write_text(f"# {title}\n\n{provenance(scope)}\n\n{body}\n", encoding="utf-8")
+        head = f"{banner}\n\n" if banner else ""
+        path.write_text(f"# {title}\n\n{head}{provenance(scope)}\n\n{body}\n", encoding="utf-8")
         written.append(path)
 
     index_rows = [
