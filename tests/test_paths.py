@@ -102,3 +102,30 @@ def test_reduced_pages_carry_a_banner_and_are_refused_in_leaderboards(
     full = ["leaderboard", str(path), "--store", str(store)]
     assert main(full) == 0  # a full-budget render has no banner
     assert "Reduced run" not in (tmp_path / "leaderboards" / "index.md").read_text()
+
+
+def test_show_lists_every_stored_variant_and_check_names_the_flag(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry({"seeds": [0], "training": {"duration": "40it"}})
+    store = ["--store", str(tmp_path / "store"), "--registry", str(path.parent)]
+    assert main(["run", "tiny", *store, "--quiet", "--budget", "0.5"]) == 0
+    capsys.readouterr()
+    assert main(["show", "tiny", *store, "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["variant"] == "budget 0.5" and record["iterations"] == 20
+    assert main(["show", "tiny", *store]) == 0
+    assert "budget 0.5" in capsys.readouterr().out
+    assert main(["check", "tiny", *store]) == 0
+    err = capsys.readouterr().err
+    assert "no stored results for the full budget" in err and "--budget 0.5" in err
+    assert main(["run", "tiny", *store, "--quiet", "--set", "training.lr=0.002"]) == 0
+    capsys.readouterr()
+    assert main(["show", "tiny", *store, "--json"]) == 0
+    variants = {r["variant"] for r in json.loads(capsys.readouterr().out)}
+    assert variants == {"budget 0.5", "set training.lr=0.002"}
+    # a run by a 4-character prefix, every column filled from the entry that plans it
+    assert main(["show", record["run_id"][:4], *store, "--json"]) == 0
+    (by_id,) = json.loads(capsys.readouterr().out)
+    assert (by_id["entry_id"], by_id["seed"], by_id["method"]) == ("tiny", 0, "dense")
+    assert by_id["run_id"] == record["run_id"] and by_id["variant"] == "budget 0.5"

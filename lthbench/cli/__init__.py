@@ -117,10 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="show stored results of an entry or a run id")
     common(show)
-    show.add_argument("target", help="entry id / file, or run id (prefix)")
+    show.add_argument("target", help="entry id / file, or run id (a prefix of 4 or more)")
     show.add_argument("--json", action="store_true", help="print the records as JSON")
-    show.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
-                      help="the budget the runs were made with (see run --budget)")  # fmt: skip
+    show.add_argument(
+        "--budget",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="also a budget not recorded in the store (every stored variant is listed anyway)",
+    )
+    show.add_argument("--set", action="append", metavar="KEY=VALUE",
+                      help="also these overrides (see run --set)")  # fmt: skip
     show.set_defaults(func=cmd_show)
     return parser
 

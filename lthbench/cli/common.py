@@ -54,8 +54,32 @@ def verdicts_of(
     from lthbench.claims import check_entries
     from lthbench.runner.jobs import collect
 
-    records = collect(experiments, store_of(args), registry_of(args), args.set or [], args.budget)
+    store = store_of(args)
+    records = collect(experiments, store, registry_of(args), args.set or [], args.budget)
+    _say_variants(experiments, records, store)
     return records, check_entries(experiments, records)
+
+
+def _say_variants(experiments: list[Any], records: dict[str, Any], store: Any) -> None:
+    """Which variant's runs are read, and the flags of the others the store holds (stderr)."""
+    from lthbench.runner.find import stored_variants
+
+    others: list[str] = []
+    for experiment in experiments:
+        current = experiment.variant
+        elsewhere = [v for v in stored_variants(experiment.id, store) if v != current]
+        if not elsewhere:
+            continue
+        flags = "; ".join(v.flags or "no flags" for v in elsewhere)
+        if not records.get(experiment.id):
+            print(f"note: {experiment.id} has no stored results for the {current.label}; "
+                  f"it has runs for: {flags}", file=sys.stderr)  # fmt: skip
+        else:
+            others.append(f"{experiment.id} ({flags})")
+    if others:
+        label = experiments[0].variant.label
+        print(f"note: reading the {label} runs; other stored variants: {', '.join(others)}",
+              file=sys.stderr)  # fmt: skip
 
 
 def print_verdicts(verdicts: list[Any], as_json: bool) -> None:

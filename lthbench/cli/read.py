@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from lthbench.cli.common import (
     experiments_of,
@@ -15,6 +16,7 @@ from lthbench.cli.common import (
     store_of,
     verdicts_of,
 )
+from lthbench.errors import UserError
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -56,22 +58,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """An entry's stored results, every variant labelled, or one run by id prefix."""
     from tabulate import tabulate
 
-    from lthbench.runner.jobs import Job, stored_records
-    from lthbench.runner.resolve import select
-
     store = store_of(args)
-    run = store.find(args.target) if len(args.target) >= 6 else None
-    if run is not None:
-        records = [run.result() or {"run_id": run.id, "status": "incomplete"}]
-    else:
-        records = [
-            record
-            for experiment in select([args.target], registry_of(args), budget=args.budget)
-            for seed in experiment.seeds
-            for record in stored_records(Job(experiment, seed), store)
-        ]
+    records = _entry_records(args, store)
+    if records is None:
+        records = _run_records(args, store)
     if args.json:
         print(json.dumps(records, indent=1, sort_keys=True))
         return 0
@@ -80,8 +73,53 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     selectors = [k for k in ("round", "control", "density", "phase", "ratio", "draw_epoch")
                  if any(r.get(k) is not None for r in records)]  # fmt: skip
-    keys = ["entry_id", "seed", "method", *selectors, "final_test_accuracy",
+    variants = ["variant"] if len({r.get("variant") for r in records}) > 1 else []
+    keys = ["entry_id", "seed", "method", *variants, *selectors, "final_test_accuracy",
             "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss", "wall_time_s",
             "run_id"]  # fmt: skip
-    print(tabulate([[r.get(k) for k in keys] for r in records], headers=keys, floatfmt=".4f"))
+    rows = [[r.get(k) for k in keys] for r in records]
+    print(tabulate(rows, headers=keys, floatfmt=".4f", missingval="–"))
+    if not variants:
+        print(f"({records[0].get('variant', 'full budget')})")
     return 0
+
+
+def _entry_records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]] | None:
+    """Every variant's records when ``args.target`` names an entry (None: it does not)."""
+    from lthbench.run.experiment import Variant
+    from lthbench.runner.find import variant_records
+    from lthbench.spec.load import find_entries
+
+    try:
+        find_entries([args.target], registry_of(args))
+    except UserError:
+        if _looks_like_run_id(args.target):
+            return None
+        raise
+    asked = Variant(args.budget, tuple(args.set or []))
+    return variant_records(args.target, store, registry_of(args), asked)
+
+
+def _looks_like_run_id(target: str) -> bool:
+    from lthbench.runner.find import MIN_PREFIX
+
+    return len(target) >= MIN_PREFIX and all(c in "0123456789abcdef" for c in target)
+
+
+def _run_records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
+    from lthbench.runner.find import locate_run
+
+    matches = store.matching(args.target)
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise UserError(f"run id prefix {args.target!r} matches {len(matches)} runs ({shown}); "
+                        "give more characters")  # fmt: skip
+    if not matches:
+        return []
+    located = locate_run(matches[0], store, registry_of(args))
+    if located is not None:
+        return [located]
+    run = store.find(matches[0])
+    result = (run.result() if run else None) or {"run_id": matches[0], "status": "incomplete"}
+    seed = run.identity.get("seed") if run else None
+    return [{"entry_id": "(no registry entry plans it)", "seed": seed, **result}]

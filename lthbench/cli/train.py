@@ -58,6 +58,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
     from tqdm import tqdm
 
+    for experiment in {job.experiment.id: job.experiment for job in jobs}.values():
+        if not experiment.variant.full:  # so show, check and leaderboard can name it
+            store.record_variant(experiment.id, experiment.variant.as_dict())
+
     from lthbench.runner.executors import LocalExecutor, Settings, make_executor
 
     executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))

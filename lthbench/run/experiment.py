@@ -8,7 +8,8 @@ re-validates and nothing reads the entry's raw ``method.params`` dict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +27,37 @@ from lthbench.spec.entry import (
 
 
 @dataclass(frozen=True)
+class Variant:
+    """How a request departs from the entry as written: a ``--budget`` and ``--set``
+    overrides (neither: the entry itself). Each variant's runs have their own identities; this
+    names them for people (``show`` lists them, ``check`` says which it reads)."""
+
+    budget: float = 1.0
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def full(self) -> bool:
+        return self.budget == 1.0 and not self.overrides
+
+    @property
+    def label(self) -> str:
+        parts = [] if self.budget == 1.0 else [f"budget {self.budget:g}"]
+        parts += [f"set {o}" for o in self.overrides]
+        return ", ".join(parts) or "full budget"
+
+    @property
+    def flags(self) -> str:
+        """The flags that select this variant (empty for the entry itself)."""
+        parts = [] if self.budget == 1.0 else ["--budget", f"{self.budget:g}"]
+        for override in self.overrides:
+            parts += ["--set", override]
+        return shlex.join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"budget": self.budget, "overrides": list(self.overrides)}
+
+
+@dataclass(frozen=True)
 class Experiment:
     entry: Entry
     params: Any
@@ -36,6 +68,8 @@ class Experiment:
     """Examples in the test split (a test accuracy moves in steps of one over this)."""
     validation_examples: int
     """Examples held out for validation (0: validation figures are the test figures)."""
+    variant: Variant = field(default_factory=Variant)
+    """The budget and overrides it was resolved with."""
 
     def __post_init__(self) -> None:
         assert isinstance(self.params, BaseModel)

@@ -9,6 +9,7 @@ method's params; reading stored results skips it, so reads build no model.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from lthbench.data.base import iterations_per_epoch
 from lthbench.errors import UserError
 from lthbench.methods import METHODS
 from lthbench.models import check_model_name
-from lthbench.run.experiment import Experiment
+from lthbench.run.experiment import Experiment, Variant
 from lthbench.spec.duration import Duration
 from lthbench.spec.entry import Entry
 from lthbench.spec.load import default_registry, describe, find_entries, load_entries, load_entry
@@ -28,12 +29,16 @@ from lthbench.spec.load import default_registry, describe, find_entries, load_en
 MAX_TOTAL_ITERATIONS = 100_000_000
 
 
-def resolve_entry(entry: Entry, budget: float = 1.0, fit: bool = False) -> Experiment:
+def resolve_entry(
+    entry: Entry, budget: float = 1.0, fit: bool = False, overrides: Iterable[str] = ()
+) -> Experiment:
     """Validate ``entry`` against the registries and resolve it; ``budget`` < 1 scales every
     duration (a quick run with the entry's structure; the scaled durations join the runs'
-    identities, so nothing is confused). Errors name the entry's file and key."""
+    identities, so nothing is confused). ``overrides`` (already applied to ``entry``) only
+    name the variant. Errors name the entry's file and key."""
     try:
-        return _resolve(entry, budget, fit)
+        experiment = _resolve(entry, budget, fit)
+        return dataclasses.replace(experiment, variant=Variant(budget, tuple(overrides)))
     except UserError as error:
         message = str(error)
         prefix = f"{entry.file}: "
@@ -192,7 +197,7 @@ def load_experiment(
     path: Path | str, overrides: Iterable[str] = (), budget: float = 1.0, fit: bool = False
 ) -> Experiment:
     """Read one entry file and resolve it (errors name the file and the key)."""
-    return resolve_entry(load_entry(path, overrides), budget, fit)
+    return resolve_entry(load_entry(path, overrides), budget, fit, overrides)
 
 
 def load_experiments(
@@ -200,7 +205,8 @@ def load_experiments(
     fit: bool = False,
 ) -> list[Experiment]:  # fmt: skip
     """Every entry under the given files and folders, resolved; entry ids must be unique."""
-    return [resolve_entry(e, budget, fit) for e in load_entries(paths, overrides)]
+    overrides = list(overrides)
+    return [resolve_entry(e, budget, fit, overrides) for e in load_entries(paths, overrides)]
 
 
 def select(
@@ -208,7 +214,9 @@ def select(
     budget: float = 1.0, fit: bool = False,
 ) -> list[Experiment]:  # fmt: skip
     """Entries by id or path, resolved (none named: the whole registry)."""
-    names = list(names)
+    names, overrides = list(names), list(overrides)
     if not names:
         return load_experiments([registry or default_registry()], overrides, budget, fit)
-    return [resolve_entry(e, budget, fit) for e in find_entries(names, registry, overrides)]
+    return [
+        resolve_entry(e, budget, fit, overrides) for e in find_entries(names, registry, overrides)
+    ]

@@ -271,16 +271,39 @@ class RunStore:
     def run(self, identity: dict[str, Any]) -> Run:
         return Run(self.root, identity)
 
-    def find(self, run_id_prefix: str) -> Run | None:
+    def record_variant(self, entry_id: str, variant: dict[str, Any]) -> None:
+        """Remember that ``entry_id``'s runs were requested with ``variant`` (a budget and
+        overrides), so that reading commands can list and name them."""
+        path = self.root / "variants" / f"{entry_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            known = self.variants(entry_id)
+            if variant not in known:
+                text = json.dumps([*known, variant], indent=1, sort_keys=True).encode()
+                _atomic_write(path, lambda stream: stream.write(text))
+
+    def variants(self, entry_id: str) -> list[dict[str, Any]]:
+        """The variants ``entry_id``'s runs were requested with besides the entry itself."""
+        try:
+            known = json.loads((self.root / "variants" / f"{entry_id}.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return known if isinstance(known, list) else []
+
+    def matching(self, run_id_prefix: str) -> list[str]:
+        """The ids of stored runs that start with ``run_id_prefix``."""
         runs = self.root / "runs"
         if not run_id_prefix.isalnum() or not runs.is_dir():
-            return None
-        matches = [
-            p for p in runs.iterdir() if p.name.startswith(run_id_prefix) and "." not in p.name
-        ]
+            return []
+        return sorted(
+            p.name for p in runs.iterdir() if p.name.startswith(run_id_prefix) and "." not in p.name
+        )
+
+    def find(self, run_id_prefix: str) -> Run | None:
+        matches = self.matching(run_id_prefix)
         if len(matches) != 1:
             return None
-        config = json.loads((matches[0] / "config.json").read_text())
+        config = json.loads((self.root / "runs" / matches[0] / "config.json").read_text())
         return Run(self.root, config["identity"])
 
     def __iter__(self) -> Iterator[Run]:
