@@ -80,6 +80,13 @@ class Verdict:
     crossing: bool
     """The paper's point lies where two curves cross (expected margin about 0)."""
     detail: str
+    metric: str = ""
+    """The claim's metric (its unit: an accuracy, an iteration count, a FLOP ratio, ...)."""
+    op: str = ""
+    """'>=', '>', '<=', '<' (the interval is of metric − reference) or 'within' (of the
+    metric itself, against ``bounds``)."""
+    bounds: tuple[float, float] | None = None
+    """A 'within' claim's bounds, tolerance included."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,14 +206,19 @@ def evaluate(
             ci_low=numbers.get("ci_low"), ci_high=numbers.get("ci_high"), resolution=step,
             seeds_needed=needed, advice=advice, crossing=claim.crossing,
             density=sum(densities) / len(densities) if densities else None, detail=detail,
+            metric=claim.metric, op=claim.op, bounds=bounds,
         )  # fmt: skip
+
+    bounds = None
+    if claim.op == "within":
+        low, high = claim.reference  # type: ignore[misc]
+        bounds = (low - claim.tolerance, high + claim.tolerance)
 
     if n == 0:
         return verdict("missing", "no seed has the results this claim needs")
     mean = sum(lefts) / n
-    if claim.op == "within":
-        low, high = claim.reference  # type: ignore[misc]
-        low, high = low - claim.tolerance, high + claim.tolerance
+    if bounds is not None:
+        low, high = bounds
         inside = low <= mean <= high
         margin = min(mean - low, high - mean) if inside else -max(low - mean, mean - high)
         if n < 2:

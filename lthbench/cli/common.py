@@ -88,19 +88,14 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps([v.as_dict() for v in verdicts], indent=1))
         return
-    from lthbench.report.leaderboard import seeds_needed_text
+    from lthbench.report.tables import FIGURE_HEADERS, seeds_needed_text, verdict_figures
 
     rows = [
         [v.entry_id, v.claim_id + ("*" if v.required else "") + (" †" if v.crossing else ""),
-         v.kind, v.verdict, v.seeds, seeds_needed_text(v),
-         "–" if v.density is None else f"{100 * v.density:.1f}%",
-         "–" if v.mean is None else f"{v.mean:.4f}",
-         "–" if v.reference_mean is None else f"{v.reference_mean:.4f}",
-         "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]"]
+         v.kind, v.verdict, v.seeds, seeds_needed_text(v), *verdict_figures(v)]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["entry", "claim", "kind", "verdict", "seeds", "seeds needed", "Pm", "mean",
-               "reference", "decision interval"]  # fmt: skip
+    headers = ["entry", "claim", "kind", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS]
     print(tabulate(rows, headers=headers))
 
 
@@ -123,12 +118,13 @@ def print_summary(verdicts: list[Any], quiet: bool = False) -> int:
 def summary_line(record: dict[str, Any]) -> str:
     parts = [f"{record['entry_id']} seed {record['seed']}"]
     for key in ("round", "phase", "ratio", "control", "density", "draw_epoch"):
-        if record.get(key) is not None:
-            parts.append(f"{key} {record[key]}")
+        value = record.get(key)
+        if value is not None:
+            parts.append(f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}")
     if record.get("final_test_accuracy") is None:
         parts.append("no result (no ticket drawn)" if record.get("drawn") == 0 else "no result")
         return "  ".join(parts)
-    parts.append(f"test acc {record['final_test_accuracy']:.4f}")
+    parts.append(f"test acc {100 * record['final_test_accuracy']:.2f}%")
     parts.append(f"early stop {record['early_stop_iteration']}it")
     parts.append(f"({record['wall_time_s']:.1f}s, run {record['run_id']})")
     return "  ".join(parts)

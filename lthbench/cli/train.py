@@ -56,30 +56,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
-    from tqdm import tqdm
+    from lthbench.cli.progress import SuiteProgress, interactive
+    from lthbench.runner.executors import LocalExecutor, Settings, make_executor
 
     for experiment in {job.experiment.id: job.experiment for job in jobs}.values():
         if not experiment.variant.full:  # so show, check and leaderboard can name it
             store.record_variant(experiment.id, experiment.variant.as_dict())
-
-    from lthbench.runner.executors import LocalExecutor, Settings, make_executor
-
     executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
     in_process = isinstance(executor, LocalExecutor)
     settings = Settings(store.root, data_root_of(args), str(device),
-                        progress=in_process and not args.quiet,
+                        progress=in_process and not args.quiet and interactive(),
                         download=getattr(args, "download", False))  # fmt: skip
-    suite = tqdm(total=len(jobs), desc="suite", unit="job", position=0,
-                 disable=args.quiet or (in_process and len(jobs) < 2))  # fmt: skip
-
-    def finished(job: Any, records: list[dict[str, Any]]) -> None:
-        suite.set_postfix_str(f"{job.experiment.id} seed {job.seed}", refresh=False)
-        for record in records:
-            suite.write(summary_line(record))  # above the bars; plain print when disabled
-        suite.update(1)
-
-    executor.run(jobs, settings, finished)
-    suite.close()
+    with SuiteProgress(jobs, store, quiet=args.quiet):
+        executor.run(jobs, settings, lambda job, records: None)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

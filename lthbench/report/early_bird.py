@@ -118,10 +118,11 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
         return False
     plt = pyplot()
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    top = max(0.3, *(max(map(max, t["distance_matrix"])) for _, t in panels))  # one scale
     for axis, (ratio, ticket) in zip(axes[0], panels, strict=True):
         matrix = ticket["distance_matrix"]
         epochs = ticket["mask_epochs"]
-        image = axis.imshow(matrix, cmap="viridis", vmin=0, vmax=max(0.3, max(map(max, matrix))),
+        image = axis.imshow(matrix, cmap="viridis", vmin=0, vmax=top,
                             origin="lower", extent=(epochs[0] - 0.5, epochs[-1] + 0.5,
                                                     epochs[0] - 0.5, epochs[-1] + 0.5))  # fmt: skip
         draw = ticket.get("draw_epoch")

@@ -16,6 +16,7 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
+    COLUMNS,
     VERDICT_RULE,
     Records,
     provenance,
@@ -46,7 +47,8 @@ def render(
     def page(name: str, title: str, body: str, scope: Records) -> None:
         path = out / name
         head = f"{banner}\n\n" if banner else ""
-        path.write_text(f"# {title}\n\n{head}{provenance(scope)}\n\n{body}\n", encoding="utf-8")
+        text = f"# {title}\n\n{head}{provenance(scope)}\n\n{body}\n\n{COLUMNS}\n"
+        path.write_text(text, encoding="utf-8")
         written.append(path)
 
     index_rows = [

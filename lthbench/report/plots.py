@@ -68,7 +68,8 @@ def lottery_figure(
             (accuracy, "test_accuracy_at_early_stop"),
             (speed, "early_stop_iteration"),
         ):
-            stats = [_mean_std([float(r[metric]) for r in group]) for _, group in points]
+            scale = 100.0 if "accuracy" in metric else 1.0
+            stats = [_mean_std([scale * float(r[metric]) for r in group]) for _, group in points]
             axis.errorbar(x, [m for m, _ in stats], yerr=[s for _, s in stats], label=label,
                           color=colour, marker=marker, markersize=4, capsize=3)  # fmt: skip
     dense = [r for r in records if r.get("round") == 0 and r.get("control") is None]
@@ -77,7 +78,8 @@ def lottery_figure(
         (speed, "early_stop_iteration"),
     ):
         if dense:
-            mean, _ = _mean_std([float(r[metric]) for r in dense])
+            scale = 100.0 if "accuracy" in metric else 1.0
+            mean, _ = _mean_std([scale * float(r[metric]) for r in dense])
             axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
         axis.set_xscale("log")
         axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -86,10 +88,10 @@ def lottery_figure(
         axis.invert_xaxis()
         axis.set_xlabel("percent of weights remaining")
         axis.grid(True, which="both", alpha=0.3)
-    accuracy.set_ylabel("test accuracy at early stop")
+    accuracy.set_ylabel("test accuracy at early stop (%)")
     speed.set_ylabel("early-stop iteration (min. validation loss)")
     accuracy.legend(fontsize=8)
-    figure.suptitle(title)
+    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90, metadata={"Software": None})

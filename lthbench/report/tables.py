@@ -111,25 +111,70 @@ def seeds_needed_text(v: Verdict) -> str:
     )
 
 
+COLUMNS = (
+    "How to read the tables. **Pm**: the percent of weights remaining (the LTH paper's "
+    "notation) of the results a claim reads. **mean**: the claim's metric averaged over the "
+    "seeds; **reference**: what it is compared with (a number, another result of the same "
+    "seeds, or a `within` claim's bounds [low, high]). **decision interval**: the interval the "
+    "verdict is decided on: of the margin metric − reference (marked Δ) for a comparison, of "
+    "the metric itself for a `within` claim. **step**: one step of the metric's grid. "
+    "Accuracies are in %, iterations are whole numbers, in the claim tables as in the others. "
+    "Run tables show means ± one standard deviation over seeds; error bars in the plots are "
+    "± one standard deviation over seeds."
+)
+
+
+def unit(metric: str) -> tuple[float, str, int]:
+    """How a metric is shown: scale, suffix and decimals (accuracies in %, iterations whole)."""
+    if "accuracy" in metric:
+        return 100.0, "%", 2
+    if "iteration" in metric:
+        return 1.0, "", 0
+    return 1.0, "", 4
+
+
+def in_unit(value: float | None, metric: str) -> str:
+    if value is None:
+        return "–"
+    scale, suffix, digits = unit(metric)
+    return f"{value * scale:.{digits}f}{suffix}"
+
+
+def verdict_figures(v: Verdict) -> list[str]:
+    """Pm, mean, reference, decision interval and step of a verdict, in the metric's unit."""
+    suffix = unit(v.metric)[1]
+
+    def bare(value: float) -> str:
+        return in_unit(value, v.metric).removesuffix(suffix)
+
+    if v.bounds is not None:
+        reference = f"[{bare(v.bounds[0])}, {bare(v.bounds[1])}]{suffix}"
+    else:
+        reference = in_unit(v.reference_mean, v.metric)
+    interval = "–"
+    if v.ci_low is not None and v.ci_high is not None:
+        marker = "" if v.bounds is not None else "Δ "
+        interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{suffix}"
+    return [
+        "–" if v.density is None else f"{100 * v.density:.1f}%",
+        in_unit(v.mean, v.metric),
+        reference,
+        interval,
+        in_unit(v.resolution, v.metric) if v.resolution else "0",
+    ]
+
+
+FIGURE_HEADERS = ["Pm", "mean", "reference", "decision interval", "step"]
+
+
 def verdict_table(verdicts: list[Verdict]) -> str:
     rows = [
-        [
-            v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
-            v.kind,
-            v.statement,
-            f"**{v.verdict}**",
-            v.seeds,
-            seeds_needed_text(v),
-            "–" if v.density is None else f"{100 * v.density:.1f}%",
-            number(v.mean),
-            number(v.reference_mean),
-            "–" if v.ci_low is None else f"[{v.ci_low:.4f}, {v.ci_high:.4f}]",
-            f"{v.resolution:.4g}",
-        ]
+        [v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
+         v.kind, v.statement, f"**{v.verdict}**", v.seeds, seeds_needed_text(v),
+         *verdict_figures(v)]
         for v in verdicts
-    ]
-    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", "Pm", "mean",
-               "reference", "decision interval", "step"]  # fmt: skip
+    ]  # fmt: skip
+    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS]
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
