@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,25 @@ A_CLAIM = {
 }
 BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "unknown key": ({"epochs": 3}, "epochs: unknown key"),
+    "a key typo": ({"training": {"duraton": "3ep"}}, "unknown key; did you mean 'duration'?"),
+    "a params key typo": (
+        {
+            "method": {
+                "name": "lottery",
+                "params": {"rounds": 1, "prune_fraction": 0.5, "stratgy": "oneshot"},
+            }
+        },
+        "method.params.stratgy: unknown key; did you mean 'strategy'?",
+    ),
     "wrong type": ({"training": {"lr": "fast"}}, "training.lr"),
+    "wrong type echoes the value": ({"seeds": [0, "one"]}, "(given: 'one')"),
+    "a claim no round reaches": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.2}},
+            "claims": [{**A_CLAIM, "where": {"density": 0.05}}],
+        },
+        "claims[0].where.density: 0.05 is not within a factor 1.25 of any round's density",
+    ),
     "unknown timm model": ({"model": {"name": "resnet_9000"}}, "model.name: unknown timm model"),
     "unknown dataset": (
         {"dataset": {"name": "svhn"}},
@@ -318,4 +337,41 @@ def test_duplicate_entry_ids_in_one_registry(
     assert main(["run", str(first.parent), "--store", str(store), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "id: duplicate entry id 'tiny'" in err, err
+    assert not store.exists()
+
+
+def test_a_file_with_several_problems_lists_them_all(
+    write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry({"epochs": 3, "training": {"lr": "fast"}}, name="tiny")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "epochs: unknown key" in err and "training.lr" in err and "more problem" not in err
+
+
+def test_validate_reports_every_bad_file(
+    write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write_entry(name="tiny")
+    write_entry({"id": "bad1", "epochs": 3}, name="bad1")
+    write_entry({"id": "bad2", "model": {"name": "resnet10"}}, name="bad2")
+    assert main(["validate", str(good.parent)]) == 2
+    out, err = capsys.readouterr()
+    assert "bad1.yaml: epochs: unknown key" in err
+    assert "bad2.yaml: model.name: unknown timm model 'resnet10'" in err
+    assert "did you mean: resnet10t," in err  # the close spelling first
+    assert "1 entries valid, 2 with problems" in out
+    assert main(["validate", str(good.parent), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] == [str(good)] and len(report["problems"]) == 2
+
+
+def test_a_set_typo_is_blamed_on_the_set(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(name="tiny")
+    args = ["run", str(path), "--store", str(store), "--set", "training.duraton=300it"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--set training.duraton=300it: unknown key; did you mean 'duration'?" in err
     assert not store.exists()

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from lthbench import __version__
+from lthbench.cli.entries import cmd_config, cmd_new
 from lthbench.cli.read import cmd_check, cmd_leaderboard, cmd_list, cmd_show, cmd_validate
+from lthbench.cli.store import cmd_export_csv, cmd_gc
 from lthbench.cli.train import cmd_reproduce, cmd_run
 from lthbench.errors import UserError
 
@@ -48,13 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                          help="the Ray cluster for --executor ray (default: $RAY_ADDRESS)")  # fmt: skip
 
+    def tensorboard(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--tensorboard", metavar="DIR", default=None,
+                         help="also write every finished run's curves for TensorBoard under "
+                              "DIR/<entry>/seed_<s>/<round, control, phase> (the store stays "
+                              "the source of truth)")  # fmt: skip
+
     listing = commands.add_parser("list", help="list the registry's entries")
     common(listing)
     listing.add_argument("--tier", choices=["embedded", "paper"])
+    listing.add_argument("--json", action="store_true", help="print the entries as JSON")
     listing.set_defaults(func=cmd_list, entries=[])
 
     validate = commands.add_parser("validate", help="validate entry files or folders")
-    validate.add_argument("paths", nargs="*")
+    validate.add_argument("paths", nargs="*", help="files or folders (default: the registry)")
+    validate.add_argument("--json", action="store_true",
+                          help="print {valid: [files], problems: [messages]} as JSON")  # fmt: skip
     validate.set_defaults(func=cmd_validate)
 
     run = commands.add_parser("run", help="run entries (by id, file or folder)")
@@ -66,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     run.add_argument("--download", action="store_true", help="let torchvision download datasets")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--json", action="store_true",
+                     help="one JSON record per line on stdout for every finished run")  # fmt: skip
     run.add_argument(
         "--budget",
         type=float,
@@ -80,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
     )
     executors(run)
+    tensorboard(run)
     run.set_defaults(func=cmd_run)
 
     def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
@@ -113,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     executors(reproduce)
+    tensorboard(reproduce)
     reproduce.set_defaults(func=cmd_reproduce)
 
     show = commands.add_parser("show", help="show stored results of an entry or a run id")
@@ -129,6 +144,39 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--set", action="append", metavar="KEY=VALUE",
                       help="also these overrides (see run --set)")  # fmt: skip
     show.set_defaults(func=cmd_show)
+
+    config = commands.add_parser("config", help="print an entry resolved, every default shown")
+    common(config)
+    config.add_argument("entries", nargs=1, metavar="ENTRY", help="entry id or file")
+    config.add_argument(
+        "--budget",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="resolve at this budget (see run --budget)",
+    )
+    config.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="with these overrides (see run --set)")  # fmt: skip
+    config.set_defaults(func=cmd_config)
+
+    new = commands.add_parser("new", help="write a new entry file from an existing one")
+    common(new)
+    new.add_argument("id", help="the new entry's id (its file name)")
+    new.add_argument("--from", dest="source", required=True, metavar="ENTRY",
+                     help="the entry to start from (id or file)")  # fmt: skip
+    new.set_defaults(func=cmd_new)
+
+    export = commands.add_parser("export-csv", help="stored results as a flat CSV table")
+    common(export)
+    export.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+    export.add_argument("--out", default="-", help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_export_csv)
+
+    gc = commands.add_parser("gc", help="the store's disk use; remove weights nothing reads")
+    common(gc)
+    gc.add_argument("--dry-run", action="store_true", help="report only, remove nothing")
+    gc.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    gc.set_defaults(func=cmd_gc)
     return parser
 
 

@@ -9,6 +9,7 @@ line is printed as the run ends.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -29,7 +30,9 @@ def interactive(stream: TextIO | None = None) -> bool:
 class SuiteProgress:
     """Watch the runs ``jobs`` plan (those not stored yet) while an executor trains them."""
 
-    def __init__(self, jobs: list[Any], store: Any, quiet: bool = False) -> None:
+    def __init__(
+        self, jobs: list[Any], store: Any, quiet: bool = False, as_json: bool = False
+    ) -> None:
         planned: dict[str, tuple[Any, Run]] = {}
         for job in jobs:
             results = job.results(store)
@@ -40,6 +43,7 @@ class SuiteProgress:
         self.total = len(planned)
         self.done = 0
         self.quiet = quiet
+        self.as_json = as_json
         self.began = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,7 +80,8 @@ class SuiteProgress:
             if result is not None:
                 del self.waiting[run_id]
                 self.done += 1
-                self._write(run_line(job, run, result))
+                self._write(run_json(job, run, result) if self.as_json
+                            else run_line(job, run, result))  # fmt: skip
             elif (run.path / "config.json").exists():
                 running.append(run_label(job, run))
         now = ", ".join(running[:4]) + (" …" if len(running) > 4 else "")
@@ -112,6 +117,14 @@ def run_label(job: Any, run: Run) -> str:
         if identity.get(key) is not None:
             parts.append(f"{key} {identity[key]}")
     return " ".join(parts)
+
+
+def run_json(job: Any, run: Run, result: dict[str, Any]) -> str:
+    """One finished run as a JSON line: its entry, seed, method, place in the seed, result."""
+    place = {k: run.identity[k] for k in ("round", "control", "phase", "ratio")
+             if run.identity.get(k) is not None}  # fmt: skip
+    return json.dumps({"entry_id": job.experiment.id, "seed": job.seed,
+                       "method": job.experiment.method_name, **place, **result}, sort_keys=True)  # fmt: skip
 
 
 def run_line(job: Any, run: Run, result: dict[str, Any]) -> str:

@@ -22,22 +22,52 @@ from lthbench.errors import UserError
 def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
+    if args.json:
+        print(json.dumps([
+            {"id": e.id, "tier": e.tier, "model": e.model.name, "dataset": e.dataset.name,
+             "method": e.method_name, "seeds": e.seeds, "file": e.file}
+            for e in experiments
+        ], indent=1))  # fmt: skip
+        return 0
     rows = [
         [e.id, e.tier, e.model.name, e.dataset.name, e.method_name, ",".join(map(str, e.seeds))]
-        for e in experiments_of(args)
-        if args.tier in (None, e.tier)
+        for e in experiments
     ]
     print(tabulate(rows, headers=["id", "tier", "model", "dataset", "method", "seeds"]))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from lthbench.runner.resolve import load_experiments
-    from lthbench.spec.load import default_registry
+    """Every file checked, every problem of every file reported (exit 2 when there is one)."""
+    import sys
 
-    experiments = load_experiments(args.paths or [default_registry()], fit=True)
-    print(f"{len(experiments)} entries valid")
-    return 0
+    from lthbench.runner.resolve import resolve_entry
+    from lthbench.spec.load import default_registry, entry_files, load_entry
+
+    valid: list[str] = []
+    problems: list[str] = []
+    where: dict[str, str] = {}
+    for file in entry_files(args.paths or [default_registry()]):
+        try:
+            experiment = resolve_entry(load_entry(file), fit=True)
+        except UserError as error:
+            problems.append(str(error))
+            continue
+        if experiment.id in where:
+            problems.append(f"{file}: id: duplicate entry id {experiment.id!r} "
+                            f"(also in {where[experiment.id]})")  # fmt: skip
+            continue
+        where[experiment.id] = str(file)
+        valid.append(str(file))
+    if args.json:
+        print(json.dumps({"valid": valid, "problems": problems}, indent=1))
+    else:
+        for problem in problems:
+            print(f"lthbench: error: {problem}", file=sys.stderr)
+        bad = f", {len(problems)} with problems" if problems else ""
+        print(f"{len(valid)} entries valid{bad}")
+    return 2 if problems else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from lthbench.cli.common import (
@@ -47,12 +50,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     for job in jobs:
         if id(job) not in waiting:
             for record in stored_records(job, store):
-                print(summary_line(record))
+                print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
     if todo:
         from lthbench.runner.jobs import choose_device
 
         _execute(todo, store, args, choose_device(args.device))
+    _tensorboard(args, jobs, store)
     return 0
+
+
+def _tensorboard(args: argparse.Namespace, jobs: list[Any], store: Any) -> None:
+    if args.tensorboard:
+        from lthbench.report.tensorboard import write_runs
+
+        count = write_runs(jobs, store, Path(args.tensorboard))
+        print(f"TensorBoard: {count} new runs under {args.tensorboard}", file=sys.stderr)
 
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
@@ -67,7 +79,7 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     settings = Settings(store.root, data_root_of(args), str(device),
                         progress=in_process and not args.quiet and interactive(),
                         download=getattr(args, "download", False))  # fmt: skip
-    with SuiteProgress(jobs, store, quiet=args.quiet):
+    with SuiteProgress(jobs, store, quiet=args.quiet, as_json=getattr(args, "json", False)):
         executor.run(jobs, settings, lambda job, records: None)
 
 
@@ -82,6 +94,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if todo:
         check_trainable(todo, data_root_of(args))
         _execute(todo, store, args, choose_device(args.device))
+    _tensorboard(args, plan(experiments), store)
     records, verdicts = verdicts_of(args, experiments)
     render(experiments, records, verdicts, out, banner)
     print_verdicts(verdicts, as_json=False)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lthbench.run import Experiment, SeedResults
 from lthbench.store import Run
+from lthbench.store.runs import StateKind
 
 if TYPE_CHECKING:  # training needs these; reading (and so this module) does not
     from torch import nn
@@ -83,6 +84,12 @@ class Method:
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
         """This seed's result records, from stored results and cached figures only."""
         raise NotImplementedError
+
+    def releasable(self, results: SeedResults, params: Any) -> list[tuple[Run, StateKind]]:
+        """Kept weights of this seed's runs that nothing will read again (figures cached, no
+        later round reads them): what ``lthbench gc`` and ``training.keep_weights: false``
+        remove. None by default: a method keeps everything unless it says otherwise."""
+        return []
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         """Whether ``run`` has work left for this seed: a planned run not stored (a method

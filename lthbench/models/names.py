@@ -9,11 +9,13 @@ is never refused by a stale list.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -63,6 +65,22 @@ def check_model_name(name: str) -> str | None:
 
     if timm.is_model(name):
         return None
-    close = timm.list_models(f"*{name[:4]}*")[:5] if len(name) >= 4 else []
-    hint = f"; similar: {', '.join(close)}" if close else ""
+    close = similar_names(name, known_names() | set(timm.list_models()))
+    hint = f"; did you mean: {', '.join(close)}" if close else ""
     return f"unknown timm model {name!r} (see timm.list_models()){hint}"
+
+
+def similar_names(name: str, names: Iterable[str], count: int = 5) -> list[str]:
+    """The closest spellings first (``resnet10`` → ``resnet10t``): names that extend it
+    without changing its number, then names that contain it, then by difflib's similarity."""
+    lowered = name.lower()
+    scored = []
+    for candidate in names:
+        other = candidate.lower()
+        ratio = difflib.SequenceMatcher(None, lowered, other).ratio()
+        extends = other.startswith(lowered) and len(other) > len(lowered)
+        renumbers = extends and lowered[-1:].isdigit() and other[len(lowered)].isdigit()
+        contains = 2 if extends and not renumbers else 1 if lowered in other else 0
+        scored.append((contains, ratio, candidate))
+    scored.sort(key=lambda item: (-item[0], -item[1], len(item[2]), item[2]))
+    return [candidate for contains, ratio, candidate in scored[:count] if contains or ratio > 0.6]

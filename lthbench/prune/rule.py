@@ -58,6 +58,16 @@ class PruningRule:
             return remove_global(scores, mask, 1.0 - (1.0 - self.fraction) ** steps)
         return remove_layerwise(scores, mask, self.layer_fractions_after(model, steps))
 
+    def expected_density(self, model: nn.Module, steps: int) -> float:
+        """The density of the pruned tensors after ``steps`` steps, as the schedule sets it
+        (up to rounding each layer's count); ``model`` may be on the meta device."""
+        weights = self.weights(model)
+        if self.scope == "global":
+            return (1.0 - self.fraction) ** steps
+        total = sum(w.numel() for w in weights.values())
+        fractions = self.layer_fractions_after(model, steps)
+        return sum(weights[n].numel() * (1.0 - f) for n, f in fractions.items()) / total
+
     def emptied(self, model: nn.Module, steps: int) -> tuple[str, float, int] | None:
         """A layer (or all layers, globally) that ``steps`` steps would leave without a weight:
         (its name, the weights it would keep, its size); None when every one keeps some."""

@@ -37,7 +37,8 @@ def resolve_entry(
     identities, so nothing is confused). ``overrides`` (already applied to ``entry``) only
     name the variant. Errors name the entry's file and key."""
     try:
-        experiment = _resolve(entry, budget, fit)
+        overrides = list(overrides)
+        experiment = _resolve(entry, budget, fit, overrides)
         return dataclasses.replace(experiment, variant=Variant(budget, tuple(overrides)))
     except UserError as error:
         message = str(error)
@@ -45,7 +46,7 @@ def resolve_entry(
         raise UserError(message if message.startswith(prefix) else prefix + message) from None
 
 
-def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
+def _resolve(entry: Entry, budget: float, fit: bool, overrides: list[str]) -> Experiment:
     problem = check_model_name(entry.model.name)
     if problem:
         raise UserError(f"model.name: {problem}")
@@ -63,7 +64,8 @@ def _resolve(entry: Entry, budget: float, fit: bool) -> Experiment:
     try:
         params: BaseModel = method.Params.model_validate(entry.method.params)
     except ValidationError as error:
-        raise describe(error, Path(entry.file), prefix="method.params") from None
+        raise describe(error, Path(entry.file), prefix="method.params", overrides=overrides,
+                       model=method.Params) from None  # fmt: skip
     _check_claims(entry, method, params)
     if budget != 1.0:
         if not 0 < budget <= 1:

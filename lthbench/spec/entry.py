@@ -80,6 +80,10 @@ class TrainingHparams(_Strict):
     (``torch.set_flush_denormal``). Adam's second moments of rarely-used weights decay into
     the subnormal range, where x86 arithmetic is many times slower; flushing them changes the
     numbers in the last bits, so its runs are other runs (the field joins the identity)."""
+    keep_weights: bool = True
+    """Keep every run's weights. ``false`` removes, as each seed finishes, the weights nothing
+    will read again (what ``lthbench gc`` removes); results, logs, masks and figures stay.
+    It changes no number, so it never joins a run's identity."""
 
     @field_validator("duration", "eval_interval")
     @classmethod
@@ -236,6 +240,7 @@ class Entry(_Strict):
             mode="json",
             exclude_defaults=True,
             include={"model", "dataset", "training", "precision"},
+            exclude={"training": {"keep_weights"}},
         )
         if self.resources.cpus != 1:
             dumped["cpu_threads"] = self.resources.cpus

@@ -7,13 +7,14 @@ checked once, when an entry is resolved into an experiment (:mod:`lthbench.runne
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lthbench.errors import UserError
 from lthbench.spec.entry import Entry
@@ -88,21 +89,57 @@ def _key_path(location: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def describe(error: ValidationError, path: Path, prefix: str = "") -> UserError:
-    details = error.errors(include_url=False)
-    first = details[0]
-    key = _key_path(tuple(part for part in first["loc"] if not str(part).startswith("[")))
-    if prefix:
-        key = f"{prefix}.{key}" if key != "(top level)" else prefix
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] == "literal_error":
+def describe(
+    error: ValidationError, path: Path, prefix: str = "", overrides: Iterable[str] = (),
+    model: type[BaseModel] | None = None,
+) -> UserError:  # fmt: skip
+    """Every problem of a file in one message: the key, what is wrong, the value given, and a
+    close spelling for an unknown key (``model``: the schema the keys are looked up in). A
+    problem at a key a ``--set`` wrote is blamed on that ``--set``."""
+    set_keys = {o.partition("=")[0]: o for o in overrides}
+    problems = []
+    for detail in error.errors(include_url=False):
+        location = tuple(part for part in detail["loc"] if not str(part).startswith("["))
+        key = _key_path(location)
+        if prefix:
+            key = f"{prefix}.{key}" if key != "(top level)" else prefix
+        message = _message(detail, model, location)
+        override = set_keys.get(key)
+        problems.append(f"--set {override}: {message}" if override else f"{key}: {message}")
+    return UserError(f"{path}: " + "; ".join(problems))
+
+
+def _message(detail: Any, model: type[BaseModel] | None, location: tuple[Any, ...]) -> str:
+    kind = detail["type"]
+    message = detail["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        allowed = _keys_at(model, location[:-1]) if model else []
+        close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
+        return "unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
         message = message.replace("Input should be", "allowed:")
-    more = f" (and {len(details) - 1} more problem(s))" if len(details) > 1 else ""
-    return UserError(f"{path}: {key}: {message}{more}")
+    if "input" in detail and not isinstance(detail["input"], dict | list):
+        message += f" (given: {detail['input']!r})"
+    return message
+
+
+def _keys_at(model: type[BaseModel], location: tuple[Any, ...]) -> list[str]:
+    """The keys the schema allows at ``location`` (nested models followed by field name)."""
+    current: Any = model
+    for part in location:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        nested = [a for a in (annotation, *get_args(annotation)) if isinstance(a, type)
+                  and issubclass(a, BaseModel)]  # fmt: skip
+        if not nested:
+            return []
+        current = nested[0]
+    fields = getattr(current, "model_fields", {})
+    return [alias or name for name, f in fields.items() for alias in [f.alias]]
 
 
 def parse_overrides(overrides: Iterable[str]) -> list[tuple[list[str], Any]]:
@@ -138,7 +175,7 @@ def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
 
     ``overrides`` (``key.path=value``) change the entry before validation, e.g. a smoke budget.
     """
-    path = Path(path)
+    path, overrides = Path(path), list(overrides)
     parsed_overrides = parse_overrides(overrides)
     if path.suffix not in (".yaml", ".yml"):
         raise UserError(f"{path}: entries are .yaml files")
@@ -155,7 +192,7 @@ def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
     try:
         entry = Entry.model_validate(data)
     except ValidationError as error:
-        raise describe(error, path) from None
+        raise describe(error, path, overrides=overrides, model=Entry) from None
     if entry.id != path.stem:
         raise UserError(f"{path}: id: {entry.id!r} must equal the file name {path.stem!r}")
     entry._file = str(path)

@@ -45,7 +45,7 @@ MaskKind = Literal["weights", "channels", "ticket_channels"]
 """A run's unstructured weight mask, the channels a slimmed run kept, a drawn ticket's
 channel mask (tagged by its pruning ratio)."""
 _MASK_FILES = {"weights": "mask", "channels": "channel_mask", "ticket_channels": "ticket_mask"}
-_RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector"}
+_RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector", "released"}
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -136,9 +136,29 @@ class Run:
     def has_state(self, kind: StateKind, tag: str = "") -> bool:
         return (self.path / (_tagged(kind, tag) + ".pt")).exists()
 
+    def release_state(self, kind: StateKind, tag: str = "") -> int:
+        """Delete kept weights nothing will read again (``lthbench gc``, ``keep_weights:
+        false``) and note it, so the run stays sound without them; returns the bytes freed."""
+        name = _tagged(kind, tag)
+        file = self.path / f"{name}.pt"
+        if not file.exists():
+            return 0
+        size = file.stat().st_size
+        self._write_json("released.json", sorted({*self.released(), name}))
+        file.unlink()
+        return size
+
+    def released(self) -> list[str]:
+        """The weights released so far (by name: 'final', 'init', ...)."""
+        names = self._read_json("released.json")
+        return names if isinstance(names, list) else []
+
     def mask(self, kind: MaskKind = "weights", tag: str = "") -> dict[str, torch.Tensor] | None:
         """A stored mask by parameter or BatchNorm name (None: never saved)."""
         return self._load_tensors(_tagged(_MASK_FILES[kind], tag) + ".pt")
+
+    def has_mask(self, kind: MaskKind = "weights", tag: str = "") -> bool:
+        return (self.path / (_tagged(_MASK_FILES[kind], tag) + ".pt")).exists()
 
     def save_mask(self, mask: dict[str, torch.Tensor], kind: MaskKind = "weights",
                   tag: str = "") -> None:  # fmt: skip
@@ -207,6 +227,8 @@ class Run:
         if not isinstance(self._read_json("log.json"), list):
             return "log.json is missing or unreadable"
         final = self.path / "final.pt"
+        if "final" in self.released() and not final.exists():
+            return None
         if not final.exists() or not zipfile.is_zipfile(final):
             return "final.pt is missing or truncated"
         return None

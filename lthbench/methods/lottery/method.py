@@ -17,7 +17,7 @@ from lthbench.methods.base import (
 )
 from lthbench.methods.lottery.params import LotteryParams
 from lthbench.store import Run
-from lthbench.store.runs import run_id
+from lthbench.store.runs import StateKind, run_id
 
 if TYPE_CHECKING:
     from torch import nn
@@ -103,6 +103,7 @@ class Lottery(Method):
                 f"method.params.{key}: after {params.rounds} rounds {name} would keep "
                 f"{kept:.2g} of its {size} weights; the target is unreachable"
             )
+        self._check_claim_densities(experiment, model)
         if not params.vectorise:
             return
 
@@ -115,6 +116,29 @@ class Lottery(Method):
             reason = "without controls a round is one run; there is nothing to batch"
         if reason is not None:
             raise UserError(f"method.params.vectorise: cannot vectorise: {reason}")
+
+    def _check_claim_densities(self, experiment: Experiment, model: nn.Module) -> None:
+        """A claim at a density no round reaches (within the match factor) would always read
+        'missing': an error at validation, not a surprise after training."""
+        from lthbench.claims.check import DENSITY_MATCH
+
+        params: LotteryParams = experiment.params
+        reached = [params.rule.expected_density(model, r) for r in range(params.rounds + 1)]
+        for index, claim in enumerate(experiment.claims):
+            density = claim.where.get("density")
+            if density is None:
+                continue
+            low = claim.where.get("min_density", 0.0)
+            high = claim.where.get("max_density", 1.0)
+            near = [d for d in reached if low <= d <= high
+                    and max(d / density, density / d) <= DENSITY_MATCH]  # fmt: skip
+            if not near:
+                shown = ", ".join(f"{d:.3g}" for d in reached)
+                raise UserError(
+                    f"claims[{index}].where.density: {density:g} is not within a factor "
+                    f"{DENSITY_MATCH:g} of any round's density ({shown}); the claim would "
+                    "always be missing"
+                )
 
     # -- identities ---------------------------------------------------------------------
     def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:
@@ -150,12 +174,41 @@ class Lottery(Method):
         from lthbench.methods.lottery.train import Chain
 
         Chain(self, context, params).train()
+        if not context.experiment.training.keep_weights:
+            for run, kind in self.releasable(context, params):
+                run.release_state(kind)
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         return any(
             results.inspect(run)[1] is None or run.figures(figures_name(params)) is None
             for run in self.plan(results, params)
         )
+
+    def releasable(self, results: SeedResults, params: Any) -> list[tuple[Run, StateKind]]:
+        """Round 0 is kept whole (every round reads it). A ticket or control of round r ≥ 1
+        with its figures cached: its start weights (read by nothing after the figures), and
+        its final weights and pruning weights unless a later round prunes from them: a
+        control's never, an iterative ticket's once round r + 1 has its mask (the last stored
+        round's are kept for a future extension), a one-shot ticket's never."""
+        name = figures_name(params)
+        done = [r for r in range(1, params.rounds + 1)
+                if results.run_for(self._extra(params, r)).complete]  # fmt: skip
+        out: list[tuple[Run, StateKind]] = []
+        for round_ in done:
+            for control in (None, *params.controls):
+                run = results.run_for(self._extra(params, round_, control))
+                if not run.complete or run.figures(name) is None:
+                    continue
+                out.append((run, "init"))
+                later = results.run_for(self._extra(params, round_ + 1))
+                pruned_from = (
+                    control is None
+                    and params.strategy == "iterative"
+                    and not (round_ < params.rounds and later.has_mask())
+                )
+                if not pruned_from:
+                    out += [(run, "final"), (run, "prune_from")]
+        return out
 
     # -- reading ------------------------------------------------------------------------
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:

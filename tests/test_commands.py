@@ -1,0 +1,147 @@
+"""The commands a user of ML tooling expects: JSON out, the resolved config, a new entry from an
+old one, a CSV export, store clean-up (gc, keep_weights) and TensorBoard curves."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lthbench.cli import main
+
+LOTTERY: dict[str, Any] = {
+    "method": {"name": "lottery", "params": {"rounds": 3, "prune_fraction": 0.5,
+                                             "controls": ["random_reinit"]}},
+    "seeds": [0],
+    "training": {"duration": "40it", "eval_interval": "20it"},
+}  # fmt: skip
+
+
+def test_list_validate_and_run_speak_json(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry({"seeds": [0, 1], "training": {"duration": "40it"}})
+    assert main(["list", "--registry", str(path.parent), "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["id"] == "tiny" and listed["seeds"] == [0, 1]
+    assert main(["validate", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"valid": [str(path)], "problems": []}
+    for _ in range(2):  # trained, then read from the store: one JSON record per run each time
+        assert main(["run", str(path), "--store", str(store), "--json", "--quiet"]) == 0
+        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert sorted(r["seed"] for r in records) == [0, 1]
+        assert all(r["entry_id"] == "tiny" and "final_test_accuracy" in r for r in records)
+
+
+def test_config_prints_the_entry_resolved_with_every_default(
+    write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(LOTTERY)
+    assert main(["config", str(path), "--budget", "0.5"]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["method"]["params"]["scope"] == "layerwise"  # a default, shown
+    assert config["training"]["momentum"] == 0.0
+    assert config["training"]["duration"] == "20it"  # the budget applied
+    assert config["resolved"]["total_iterations"] == 20
+    assert config["resolved"]["variant"] == "budget 0.5"
+
+
+def test_new_writes_an_entry_to_edit_and_refuses_to_overwrite(
+    write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(LOTTERY)
+    registry = ["--registry", str(path.parent)]
+    assert main(["new", "my-lottery", "--from", "tiny", *registry]) == 0
+    target = path.parent / "my-lottery.yaml"
+    assert yaml.safe_load(target.read_text())["id"] == "my-lottery"
+    assert main(["validate", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["new", "my-lottery", "--from", "tiny", *registry]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["new", "Bad Id", "--from", "tiny", *registry]) == 2
+
+
+def test_export_csv_has_a_row_per_result(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(LOTTERY)
+    flags = ["--store", str(store), "--registry", str(path.parent)]
+    assert main(["run", "tiny", *flags, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["export-csv", "tiny", *flags]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1 + 3 * 2  # round 0, then a ticket and a control per round
+    assert {r["variant"] for r in rows} == {"full budget"}
+    assert [r["round"] for r in rows][:3] == ["0", "1", "1"]
+    assert all(float(r["final_test_accuracy"]) > 0 for r in rows)
+
+
+def _weights(store: Path) -> set[str]:
+    return {str(p.relative_to(store)) for p in store.rglob("*.pt")}
+
+
+def test_gc_removes_only_weights_nothing_reads_and_the_runs_stay_sound(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(LOTTERY)
+    flags = ["--store", str(store), "--registry", str(path.parent)]
+    assert main(["run", "tiny", *flags, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["run", "tiny", *flags, "--quiet", "--json"]) == 0  # read from the store
+    before = capsys.readouterr().out
+    weights = _weights(store)
+    assert main(["gc", *flags, "--dry-run"]) == 0
+    report = capsys.readouterr().out
+    assert f"store {store}" in report and "would free" in report and "init.pt" in report
+    assert _weights(store) == weights  # a dry run removes nothing
+    assert main(["gc", *flags]) == 0
+    assert "freed" in capsys.readouterr().out
+    kept = _weights(store)
+    assert kept < weights
+    # round 0 keeps everything; the last round's ticket keeps its final weights (an
+    # extension prunes from them); controls keep only their masks
+    assert main(["run", "tiny", *flags, "--quiet", "--json"]) == 0  # nothing retrained
+    assert capsys.readouterr().out == before
+    assert _weights(store) == kept
+    longer = {**LOTTERY, "method": {**LOTTERY["method"], "params": {
+        **LOTTERY["method"]["params"], "rounds": 4}}}  # fmt: skip
+    write_entry(longer)
+    assert main(["run", "tiny", *flags, "--quiet", "--json"]) == 0  # round 4 from round 3
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 4 * 2
+
+
+def test_keep_weights_false_removes_them_as_it_goes_and_changes_no_run_id(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = {}
+    for keep in (True, False):
+        data = {**LOTTERY, "training": {**LOTTERY["training"], "keep_weights": keep}}
+        path = write_entry(data)
+        store = tmp_path / f"store-{keep}"
+        assert main(["run", str(path), "--store", str(store), "--quiet", "--json"]) == 0
+        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        ids[keep] = sorted((r["run_id"], r["final_test_loss"]) for r in records)
+        if not keep:
+            assert len(_weights(store)) < len(_weights(tmp_path / "store-True"))
+    assert ids[True] == ids[False]
+
+
+def test_tensorboard_gets_every_run_once(
+    write_entry: Callable[..., Path], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = write_entry(LOTTERY)
+    board = tmp_path / "board"
+    args = ["run", str(path), "--store", str(store), "--quiet", "--tensorboard", str(board)]
+    assert main(args) == 0
+    assert "TensorBoard: 7 new runs" in capsys.readouterr().err
+    assert list((board / "tiny" / "seed_0" / "run").glob("events.out.tfevents.*"))
+    assert list((board / "tiny" / "seed_0" / "round_2-control_random_reinit").glob("events*"))
+    assert main(args) == 0
+    assert "TensorBoard: 0 new runs" in capsys.readouterr().err
