@@ -44,7 +44,7 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "a claim no round reaches": (
         {
             "method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.2}},
-            "claims": [{**A_CLAIM, "where": {"density": 0.05}}],
+            "claims": [{**A_CLAIM, "kind": "lthbench", "where": {"density": 0.05}}],
         },
         "claims[0].where.density: 0.05 is not within a factor 1.25 of any round's density",
     ),

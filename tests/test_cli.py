@@ -67,6 +67,18 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def test_piped_output_is_plain_lines(write_entry: Callable[..., Path], tmp_path: Path) -> None:
+    """Not a terminal: no bars, no carriage returns; progress lines and a result per run."""
+    path = write_entry({"training": {"duration": "400it"}})
+    env = {**os.environ, "LTHBENCH_EXECUTOR": "processes"}
+    process = _cli("run", str(path), "--store", str(tmp_path / "store"), "--jobs", "2", env=env)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    assert b"\r" not in out and b"\r" not in err
+    assert len(out.decode().strip().splitlines()) == 2  # a result line per run
+    assert all(line.startswith("suite: ") for line in err.decode().strip().splitlines())
+
+
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_result(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -113,7 +113,11 @@ def test_gc_removes_only_weights_nothing_reads_and_the_runs_stay_sound(
         **LOTTERY["method"]["params"], "rounds": 4}}}  # fmt: skip
     write_entry(longer)
     assert main(["run", "tiny", *flags, "--quiet", "--json"]) == 0  # round 4 from round 3
-    assert len(capsys.readouterr().out.splitlines()) == 1 + 4 * 2
+    trained = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted((r["round"], r.get("control", "")) for r in trained) == [
+        (4, ""),
+        (4, "random_reinit"),
+    ]
 
 
 def test_keep_weights_false_removes_them_as_it_goes_and_changes_no_run_id(
@@ -145,3 +149,15 @@ def test_tensorboard_gets_every_run_once(
     assert list((board / "tiny" / "seed_0" / "round_2-control_random_reinit").glob("events*"))
     assert main(args) == 0
     assert "TensorBoard: 0 new runs" in capsys.readouterr().err
+
+
+def test_the_readme_override_and_budget_work_on_every_shipped_entry() -> None:
+    import re
+
+    from lthbench.runner.resolve import select
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    examples = set(re.findall(r"`--set ([^`\s]+)`", readme))
+    assert examples, "the README shows a --set example"
+    for example in examples:
+        assert len(select([], overrides=[example], budget=0.05)) == len(select([]))

@@ -109,3 +109,48 @@ def test_figures_missing_from_a_run_are_not_computed_by_a_read_but_by_the_next_r
     capsys.readouterr()
     assert main(["show", str(path), *store, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == complete
+
+
+def test_pages_define_their_columns_and_show_claims_in_the_metrics_units(
+    write_entry: Callable[..., Path], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    claims = [
+        {"id": "ACC", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
+         "reference": 0.05, "kind": "lthbench"},
+        {"id": "IT", "statement": "s", "metric": "early_stop_iteration", "op": "within",
+         "reference": [0, 400], "kind": "lthbench"},
+    ]  # fmt: skip
+    path = write_entry({"claims": claims, "training": {"duration": "80it"}})
+    assert main(["run", str(path), "--store", str(store), "--quiet"]) == 0
+    assert (
+        main(["leaderboard", str(path), "--store", str(store), "--out", str(tmp_path / "p")]) == 0
+    )
+    for page in (tmp_path / "p").glob("*.md"):
+        text = page.read_text()
+        assert "**Pm**: the percent of weights remaining" in text
+        assert "marked Δ" in text and "error bars" in text
+    dense = (tmp_path / "p" / "dense.md").read_text()
+    row = next(line for line in dense.splitlines() if line.startswith("| ACC"))
+    assert "| 5.00% " in row and "Δ [" in row  # accuracies in %, the margin marked Δ
+    row = next(line for line in dense.splitlines() if line.startswith("| IT"))
+    assert "[0, 400]" in row  # an interval claim shows its bounds as the reference
+    capsys.readouterr()
+    assert main(["check", str(path), "--store", str(store)]) == 0
+    assert "5.00%" in capsys.readouterr().out  # check prints the same units
+
+
+def test_dry_run_names_each_runs_place_and_reproduce_says_its_default_tier(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lottery = {"method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.5,
+                                                        "controls": ["random_prune"]}}}  # fmt: skip
+    path = write_entry({**lottery, "seeds": [0]})
+    assert main(["run", str(path), "--store", str(store), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("tiny seed 0\t") and lines[2].startswith(
+        "tiny seed 0 round 1 control random_prune\t"
+    )
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    assert "default: --tier embedded" in capsys.readouterr().out

@@ -118,8 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.set_defaults(func=cmd_leaderboard)
 
     reproduce = commands.add_parser(
-        "reproduce", help="run a tier, check its claims and render the leaderboards"
-    )
+        "reproduce", help="run a tier (default: embedded), check its claims and render the "
+        "leaderboards", description="Run a tier (default: --tier embedded), check its claims "
+        "and render the leaderboards into --out (default: leaderboards/).",
+    )  # fmt: skip
     selection(reproduce, "embedded")
     reproduce.add_argument("--out", default="leaderboards", help="output folder")
     reproduce.add_argument("--publish-reduced", action="store_true",

@@ -33,6 +33,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if todo:
         check_trainable(todo, data_root_of(args))
     if args.dry_run:
+        from lthbench.cli.progress import run_label
+
         for job in jobs:
             results = job.results(store)
             for run in job.method.plan(results, job.experiment.params):
@@ -44,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     if problem is not None
                     else ("resumable" if run.resumable else "new")
                 )
-                print(f"{job.experiment.id}\tseed {job.seed}\t{run.id}\t{state}")
+                print(f"{run_label(job, run)}\t{run.id}\t{state}")
         return 0
     waiting = {id(job) for job in todo}
     for job in jobs:
