@@ -161,3 +161,18 @@ def test_the_readme_override_and_budget_work_on_every_shipped_entry() -> None:
     assert examples, "the README shows a --set example"
     for example in examples:
         assert len(select([], overrides=[example], budget=0.05)) == len(select([]))
+
+
+def test_the_readme_states_the_measured_time_of_its_main_command() -> None:
+    """The set-up time a new user reads is the bench's measurement of that very command."""
+    import re
+
+    root = Path(__file__).parents[1]
+    readme = " ".join((root / "README.md").read_text().split())
+    stated = re.search(r"([0-9.]+) minutes with the default flags", readme)
+    page = (root / "leaderboards" / "performance.md").read_text()
+    measured = re.search(
+        r"\| the README's main command, fresh store, minutes\s*\|\s*([0-9.]+)", page
+    )
+    assert stated and measured, "both the README and the bench page give the figure"
+    assert float(stated.group(1)) == round(float(measured.group(1)), 1)
