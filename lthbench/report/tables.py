@@ -113,7 +113,8 @@ def seeds_needed_text(v: Verdict) -> str:
 
 COLUMNS = (
     "How to read the tables. **Pm**: the percent of weights remaining (the LTH paper's "
-    "notation) of the results a claim reads. **mean**: the claim's metric averaged over the "
+    "notation) of the results a claim reads (– where a result has no weight density, e.g. "
+    "Early-Bird's channel-pruned networks, whose ratio p the claim names). **mean**: the claim's metric averaged over the "
     "seeds; **reference**: what it is compared with (a number, another result of the same "
     "seeds, or a `within` claim's bounds [low, high]). **decision interval**: the interval the "
     "verdict is decided on: of the margin metric − reference (marked Δ) for a comparison, of "
