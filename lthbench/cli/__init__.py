@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from lthbench import __version__
 from lthbench.cli.entries import cmd_config, cmd_new
+from lthbench.cli.exchange import cmd_compare, cmd_export, cmd_import
 from lthbench.cli.read import cmd_check, cmd_leaderboard, cmd_list, cmd_show, cmd_validate
 from lthbench.cli.store import cmd_export_csv, cmd_gc
 from lthbench.cli.train import cmd_reproduce, cmd_run
@@ -179,6 +180,32 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--dry-run", action="store_true", help="report only, remove nothing")
     gc.add_argument("--json", action="store_true", help="also print the figures as JSON")
     gc.set_defaults(func=cmd_gc)
+
+    exporting = commands.add_parser("export", help="write stored runs to one bundle file")
+    common(exporting)
+    exporting.add_argument(
+        "entries", nargs="*", help="entry ids, files or folders (default: every run in the store)"
+    )
+    exporting.add_argument("--tier", choices=["embedded", "paper"])
+    exporting.add_argument("--out", required=True, help="the bundle to write (a .zip)")
+    exporting.add_argument("--weights", action="store_true", help="include the runs' weights")
+    exporting.set_defaults(func=cmd_export)
+
+    importing = commands.add_parser("import", help="add a bundle's runs, verified first")
+    common(importing)
+    importing.add_argument("bundle", help="a bundle written by `lthbench export`")
+    importing.set_defaults(func=cmd_import)
+
+    comparing = commands.add_parser(
+        "compare", help="two stores or bundles, claim by claim; exit 1 when a verdict flips"
+    )
+    common(comparing)
+    comparing.add_argument("a", help="a store folder or a bundle")
+    comparing.add_argument("b", help="a store folder or a bundle")
+    comparing.add_argument("entries", nargs="*", help="entries to compare (default: all)")
+    comparing.add_argument("--tier", choices=["embedded", "paper"])
+    comparing.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    comparing.set_defaults(func=cmd_compare)  # fmt: skip
     return parser
 
 

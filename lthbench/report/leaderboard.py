@@ -29,6 +29,13 @@ from lthbench.run.experiment import Experiment
 __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 
 
+def origins(records: Records) -> list[str]:
+    """The devices and sources (this store, or an imported bundle) of an entry's results."""
+    devices = sorted({str(r.get("device", "?")) for r in records}) or ["–"]
+    sources = sorted({str(r.get("source", "this store")) for r in records}) or ["–"]
+    return [", ".join(devices), ", ".join(sources)]
+
+
 def render(
     entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path,
     banner: str | None = None,
@@ -55,11 +62,11 @@ def render(
         [f"[{e.id}]({e.method_name}.md#{e.id})", e.tier, e.model.name, e.dataset.name,
          e.method_name, len({r['seed'] for r in records.get(e.id, [])}),
          page_of(e.method_name).headline(e, records.get(e.id, [])),
-         verdict_counts(by_entry.get(e.id, []))]
+         verdict_counts(by_entry.get(e.id, [])), *origins(records.get(e.id, []))]
         for e in entries
     ]  # fmt: skip
     headers = ["entry", "tier", "model", "dataset", "method", "seeds", "headline (test acc.)",
-               "verdicts"]  # fmt: skip
+               "verdicts", "device", "source"]  # fmt: skip
     page(
         "index.md",
         "lthbench leaderboards",

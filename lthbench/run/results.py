@@ -38,6 +38,10 @@ class SeedResults:
         threads were fixed per entry) is another computation than the run id names."""
         problem = run.problem()
         result = run.result() if problem is None else None
+        imported = run.imported if result is not None else None
+        if imported is not None:  # where the result was computed, for the pages
+            machine = imported.get("provenance", {}).get("machine", "?")
+            result = {**result, "source": f"{imported.get('bundle', '?')} ({machine})"}
         threads = None if result is None else result.get("torch_threads")
         want = self.experiment.resources.cpus
         if threads is not None and threads != want:

@@ -45,7 +45,7 @@ MaskKind = Literal["weights", "channels", "ticket_channels"]
 """A run's unstructured weight mask, the channels a slimmed run kept, a drawn ticket's
 channel mask (tagged by its pruning ratio)."""
 _MASK_FILES = {"weights": "mask", "channels": "channel_mask", "ticket_channels": "ticket_mask"}
-_RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector", "released"}
+_RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector", "released", "imported"}
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -202,6 +202,11 @@ class Run:
         """A checkpoint of an unfinished run is there to resume from."""
         return (self.path / "checkpoint.pt").exists()
 
+    @property
+    def imported(self) -> dict[str, Any] | None:
+        """Where an imported run came from (its bundle and the bundle's provenance)."""
+        return self._read_json("imported.json")
+
     def result(self) -> dict[str, Any] | None:
         record = self._read_json(RESULT)
         return record if isinstance(record, dict) and record.get("run_id") == self.id else None
@@ -227,8 +232,8 @@ class Run:
         if not isinstance(self._read_json("log.json"), list):
             return "log.json is missing or unreadable"
         final = self.path / "final.pt"
-        if "final" in self.released() and not final.exists():
-            return None
+        if not final.exists() and ("final" in self.released() or self.imported):
+            return None  # released by gc, or imported without weights: the result stands
         if not final.exists() or not zipfile.is_zipfile(final):
             return "final.pt is missing or truncated"
         return None

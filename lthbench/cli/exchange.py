@@ -1,0 +1,91 @@
+"""The commands that move results between machines: ``export`` (a bundle), ``import`` (verified
+before anything is written) and ``compare`` (two stores or bundles, claim by claim)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lthbench.cli.common import experiments_of, registry_of, store_of
+from lthbench.errors import UserError
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The named entries' runs (every stored variant), a tier's, or the whole store's."""
+    from lthbench.store.bundle import export
+
+    store = store_of(args)
+    runs = _planned_runs(args, store) if args.entries or args.tier else list(store)
+    count = export(runs, Path(args.out), weights=args.weights)
+    print(f"{count} runs exported to {args.out}" + (" (with weights)" if args.weights else ""))
+    return 0
+
+
+def _planned_runs(args: argparse.Namespace, store: Any) -> list[Any]:
+    from lthbench.runner.find import stored_variants
+    from lthbench.runner.jobs import plan
+    from lthbench.runner.resolve import select
+
+    runs: dict[str, Any] = {}
+    for experiment in experiments_of(args):
+        if args.tier not in (None, experiment.tier):
+            continue
+        for variant in stored_variants(experiment.id, store):
+            resolved = select([experiment.id], registry_of(args), variant.overrides,
+                              variant.budget)  # fmt: skip
+            for job in plan(resolved):
+                for run in job.method.plan(job.results(store), job.experiment.params):
+                    runs[run.id] = run
+    return list(runs.values())
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from lthbench.store.bundle import import_into
+
+    added, same, beside = import_into(store_of(args), Path(args.bundle))
+    print(f"{added} runs added, {same} already stored with the same result, {beside} with a "
+          "different result kept beside the local one under imported/")  # fmt: skip
+    return 0
+
+
+@contextlib.contextmanager
+def _results(path: str) -> Iterator[Any]:
+    """A store folder as it is, or a bundle verified and unpacked into a throwaway store."""
+    from lthbench.store import RunStore
+    from lthbench.store.bundle import import_into
+
+    where = Path(path)
+    if where.is_dir():
+        if not (where / "runs").is_dir():
+            raise UserError(f"{where}: not a store (no runs/ folder)")
+        yield RunStore(where)
+        return
+    if not where.is_file():
+        raise UserError(f"{where}: no such store or bundle")
+    with tempfile.TemporaryDirectory(prefix="lthbench-compare-") as folder:
+        store = RunStore(folder)
+        import_into(store, where)
+        yield store
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Exit 1 when a verdict flips between A and B (so CI can catch a changed result)."""
+    from lthbench.report.compare import compare
+
+    experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
+    with _results(args.a) as a, _results(args.b) as b:
+        comparison = compare(experiments, a, b, registry_of(args))
+    if args.json:
+        print(json.dumps(comparison.as_dict(), indent=1, sort_keys=True))
+    else:
+        print(comparison.markdown(args.a, args.b))
+    for flip in comparison.flips:
+        print(f"verdict flipped: {flip['entry_id']}/{flip['claim_id']}: {flip['a']} -> "
+              f"{flip['b']}", file=sys.stderr)  # fmt: skip
+    return 1 if comparison.flips else 0

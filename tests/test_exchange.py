@@ -1,0 +1,171 @@
+"""Results between machines: a bundle exported, imported into an empty store with the same
+verdicts; tampered bundles refused with nothing written; compare exits 1 on a flipped verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lthbench.cli import main
+from tests.conftest import tree
+
+CLAIMS = [
+    {"id": "ABOVE", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
+     "reference": 0.05, "where": {"round": 0}, "kind": "lthbench"},
+    {"id": "ROUND1", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
+     "reference": "dense", "tolerance": 0.5, "where": {"round": 1}, "kind": "lthbench"},
+]  # fmt: skip
+ENTRY: dict[str, Any] = {
+    "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.5,
+                                             "controls": ["random_prune"]}},
+    "seeds": [0, 1],
+    "training": {"duration": "40it", "eval_interval": "20it"},
+    "claims": CLAIMS,
+}  # fmt: skip
+
+
+@pytest.fixture
+def filled(write_entry: Callable[..., Path], tmp_path: Path) -> tuple[Path, list[str]]:
+    """A store with a small lottery entry's runs, and the flags that name it."""
+    path = write_entry(ENTRY)
+    store = tmp_path / "store"
+    flags = ["--store", str(store), "--registry", str(path.parent)]
+    assert main(["run", "tiny", *flags, "--quiet"]) == 0
+    return store, flags
+
+
+def _check(flags: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    main(["check", "tiny", *flags, "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_export_then_import_into_an_empty_store_gives_the_same_verdicts(
+    filled: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, flags = filled
+    bundle = tmp_path / "results.zip"
+    assert main(["export", "tiny", *flags, "--out", str(bundle)]) == 0
+    assert "6 runs exported" in capsys.readouterr().out  # 2 seeds × (round 0, ticket, control)
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert not any(name.endswith(".pt") for name in archive.namelist())  # no weights
+    assert manifest["format"] == "lthbench-bundle" and manifest["provenance"]["torch"]
+    other = ["--store", str(tmp_path / "other"), *flags[2:]]
+    assert main(["import", str(bundle), *other]) == 0
+    assert "6 runs added" in capsys.readouterr().out
+    assert _check(other, capsys) == _check(flags, capsys)
+    pages = tmp_path / "pages"
+    assert main(["leaderboard", "tiny", *other, "--out", str(pages)]) == 0
+    index = (pages / "index.md").read_text()
+    assert "| device" in index and "results.zip (" in index  # the imported results' source
+    assert main(["import", str(bundle), *other]) == 0  # again: nothing new
+    assert "0 runs added, 6 already stored" in capsys.readouterr().out
+    assert main(["compare", str(store), str(bundle), "tiny", *flags[2:]]) == 0
+
+
+def _tamper(bundle: Path, out: Path, change: Callable[[dict[str, bytes]], None],
+            rehash: bool = True, link: str | None = None) -> Path:  # fmt: skip
+    with zipfile.ZipFile(bundle) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    change(files)
+    if rehash:
+        manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        if link is not None:  # a symbolic link member, as zip tools store one
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+            manifest["files"][link] = hashlib.sha256(b"/etc/passwd").hexdigest()
+        archive.writestr("manifest.json", json.dumps(manifest))
+    return out
+
+
+def _result_name(files: dict[str, bytes]) -> str:
+    return next(name for name in files if name.endswith("/result.json"))
+
+
+def _changed_result(files: dict[str, bytes]) -> None:
+    name = _result_name(files)
+    result = json.loads(files[name])
+    result["final_test_accuracy"] = 0.999
+    files[name] = json.dumps(result).encode()
+
+
+def _wrong_config(files: dict[str, bytes]) -> None:
+    name = next(n for n in files if n.endswith("/config.json"))
+    config = json.loads(files[name])
+    config["identity"]["seed"] = 12345
+    files[name] = json.dumps(config).encode()
+
+
+def _escape(files: dict[str, bytes]) -> None:
+    files["runs/../../escaped.json"] = b"{}"
+
+
+TAMPERED = {
+    "a changed result (hash mismatch)": (_changed_result, False, None, "does not match"),
+    "a changed result, rehashed": (_changed_result, True, None, None),
+    "a config that does not hash to its id": (_wrong_config, True, None, "does not hash"),
+    "a ../ path": (_escape, True, None, "not a run file"),
+    "a symlink": (lambda files: None, True, "runs/0123456789abcdef0123/log.json", "link"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_a_tampered_bundle_is_refused_and_the_store_is_unchanged(
+    case: str, filled: tuple[Path, list[str]], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    store, flags = filled
+    bundle = tmp_path / "results.zip"
+    assert main(["export", "tiny", *flags, "--out", str(bundle)]) == 0
+    change, rehash, link, message = TAMPERED[case]
+    bad = _tamper(bundle, tmp_path / "bad.zip", change, rehash, link)
+    target = tmp_path / "target"
+    shutil.copytree(store, target)
+    before = tree(target)
+    capsys.readouterr()
+    code = main(["import", str(bad), "--store", str(target)])
+    err = capsys.readouterr().err.strip()
+    if message is None:  # a rehashed changed result is a different result: kept beside
+        assert code == 0
+        assert tree(target) != before and (target / "imported").is_dir()
+        assert {k: v for k, v in tree(target).items() if not k.startswith("imported")} == before
+        return
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert tree(target) == before
+    assert not os.path.exists(tmp_path / "escaped.json")
+
+
+def test_compare_exits_1_and_names_a_flipped_claim(
+    filled: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, flags = filled
+    registry = flags[2:]
+    capsys.readouterr()
+    assert main(["compare", str(store), str(store), *registry]) == 0
+    assert "0 of 2 verdicts flipped" in capsys.readouterr().out
+    other = tmp_path / "other"
+    shutil.copytree(store, other)
+    for result_file in other.glob("runs/*/result.json"):  # every run collapses in B
+        result = json.loads(result_file.read_text())
+        result["final_test_accuracy"] = 0.0
+        result_file.write_text(json.dumps(result))
+    assert main(["compare", str(store), str(other), *registry, "--json"]) == 1
+    out, err = capsys.readouterr()
+    comparison = json.loads(out)
+    assert comparison["flips"] >= 1 and "tiny/ABOVE" in err
+    assert any(r["largest_difference"] != 0 for r in comparison["runs"])
