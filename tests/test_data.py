@@ -113,6 +113,33 @@ def test_cifar10_loader_reads_torchvision_files(
     assert x.shape == (16, 3, 32, 32) and x.dtype == torch.float32 and y.shape == (16,)
 
 
+def test_cifar_files_that_fail_the_checksum_are_corrupted_not_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files in torchvision's layout that are not the published ones (the real checksums
+    apply): one line saying which and what to do; --no-verify reads them as they are."""
+    from lthbench.data import vision
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8),
+                 "labels": [i % 10 for i in range(20)]}  # fmt: skip
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": list("abcdefghij")}))
+    spec = DatasetSpec(name="cifar10", validation_size=10)
+    with pytest.raises(UserError) as error:
+        DATASETS["cifar10"].check(spec, tmp_path)
+    message = str(error.value)
+    assert "corrupted (checksum mismatch)" in message and "data_batch_1" in message
+    assert "not found" not in message and "--no-verify" in message
+    monkeypatch.setitem(vision.VERIFY, "enabled", False)
+    DATASETS["cifar10"].check(spec, tmp_path)
+    splits = DATASETS["cifar10"].load(spec, tmp_path)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (90, 10, 20)
+
+
 def test_imagenet_image_folder(tmp_path: Path) -> None:
     from PIL import Image
 

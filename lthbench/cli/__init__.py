@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     run.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     run.add_argument("--download", action="store_true", help="let torchvision download datasets")
+    run.add_argument("--no-verify", action="store_true",
+                     help="read dataset files without torchvision's checksums (your own copies)")  # fmt: skip
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true",
                      help="one JSON record per line on stdout for every finished run")  # fmt: skip
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write a reduced run's pages (--budget, --set) into leaderboards/")  # fmt: skip
     reproduce.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    reproduce.add_argument("--no-verify", action="store_true",
+                           help="read dataset files without torchvision's checksums")  # fmt: skip
     executors(reproduce)
     tensorboard(reproduce)
     reproduce.set_defaults(func=cmd_reproduce)

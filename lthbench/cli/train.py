@@ -27,6 +27,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lthbench.runner.jobs import check_trainable, pending, plan, stored_records
 
     vision.DOWNLOAD["enabled"] = args.download
+    vision.VERIFY["enabled"] = not args.no_verify
     jobs = plan(experiments_of_tier(args), args.seed)
     store = store_of(args)
     todo = pending(jobs, store)
@@ -80,15 +81,18 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     in_process = isinstance(executor, LocalExecutor)
     settings = Settings(store.root, data_root_of(args), str(device),
                         progress=in_process and not args.quiet and interactive(),
-                        download=getattr(args, "download", False))  # fmt: skip
+                        download=getattr(args, "download", False),
+                        verify=not getattr(args, "no_verify", False))  # fmt: skip
     with SuiteProgress(jobs, store, quiet=args.quiet, as_json=getattr(args, "json", False)):
         executor.run(jobs, settings, lambda job, records: None)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    from lthbench.data import vision
     from lthbench.report.leaderboard import render
     from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
 
+    vision.VERIFY["enabled"] = not args.no_verify
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)  # refused before anything trains
     store = store_of(args)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 DOWNLOAD = {"enabled": False}
 """Set by the CLI's --download; loaders never reach the network otherwise."""
+VERIFY = {"enabled": True}
+"""Cleared by the CLI's --no-verify: files are used as they are, without torchvision's
+checksums (a user's own copies, re-packed or subsetted)."""
 
 
 def _missing(name: str, where: Path, files: str) -> UserError:
@@ -38,6 +41,25 @@ def _missing(name: str, where: Path, files: str) -> UserError:
         f"dataset {name} not found: put {files} under {where} "
         f"(or set --data-root / LTHBENCH_DATA, or pass --download where a network is available)"
     )
+
+
+def _unverified(cls: type) -> type:
+    """``cls`` (a torchvision CIFAR) that checks its files exist, not their checksums."""
+    import os
+    import pickle
+
+    class Unverified(cls):  # type: ignore[misc, valid-type]
+        def _check_integrity(self) -> bool:
+            folder = Path(self.root) / self.base_folder
+            return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
+
+        def _load_meta(self) -> None:
+            path = os.path.join(self.root, self.base_folder, self.meta["filename"])
+            with open(path, "rb") as stream:
+                self.classes = pickle.load(stream, encoding="latin1")[self.meta["key"]]
+            self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+
+    return Unverified
 
 
 class _TorchvisionInMemory(DatasetPlugin):
@@ -63,7 +85,26 @@ class _TorchvisionInMemory(DatasetPlugin):
             self._dataset(data_root, train=True)
             self._dataset(data_root, train=False)
         except RuntimeError:
-            raise _missing(self.name, data_root / self.folder, self.files) from None
+            raise self._problem(data_root) from None
+
+    def _problem(self, root: Path) -> UserError:
+        """Files missing, or there but failing torchvision's checksums: two different fixes."""
+        from torchvision.datasets.utils import check_integrity
+
+        listed = self._listed_files()
+        folder = root / self.folder
+        if not listed or any(not (folder / name).is_file() for name, _ in listed):
+            return _missing(self.name, folder, self.files)
+        corrupted = [name for name, md5 in listed if not check_integrity(str(folder / name), md5)]
+        return UserError(
+            f"dataset {self.name}: {', '.join(corrupted)} under {folder} corrupted (checksum "
+            "mismatch): replace them with the published files, or pass --no-verify to use "
+            "these copies as they are"
+        )
+
+    def _listed_files(self) -> list[tuple[str, str]]:
+        """The files and MD5 sums torchvision checks (none: it only checks they exist)."""
+        return []
 
     def _tensors(self, root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         import numpy as np
@@ -72,7 +113,7 @@ class _TorchvisionInMemory(DatasetPlugin):
         try:
             dataset = self._dataset(root, train)
         except RuntimeError:
-            raise _missing(self.name, root / self.folder, self.files) from None
+            raise self._problem(root) from None
         data = torch.as_tensor(np.asarray(dataset.data))  # type: ignore[attr-defined]
         x = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
         return x.contiguous(), torch.as_tensor(np.asarray(dataset.targets)).long()  # type: ignore[attr-defined]
@@ -124,7 +165,14 @@ class Cifar10(_TorchvisionInMemory):
     def _dataset(self, root: Path, train: bool) -> object:
         from torchvision.datasets import CIFAR10
 
-        return CIFAR10(str(root), train=train, download=DOWNLOAD["enabled"])
+        reader = CIFAR10 if VERIFY["enabled"] else _unverified(CIFAR10)
+        return reader(str(root), train=train, download=DOWNLOAD["enabled"])
+
+    def _listed_files(self) -> list[tuple[str, str]]:
+        from torchvision.datasets import CIFAR10
+
+        files = CIFAR10.train_list + CIFAR10.test_list
+        return [*files, (CIFAR10.meta["filename"], CIFAR10.meta["md5"])]
 
 
 @register_dataset
@@ -143,7 +191,14 @@ class Cifar100(_TorchvisionInMemory):
     def _dataset(self, root: Path, train: bool) -> object:
         from torchvision.datasets import CIFAR100
 
-        return CIFAR100(str(root), train=train, download=DOWNLOAD["enabled"])
+        reader = CIFAR100 if VERIFY["enabled"] else _unverified(CIFAR100)
+        return reader(str(root), train=train, download=DOWNLOAD["enabled"])
+
+    def _listed_files(self) -> list[tuple[str, str]]:
+        from torchvision.datasets import CIFAR100
+
+        files = CIFAR100.train_list + CIFAR100.test_list
+        return [*files, (CIFAR100.meta["filename"], CIFAR100.meta["md5"])]
 
 
 @register_dataset

@@ -71,6 +71,8 @@ class Settings:
     """Read where the suite starts: Ray workers do not inherit the driver's environment."""
     download: bool = False
     """``--download``: torchvision may fetch missing real datasets (in every worker)."""
+    verify: bool = True
+    """``--no-verify`` clears it: datasets are read without torchvision's checksums."""
 
 
 def _checkpoint_interval() -> float:
@@ -88,6 +90,7 @@ def run_job(job: Job, settings: Settings) -> Records:
     from lthbench.store import RunStore
 
     vision.DOWNLOAD["enabled"] = settings.download
+    vision.VERIFY["enabled"] = settings.verify
     device = choose_device(settings.device)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
