@@ -61,6 +61,14 @@ def smoke(session: nox.Session) -> None:
 
 
 @nox.session
+def paper_smoke(session: nox.Session) -> None:
+    """Every paper-tier entry end to end on synthetic files in the real formats (MNIST IDX,
+    CIFAR pickles, an ImageNet folder): about a dozen steps each, one seed, claims checked."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "slow", "tests/test_paper_smoke.py", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """lthbench against a plain PyTorch loop and this machine's matmul FLOP/s, vectorised
     multi-run throughput, cost in rounds, the embedded tier: writes leaderboards/performance.md."""

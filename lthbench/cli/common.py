@@ -25,7 +25,8 @@ def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
 
     overrides = getattr(args, "set", None) or []
     budget = getattr(args, "budget", 1.0)
-    return select(args.entries, registry_of(args), overrides, budget, fit)
+    tier = getattr(args, "tier", None)
+    return select(args.entries, registry_of(args), overrides, budget, fit, tier)
 
 
 def store_of(args: argparse.Namespace) -> Any:

@@ -213,12 +213,14 @@ def load_experiments(
 
 def select(
     names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = (),
-    budget: float = 1.0, fit: bool = False,
+    budget: float = 1.0, fit: bool = False, tier: str | None = None,
 ) -> list[Experiment]:  # fmt: skip
-    """Entries by id or path, resolved (none named: the whole registry)."""
+    """Entries by id or path, resolved (none named: the whole registry); ``tier`` keeps only
+    that tier's entries, before resolution (a paper-tier budget need not fit embedded ones)."""
     names, overrides = list(names), list(overrides)
-    if not names:
-        return load_experiments([registry or default_registry()], overrides, budget, fit)
-    return [
-        resolve_entry(e, budget, fit, overrides) for e in find_entries(names, registry, overrides)
-    ]
+    entries = (
+        load_entries([registry or default_registry()], overrides)
+        if not names
+        else find_entries(names, registry, overrides)
+    )
+    return [resolve_entry(e, budget, fit, overrides) for e in entries if tier in (None, e.tier)]

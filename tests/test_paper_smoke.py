@@ -1,0 +1,57 @@
+"""Every paper-tier entry starts: synthetic files in the real formats (tests/paper_data.py),
+each entry end to end for about a dozen steps at a small batch (its budget and evaluations
+scaled; one seed; all its rounds, controls, searches and baselines), then its claims checked.
+Slow (about half an hour on 2 CPU cores, most of it in the lottery entries' 41 runs each):
+``nox -s paper_smoke`` runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lthbench.cli import main
+from lthbench.spec.load import default_registry
+from tests.paper_data import write_all
+
+STEPS = 12
+"""Training steps of each entry's full-budget run at the smoke's batch size, about."""
+SMOKE = ["--set", "seeds=[0]", "--set", "dataset.validation_size=20",
+         "--set", "training.batch_size=32"]  # fmt: skip
+PAPER = sorted(p.stem for p in (default_registry() / "paper").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("paper-data")
+    write_all(root)
+    return root
+
+
+def _budget(entry: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The budget that gives the entry about STEPS steps (at least what its detector needs)."""
+    capsys.readouterr()
+    assert main(["config", entry, *SMOKE]) == 0
+    total = yaml.safe_load(capsys.readouterr().out)["resolved"]["total_iterations"]
+    return f"{min(1.0, STEPS / total):.8f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PAPER)
+def test_every_paper_entry_starts_and_is_checked(
+    entry: str, data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = [*SMOKE, "--budget", _budget(entry, capsys), "--store", str(tmp_path / "store")]
+    run = ["run", entry, *flags, "--data-root", str(data_root), "--no-verify", "--quiet"]
+    assert main(run) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["show", entry, *flags, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and all(r.get("final_test_accuracy") is not None or r.get("drawn") == 0
+                           for r in records)  # fmt: skip
+    assert main(["check", entry, *flags, "--json"]) in (0, 1)  # 1: a required claim refuted
+    verdicts = json.loads(capsys.readouterr().out)  # every claim of the entry has a verdict
+    assert all(v["verdict"] in ("reproduced", "refuted", "inconclusive", "missing")
+               for v in verdicts)  # fmt: skip
