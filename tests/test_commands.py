@@ -67,13 +67,21 @@ def test_new_writes_an_entry_to_edit_and_refuses_to_overwrite(
     assert main(["new", "Bad Id", "--from", "tiny", *registry]) == 2
 
 
-def test_export_csv_has_a_row_per_result(
+def _trained(
     write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+) -> list[str]:
+    """The LOTTERY entry trained into ``store``; the flags that name both."""
     path = write_entry(LOTTERY)
     flags = ["--store", str(store), "--registry", str(path.parent)]
     assert main(["run", "tiny", *flags, "--quiet"]) == 0
     capsys.readouterr()
+    return flags
+
+
+def test_export_csv_has_a_row_per_result(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = _trained(write_entry, store, capsys)
     assert main(["export-csv", "tiny", *flags]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 1 + 3 * 2  # round 0, then a ticket and a control per round
@@ -89,10 +97,7 @@ def _weights(store: Path) -> set[str]:
 def test_gc_removes_only_weights_nothing_reads_and_the_runs_stay_sound(
     write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_entry(LOTTERY)
-    flags = ["--store", str(store), "--registry", str(path.parent)]
-    assert main(["run", "tiny", *flags, "--quiet"]) == 0
-    capsys.readouterr()
+    flags = _trained(write_entry, store, capsys)
     assert main(["run", "tiny", *flags, "--quiet", "--json"]) == 0  # read from the store
     before = capsys.readouterr().out
     weights = _weights(store)

@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lthbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def variant_flags(sub: argparse.ArgumentParser, budget_help: str, set_help: str) -> None:
+        """--budget and --set: what makes a variant of an entry (see run --budget)."""
+        sub.add_argument("--budget", type=float, default=1.0, metavar="FACTOR", help=budget_help)
+        sub.add_argument("--set", action="append", metavar="KEY=VALUE", help=set_help)
+
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--registry", help="registry folder (default: the shipped registry/)")
         sub.add_argument("--store", help="run store (default: $LTHBENCH_STORE or the user cache)")
@@ -82,19 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--json", action="store_true",
                      help="one JSON record per line on stdout for every finished run")  # fmt: skip
-    run.add_argument(
-        "--budget",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="scale every duration of the entries by FACTOR in (0, 1], e.g. 0.05 for a smoke run",
-    )
-    run.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override an entry key before validation, e.g. training.duration=200it (repeatable)",
-    )
+    variant_flags(run, "scale every duration of the entries by FACTOR in (0, 1], e.g. 0.05 for a "
+                  "smoke run", "override an entry key before validation, e.g. seeds=[0] "
+                  "(repeatable)")  # fmt: skip
     executors(run)
     tensorboard(run)
     run.set_defaults(func=cmd_run)
@@ -103,10 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         common(sub)
         sub.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
         sub.add_argument("--tier", choices=["embedded", "paper"], default=default_tier)
-        sub.add_argument("--budget", type=float, default=1.0, metavar="FACTOR",
-                         help="the budget the runs were made with (see run --budget)")  # fmt: skip
-        sub.add_argument("--set", action="append", metavar="KEY=VALUE",
-                         help="the overrides the runs were made with (see run --set)")  # fmt: skip
+        variant_flags(sub, "the budget the runs were made with (see run --budget)",
+                      "the overrides the runs were made with (see run --set)")  # fmt: skip
 
     check = commands.add_parser("check", help="check entries' claims against stored results")
     selection(check, None)
@@ -141,29 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     common(show)
     show.add_argument("target", help="entry id / file, or run id (a prefix of 4 or more)")
     show.add_argument("--json", action="store_true", help="print the records as JSON")
-    show.add_argument(
-        "--budget",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="also a budget not recorded in the store (every stored variant is listed anyway)",
-    )
-    show.add_argument("--set", action="append", metavar="KEY=VALUE",
-                      help="also these overrides (see run --set)")  # fmt: skip
+    variant_flags(show, "also a budget not recorded in the store (every stored variant is "
+                  "listed anyway)", "also these overrides (see run --set)")  # fmt: skip
     show.set_defaults(func=cmd_show)
 
     config = commands.add_parser("config", help="print an entry resolved, every default shown")
     common(config)
     config.add_argument("entries", nargs=1, metavar="ENTRY", help="entry id or file")
-    config.add_argument(
-        "--budget",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="resolve at this budget (see run --budget)",
-    )
-    config.add_argument("--set", action="append", metavar="KEY=VALUE",
-                        help="with these overrides (see run --set)")  # fmt: skip
+    variant_flags(config, "resolve at this budget (see run --budget)",
+                  "with these overrides (see run --set)")  # fmt: skip
     config.set_defaults(func=cmd_config)
 
     new = commands.add_parser("new", help="write a new entry file from an existing one")

@@ -28,20 +28,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _planned_runs(args: argparse.Namespace, store: Any) -> list[Any]:
-    from lthbench.runner.find import stored_variants
-    from lthbench.runner.jobs import plan
-    from lthbench.runner.resolve import select
+    from lthbench.runner.find import variant_experiments
+    from lthbench.runner.jobs import Job
 
     runs: dict[str, Any] = {}
-    for experiment in experiments_of(args):
-        if args.tier not in (None, experiment.tier):
-            continue
-        for variant in stored_variants(experiment.id, store):
-            resolved = select([experiment.id], registry_of(args), variant.overrides,
-                              variant.budget)  # fmt: skip
-            for job in plan(resolved):
-                for run in job.method.plan(job.results(store), job.experiment.params):
-                    runs[run.id] = run
+    for _, experiment in variant_experiments(experiments_of(args), store, registry_of(args)):
+        for seed in experiment.seeds:
+            job = Job(experiment, seed)
+            for run in job.method.plan(job.results(store), experiment.params):
+                runs[run.id] = run
     return list(runs.values())
 
 

@@ -52,7 +52,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     removed otherwise. Results, logs, masks and cached figures always stay."""
     from lthbench.methods import METHODS
     from lthbench.run import SeedResults
-    from lthbench.runner.find import stored_variants
+    from lthbench.runner.find import variant_experiments
     from lthbench.runner.resolve import select
 
     store = store_of(args)
@@ -61,19 +61,14 @@ def cmd_gc(args: argparse.Namespace) -> int:
     for kind, size in usage.most_common():
         print(f"  {kind:<24} {_size(size)}")
     releasable: dict[tuple[str, str], Any] = {}
-    for entry in select([], registry_of(args)):
-        for variant in stored_variants(entry.id, store):
-            experiment = (
-                entry
-                if variant.full
-                else select([entry.id], registry_of(args), variant.overrides, variant.budget)[0]
-            )
-            method = METHODS[experiment.method_name]
-            for seed in experiment.seeds:
-                results = SeedResults(experiment, seed, store)
-                for run, kind in method.releasable(results, experiment.params):
-                    if (run.path / f"{kind}.pt").exists():
-                        releasable[(run.id, kind)] = run
+    entries = select([], registry_of(args))
+    for _, experiment in variant_experiments(entries, store, registry_of(args)):
+        method = METHODS[experiment.method_name]
+        for seed in experiment.seeds:
+            results = SeedResults(experiment, seed, store)
+            for run, kind in method.releasable(results, experiment.params):
+                if (run.path / f"{kind}.pt").exists():
+                    releasable[(run.id, kind)] = run
     size = sum((run.path / f"{kind}.pt").stat().st_size for (_, kind), run in releasable.items())
     verb = "would free" if args.dry_run else "freed"
     if not args.dry_run:

@@ -6,6 +6,7 @@ Reading only: no torch, no model, nothing trained.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,40 +29,49 @@ def stored_variants(entry_id: str, store: RunStore, asked: Variant | None = None
     return list(dict.fromkeys(variants))
 
 
+def variant_experiments(
+    entries: Iterable[Experiment], store: RunStore, registry: Path | None,
+    asked: Variant | None = None,
+) -> Iterator[tuple[Variant, Experiment]]:  # fmt: skip
+    """Each entry resolved at itself, at the variant asked for and at every variant the store
+    has runs of; a variant the entry no longer resolves with (the entry changed since) is
+    skipped."""
+    for entry in entries:
+        for variant in stored_variants(entry.id, store, asked):
+            try:
+                yield variant, entry if variant == entry.variant else _resolved(
+                    entry.file if entry.file.endswith((".yaml", ".yml")) else entry.id,
+                    registry, variant,
+                )  # fmt: skip
+            except UserError:
+                continue
+
+
 def variant_records(
     target: str, store: RunStore, registry: Path | None, asked: Variant | None = None
 ) -> list[dict[str, Any]]:
     """Every stored record of the entry ``target``, each variant's labelled (``variant``)."""
-    entry = select([target], registry)[0]
-    records = []
-    for variant in stored_variants(entry.id, store, asked):
-        try:
-            experiment = _resolved(target, registry, variant)
-        except UserError:  # the entry has changed since: that variant no longer resolves
-            continue
-        for seed in experiment.seeds:
-            for record in stored_records(Job(experiment, seed), store):
-                records.append({**record, "variant": variant.label})
-    return records
+    variants = variant_experiments(select([target], registry), store, registry, asked)
+    return [
+        {**record, "variant": variant.label}
+        for variant, experiment in variants
+        for seed in experiment.seeds
+        for record in stored_records(Job(experiment, seed), store)
+    ]
 
 
 def locate_run(run_id: str, store: RunStore, registry: Path | None) -> dict[str, Any] | None:
     """The record of stored run ``run_id`` as its entry reports it (entry, seed, method, round,
     control, variant), searching the registry's entries and their stored variants; None when
     no entry plans this run."""
-    for entry in select([], registry):
-        for variant in stored_variants(entry.id, store):
-            try:
-                experiment = entry if variant.full else _resolved(entry.id, registry, variant)
-            except UserError:
-                continue
-            for seed in experiment.seeds:
-                job = Job(experiment, seed)
-                if any(run.id == run_id for run in job.method.plan(job.results(store),
-                                                                   experiment.params)):  # fmt: skip
-                    for record in stored_records(job, store):
-                        if record.get("run_id") == run_id:
-                            return {**record, "variant": variant.label}
+    for variant, experiment in variant_experiments(select([], registry), store, registry):
+        for seed in experiment.seeds:
+            job = Job(experiment, seed)
+            if any(run.id == run_id for run in job.method.plan(job.results(store),
+                                                               experiment.params)):  # fmt: skip
+                for record in stored_records(job, store):
+                    if record.get("run_id") == run_id:
+                        return {**record, "variant": variant.label}
     return None
 
 
