@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-TRAIN, TEST = 120, 60
+TRAIN, TEST = 120, 20
 
 
 def write_mnist(root: Path, rng: np.random.Generator) -> None:

@@ -16,10 +16,10 @@ from lthbench.cli import main
 from lthbench.spec.load import default_registry
 from tests.paper_data import write_all
 
-STEPS = 12
+STEPS = 4
 """Training steps of each entry's full-budget run at the smoke's batch size, about."""
-SMOKE = ["--set", "seeds=[0]", "--set", "dataset.validation_size=20",
-         "--set", "training.batch_size=32"]  # fmt: skip
+SMOKE = ["--set", "seeds=[0]", "--set", "dataset.validation_size=10",
+         "--set", "training.batch_size=8"]  # fmt: skip
 PAPER = sorted(p.stem for p in (default_registry() / "paper").glob("*.yaml"))
 
 
