@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from lthbench.cli import main
+from lthbench.methods import METHODS
 from lthbench.spec.load import default_registry
 from tests.paper_data import write_all
 
@@ -31,11 +32,15 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _budget(entry: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """The budget that gives the entry about STEPS steps (at least what its detector needs)."""
+    """The budget that gives the entry about STEPS steps, or as many evaluations as its
+    method needs at least (an Early-Bird detector fills its window), one per step."""
     capsys.readouterr()
     assert main(["config", entry, *SMOKE]) == 0
-    total = yaml.safe_load(capsys.readouterr().out)["resolved"]["total_iterations"]
-    return f"{min(1.0, STEPS / total):.8f}"
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    method = METHODS[resolved["method"]["name"]]
+    params = method.Params.model_validate(resolved["method"]["params"], strict=False)
+    steps = max(STEPS, method.min_evaluations(params))
+    return f"{min(1.0, steps / resolved['resolved']['total_iterations']):.8f}"
 
 
 @pytest.mark.slow

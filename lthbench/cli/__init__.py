@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from lthbench import __version__
-from lthbench.cli.entries import cmd_config, cmd_new
+from lthbench.cli.entries import cmd_config, cmd_new, cmd_plan
 from lthbench.cli.exchange import cmd_compare, cmd_export, cmd_import
 from lthbench.cli.read import cmd_check, cmd_leaderboard, cmd_list, cmd_show, cmd_validate
 from lthbench.cli.store import cmd_export_csv, cmd_gc
@@ -144,6 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     variant_flags(config, "resolve at this budget (see run --budget)",
                   "with these overrides (see run --set)")  # fmt: skip
     config.set_defaults(func=cmd_config)
+
+    from lthbench.run.cost import ASSUMED_TFLOPS
+
+    plan = commands.add_parser(
+        "plan", help="what entries will cost to train: FLOPs and GPU-hours (nothing runs)"
+    )
+    common(plan)
+    plan.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
+    plan.add_argument("--tier", choices=["embedded", "paper"])
+    plan.add_argument("--tflops", type=float, default=ASSUMED_TFLOPS, metavar="T",
+                      help="sustained device throughput the GPU-hours assume, in TFLOP/s "
+                           f"(default {ASSUMED_TFLOPS:g}: about a V100's FP32 peak)")  # fmt: skip
+    plan.add_argument("--json", action="store_true", help="print the estimates as JSON")
+    variant_flags(plan, "plan at this budget (see run --budget)",
+                  "with these overrides (see run --set)")  # fmt: skip
+    plan.set_defaults(func=cmd_plan)
 
     new = commands.add_parser("new", help="write a new entry file from an existing one")
     common(new)

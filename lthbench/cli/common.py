@@ -61,6 +61,20 @@ def verdicts_of(
     return records, check_entries(experiments, records)
 
 
+def estimates_of(experiments: list[Any], store: Any) -> dict[str, Any]:
+    """The cost estimates ``lthbench plan`` cached for these entries (read, never computed:
+    the pages build no model); the entries without one are named on stderr."""
+    from lthbench.run.cost import stored_estimate
+
+    found = {e.id: stored_estimate(e, store) for e in experiments}
+    missing = sorted(name for name, estimate in found.items() if estimate is None)
+    if missing:
+        print(f"note: {len(missing)} entries have no cost estimate yet ({', '.join(missing[:3])}"
+              f"{', …' if len(missing) > 3 else ''}): `lthbench plan` counts them",
+              file=sys.stderr)  # fmt: skip
+    return {name: estimate for name, estimate in found.items() if estimate is not None}
+
+
 def _say_variants(experiments: list[Any], records: dict[str, Any], store: Any) -> None:
     """Which variant's runs are read, and the flags of the others the store holds (stderr)."""
     from lthbench.runner.find import stored_variants

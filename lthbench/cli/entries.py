@@ -1,5 +1,6 @@
-"""The commands for writing entries: ``config`` (an entry resolved, every default shown) and
-``new`` (a new entry file from an existing one, to edit)."""
+"""The commands for writing and planning entries: ``config`` (an entry resolved, every default
+shown), ``new`` (a new entry file from an existing one, to edit) and ``plan`` (what entries
+will cost to train: FLOPs and GPU-hours, before anything runs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lthbench.cli.common import experiments_of, registry_of
+from lthbench.cli.common import experiments_of, experiments_of_tier, registry_of, store_of
 from lthbench.errors import UserError
 
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -57,4 +58,38 @@ def cmd_new(args: argparse.Namespace) -> int:
     print(target)
     print(f"next: edit it, then `lthbench validate {target}` and `lthbench run {args.id} "
           "--budget 0.05` for a smoke run")  # fmt: skip
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Each entry's training and evaluation FLOPs (one step counted by FlopCounterMode on the
+    meta device, times what its method will train) and GPU-hours at ``--tflops``; cached in
+    the store for the leaderboard pages."""
+    import json
+
+    from tabulate import tabulate
+
+    from lthbench.run.cost import ensure_estimate, flops_label, hours_label
+
+    if not args.tflops > 0:
+        raise UserError(f"--tflops: {args.tflops} is not a positive throughput")
+    store = store_of(args)
+    estimates = [ensure_estimate(e, store) for e in experiments_of_tier(args)]
+    if args.json:
+        rows = [{**e.as_dict(), "gpu_hours": e.gpu_hours(args.tflops), "tflops": args.tflops}
+                for e in estimates]  # fmt: skip
+        print(json.dumps(rows, indent=1))
+        return 0
+    table = [
+        [e.entry, e.seeds, e.runs, f"{e.iterations:,}", flops_label(e.step_flops),
+         flops_label(e.training_flops), f"{e.evaluation_flops / max(e.total_flops, 1):.0%}",
+         ("≤ " if e.at_most else "") + hours_label(e.gpu_hours(args.tflops))]
+        for e in estimates
+    ]  # fmt: skip
+    headers = ["entry", "seeds", "runs", "steps", "FLOPs per step", "training", "evaluation share",
+               f"GPU time at {args.tflops:g} TFLOP/s"]  # fmt: skip
+    print(tabulate(table, headers=headers, tablefmt="github", disable_numparse=True))
+    total = sum(e.gpu_hours(args.tflops) for e in estimates)
+    print(f"\ntotal: {hours_label(total)} at {args.tflops:g} TFLOP/s sustained "
+          "(≤: an upper bound, the run may stop early or train a slimmed network)")  # fmt: skip
     return 0

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from lthbench.cli.common import (
+    estimates_of,
     experiments_of,
     experiments_of_tier,
     pages_out,
@@ -82,7 +83,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)
     records, verdicts = verdicts_of(args, experiments)
-    for path in render(experiments, records, verdicts, out, banner):
+    estimates = estimates_of(experiments, store_of(args))
+    for path in render(experiments, records, verdicts, out, banner, estimates):
         print(path)
     return 0
 

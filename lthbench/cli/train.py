@@ -10,6 +10,7 @@ from typing import Any
 
 from lthbench.cli.common import (
     data_root_of,
+    estimates_of,
     experiments_of_tier,
     pages_out,
     print_summary,
@@ -102,7 +103,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         _execute(todo, store, args, choose_device(args.device))
     _tensorboard(args, plan(experiments), store)
     records, verdicts = verdicts_of(args, experiments)
-    render(experiments, records, verdicts, out, banner)
+    render(experiments, records, verdicts, out, banner, estimates_of(experiments, store))
     print_verdicts(verdicts, as_json=False)
     print(f"leaderboards written to {args.out}/")
     return print_summary(verdicts)

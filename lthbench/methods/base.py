@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from lthbench.run import Experiment, SeedResults
+from lthbench.run.cost import PlannedTraining
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:  # training needs these; reading (and so this module) does not
 
     from lthbench.run.context import Context
 
-__all__ = ["METHODS", "RUN_METRICS", "Experiment", "Method", "NoParams", "SeedResults",
-           "reference_problem", "register_method"]  # fmt: skip
+__all__ = ["METHODS", "RUN_METRICS", "Experiment", "Method", "NoParams", "PlannedTraining",
+           "SeedResults", "reference_problem", "register_method"]  # fmt: skip
 
 RUN_METRICS = frozenset({
     "final_test_accuracy", "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss",
@@ -75,6 +76,11 @@ class Method:
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
         """The stored runs this method needs for one seed (for --dry-run and caching)."""
         raise NotImplementedError
+
+    def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
+        """What one seed will train, for the cost estimate (``lthbench plan``): by default one
+        network for the entry's whole duration."""
+        return [PlannedTraining("run", experiment.total_iterations)]
 
     def run(self, context: Context, params: Any) -> None:
         """Train this seed's runs (stored ones are read, not retrained) and cache the figures

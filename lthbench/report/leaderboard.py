@@ -24,6 +24,7 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
+from lthbench.run.cost import ASSUMED_TFLOPS, CostEstimate, flops_label, hours_label
 from lthbench.run.experiment import Experiment
 
 __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
@@ -36,12 +37,44 @@ def origins(records: Records) -> list[str]:
     return [", ".join(devices), ", ".join(sources)]
 
 
+def gpu_time(estimate: CostEstimate | None) -> str:
+    if estimate is None:
+        return "– (lthbench plan)"
+    return ("≤ " if estimate.at_most else "") + hours_label(estimate.gpu_hours())
+
+
+def cost_table(entries: list[Experiment], estimates: dict[str, CostEstimate]) -> str:
+    """What each paper-tier entry will cost to train, before anyone runs it."""
+    rows = []
+    for entry in entries:
+        e = estimates.get(entry.id)
+        if e is None:
+            rows.append([entry.id, "–", "–", "–", "–", gpu_time(None)])
+            continue
+        rows.append([entry.id, e.runs, flops_label(e.step_flops), flops_label(e.training_flops),
+                     f"{e.evaluation_flops / max(e.total_flops, 1):.0%}", gpu_time(e)])  # fmt: skip
+    headers = ["entry", "runs", "FLOPs per step", "training FLOPs", "evaluation share",
+               f"GPU time at {ASSUMED_TFLOPS:g} TFLOP/s"]  # fmt: skip
+    return (
+        "## What the paper tier will cost\n\nEstimated by `lthbench plan` before anything runs: "
+        "one training step counted by `torch.utils.flop_counter` on the meta device, times the "
+        "steps each run trains (a masked network at its dense cost, as a GPU trains it), plus "
+        "every evaluation of the validation and test sets; GPU time at a sustained "
+        f"{ASSUMED_TFLOPS:g} TFLOP/s (about a V100's FP32 peak; small CIFAR networks rarely "
+        "sustain it, so read it as a lower bound on wall time). ≤: an upper bound (a search that "
+        "stops at its draw, a slimmed network counted at the dense one's cost).\n\n"
+        + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    )
+
+
 def render(
     entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path,
-    banner: str | None = None,
+    banner: str | None = None, estimates: dict[str, CostEstimate] | None = None,
 ) -> list[Path]:  # fmt: skip
     """Write the pages under ``out`` and return their paths; ``banner`` (a reduced run's
-    notice) heads every page."""
+    notice) heads every page; ``estimates`` (cached by ``lthbench plan``) give each entry's
+    GPU time on the index."""
+    estimates = estimates or {}
     out.mkdir(parents=True, exist_ok=True)
     entries = sorted(entries, key=lambda e: (e.tier, e.id))
     by_entry: dict[str, list[Verdict]] = {}
@@ -62,17 +95,20 @@ def render(
         [f"[{e.id}]({e.method_name}.md#{e.id})", e.tier, e.model.name, e.dataset.name,
          e.method_name, len({r['seed'] for r in records.get(e.id, [])}),
          page_of(e.method_name).headline(e, records.get(e.id, [])),
-         verdict_counts(by_entry.get(e.id, [])), *origins(records.get(e.id, []))]
+         verdict_counts(by_entry.get(e.id, [])), *origins(records.get(e.id, [])),
+         gpu_time(estimates.get(e.id))]
         for e in entries
     ]  # fmt: skip
     headers = ["entry", "tier", "model", "dataset", "method", "seeds", "headline (test acc.)",
-               "verdicts", "device", "source"]  # fmt: skip
+               "verdicts", "device", "source", "GPU time (est.)"]  # fmt: skip
+    paper = [e for e in entries if e.tier == "paper"]
     page(
         "index.md",
         "lthbench leaderboards",
         f"Claims checked: {verdict_counts(verdicts)}.\n\n{VERDICT_RULE}\n\n"
         + tabulate(index_rows, headers=headers, tablefmt="github")
-        + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods),
+        + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods)
+        + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),
         all_records,
     )  # fmt: skip
     for method in methods:

@@ -291,6 +291,12 @@ def _figures_file(name: str) -> str:
     return f"{name}.json"
 
 
+def _plain(key: str) -> str:
+    if not key.isalnum():
+        raise ValueError(f"store key {key!r} is not alphanumeric")
+    return key
+
+
 class RunStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_store()
@@ -316,6 +322,20 @@ class RunStore:
         except (OSError, ValueError):
             return []
         return known if isinstance(known, list) else []
+
+    def save_estimate(self, key: str, estimate: dict[str, Any]) -> None:
+        """Cache an entry's cost estimate (see :mod:`lthbench.run.cost`) under ``key``."""
+        text = json.dumps(estimate, indent=1, sort_keys=True).encode()
+        path = self.root / "estimates" / f"{_plain(key)}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda stream: stream.write(text))
+
+    def estimate(self, key: str) -> dict[str, Any] | None:
+        try:
+            value = json.loads((self.root / "estimates" / f"{_plain(key)}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
 
     def matching(self, run_id_prefix: str) -> list[str]:
         """The ids of stored runs that start with ``run_id_prefix``."""

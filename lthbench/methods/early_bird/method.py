@@ -11,6 +11,7 @@ from lthbench.methods.base import (
     RUN_METRICS,
     Experiment,
     Method,
+    PlannedTraining,
     SeedResults,
     reference_problem,
     register_method,
@@ -122,6 +123,23 @@ class EarlyBird(Method):
                     continue
                 runs.append(results.run_for(self._extra(params, ratio, phase)))
         return runs
+
+    def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
+        """The dense baseline, the search, and per ratio EB-Train and each baseline. A slim
+        network is counted at the dense network's cost, and the draw is not known before the
+        search, so everything after the dense run is an upper bound."""
+        params: EarlyBirdParams = experiment.params
+        total = experiment.total_iterations
+        finetune = total if params.finetune is None else experiment.iterations(params.finetune)
+        phases = {"network_slimming": finetune, "scratch": total, "lottery_oneshot": total}
+        plan = [
+            PlannedTraining("dense", total),
+            PlannedTraining("search", total, at_most=not params.full_search),
+            PlannedTraining("eb_train", total, networks=len(params.ratios), at_most=True),
+        ]
+        plan += [PlannedTraining(phase, phases[phase], networks=len(params.ratios), at_most=True)
+                 for phase in params.baselines]  # fmt: skip
+        return plan
 
     # -- training -----------------------------------------------------------------------
     def run(self, context: Context, params: Any) -> None:

@@ -11,6 +11,7 @@ from lthbench.methods.base import (
     RUN_METRICS,
     Experiment,
     Method,
+    PlannedTraining,
     SeedResults,
     reference_problem,
     register_method,
@@ -168,6 +169,19 @@ class Lottery(Method):
         extras = [self._extra(params, r, c) for r in range(1, params.rounds + 1)
                   for c in (None, *params.controls)]  # fmt: skip
         return [results.run_for(extra) for extra in [self._dense_extra(params), *extras]]
+
+    def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
+        """Round 0 for the whole duration (or until its Early-Bird stop), then each round's
+        ticket and controls from the reset point to the end; a masked network is counted at
+        its dense cost, as a GPU trains it."""
+        params: LotteryParams = experiment.params
+        total = experiment.total_iterations
+        start = 0 if params.rewind_point is None else experiment.iterations(params.rewind_point)
+        per_round = 1 + len(params.controls)
+        return [
+            PlannedTraining("round 0", total, at_most=params.early_bird_stop is not None),
+            PlannedTraining("rounds", total - start, networks=params.rounds * per_round),
+        ]
 
     # -- training -----------------------------------------------------------------------
     def run(self, context: Context, params: Any) -> None:
