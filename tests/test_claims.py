@@ -368,3 +368,25 @@ def test_pages_count_paper_claims_apart_from_lthbench_checks_and_show_seeds_need
     )
     table = verdict_table(verdicts)
     assert "seeds needed" in table and f" {verdicts[0].seeds_needed} |" in table
+
+
+def test_a_verdict_reads_one_devices_seeds_unless_asked_to_mix() -> None:
+    """Seeds 0–2 on the CPU, 3 and 4 on a GPU, and seed 5 whose ticket ran on the GPU but its
+    dense reference on the CPU: the verdict reads the CPU's three seeds and names the rest;
+    --mix-devices reads all six and says they are mixed."""
+    claims = claim(where={"round": 1})
+    experiment = entry_with([claims], seeds=list(range(6)))
+    rows = records({(s, r, None): 0.9 + 0.01 * r + 0.001 * s for s in range(6) for r in (0, 1)})
+    for row in rows:
+        if row["seed"] in (3, 4) or (row["seed"] == 5 and row["round"] == 1):
+            row["device"] = "cuda:0"
+        else:
+            row["device"] = "cpu"
+    parsed = Claim.model_validate(claims)
+    one = evaluate(experiment, parsed, rows, {})
+    assert one.seeds == 3
+    assert one.results_from == "cpu; seed(s) 3, 4, 5 on cuda:0 left out (--mix-devices reads them)"
+    mixed = evaluate(experiment, parsed, rows, {}, mix_devices=True)
+    assert mixed.seeds == 6 and mixed.results_from == "mixed: cpu, cuda:0"
+    gpu_only = [r for r in rows if r["seed"] in (3, 4)]
+    assert evaluate(experiment, parsed, gpu_only, {}).results_from == "cuda:0"

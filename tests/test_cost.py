@@ -4,6 +4,7 @@ pages without building a model."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_a_dense_estimate_is_the_hand_counted_step_times_steps_plus_evaluations(
     the first; each evaluation is 2·Σ(in·out) per example of validation and test."""
     path = write_entry()
     experiment = resolve_entry(load_entry(path))
-    products = [a * b for a, b in zip(HIDDEN, HIDDEN[1:], strict=False)]
+    products = [a * b for a, b in itertools.pairwise(HIDDEN)]
     step = 2 * 100 * sum(products) * 2 + 2 * 100 * sum(products[1:])
     evaluations = 120 // 40 + 1  # at 0, 40, 80, 120
     examples = 200 + experiment.test_examples

@@ -169,3 +169,38 @@ def test_compare_exits_1_and_names_a_flipped_claim(
     comparison = json.loads(out)
     assert comparison["flips"] >= 1 and "tiny/ABOVE" in err
     assert any(r["largest_difference"] != 0 for r in comparison["runs"])
+
+
+def test_a_result_from_another_device_is_kept_beside_and_read_only_when_asked(
+    filled: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bundle whose seed-1 ticket was computed on a GPU, for a run id this store computed on
+    its CPU: both are kept. The store's own result is read by default; --results-from reads
+    the bundle's, and the verdict then leaves seed 1 out (its ticket and its dense reference
+    come from two devices) and says so."""
+    _, flags = filled
+    bundle = tmp_path / "results.zip"
+    assert main(["export", "tiny", *flags, "--out", str(bundle)]) == 0
+
+    def on_a_gpu(files: dict[str, bytes]) -> None:
+        for name in [n for n in files if n.endswith("/config.json")]:
+            identity = json.loads(files[name])["identity"]
+            if (identity["seed"], identity.get("round"), identity.get("control")) == (1, 1, None):
+                result = name.replace("config.json", "result.json")
+                files[result] = json.dumps(
+                    {**json.loads(files[result]), "device": "cuda:0"}
+                ).encode()
+
+    gpu = _tamper(bundle, tmp_path / "gpu.zip", on_a_gpu)
+    before = _check(flags, capsys)
+    assert main(["import", str(gpu), *flags]) == 0
+    assert "1 with a different result kept beside" in capsys.readouterr().out
+    assert _check(flags, capsys) == before
+    (round1,) = [v for v in _check([*flags, "--results-from", "gpu"], capsys)
+                 if v["claim_id"] == "ROUND1"]  # fmt: skip
+    assert round1["seeds"] == 1
+    assert "seed(s) 1 on cuda:0 left out" in round1["results_from"]
+    mixed = _check([*flags, "--results-from", "gpu", "--mix-devices"], capsys)
+    assert next(v for v in mixed if v["claim_id"] == "ROUND1")["seeds"] == 2
+    assert main(["check", "tiny", *flags, "--results-from", "nope"]) == 2
+    assert "bundles with results kept beside: gpu" in capsys.readouterr().err

@@ -27,6 +27,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from lthbench.claims.devices import Reading, devices_of, one_device
 from lthbench.claims.resolution import (
     MAX_SEEDS_ESTIMATE,
     Facts,
@@ -87,6 +88,8 @@ class Verdict:
     metric itself, against ``bounds``)."""
     bounds: tuple[float, float] | None = None
     """A 'within' claim's bounds, tolerance included."""
+    results_from: str = ""
+    """The device and sources of the results read: one device unless mixing was asked for."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,21 +165,19 @@ def evaluate(
     records: Records,
     siblings: dict[str, Records],
     facts: Facts | None = None,
+    mix_devices: bool = False,
 ) -> Verdict:
     """The verdict on one claim from the entry's records (all seeds) and its siblings'."""
     facts = facts or Facts.of(entry)
     chance = 1 / entry.data.num_classes
     named = isinstance(claim.reference, str)
     step = resolution(claim.metric, facts) * (max(1.0, claim.factor) if named else 1.0)
-    lefts: list[float] = []
-    rights: list[float] = []
-    densities: list[float] = []
-    collapsed: list[int] = []
+    readings: list[Reading] = []
     for seed in entry.seeds:
         left = select(records, seed, dict(claim.where))
         if left is None or left.get(claim.metric) is None:
             continue
-        right = None
+        right, other, collapsed = math.nan, None, _collapsed(left, chance)
         if claim.op != "within":
             if isinstance(claim.reference, (int, float)):
                 right = float(claim.reference)
@@ -185,15 +186,16 @@ def evaluate(
                 if other is None or other.get(claim.metric) is None:
                     continue
                 right = float(other[claim.metric])
-                if _collapsed(other, chance):
-                    collapsed.append(seed)
+                collapsed = collapsed or _collapsed(other, chance)
             right = right * claim.factor + claim.offset
-        if _collapsed(left, chance):
-            collapsed.append(seed)
-        lefts.append(float(left[claim.metric]))
-        rights.append(right if right is not None else math.nan)
-        if left.get("density") is not None:
-            densities.append(float(left["density"]))
+        density = None if left.get("density") is None else float(left["density"])
+        readings.append(Reading(seed, float(left[claim.metric]), right, density, collapsed,
+                           devices_of(left, other)))  # fmt: skip
+    readings, results_from = one_device(readings, mix_devices)
+    lefts = [p.left for p in readings]
+    rights = [p.right for p in readings]
+    densities = [p.density for p in readings if p.density is not None]
+    collapsed = [p.seed for p in readings if p.collapsed]
     n = len(lefts)
 
     def verdict(word: str, detail: str, margin: float | None = None, spread: float = 0.0,
@@ -205,8 +207,9 @@ def evaluate(
             reference_mean=numbers.get("reference_mean"), difference=numbers.get("difference"),
             ci_low=numbers.get("ci_low"), ci_high=numbers.get("ci_high"), resolution=step,
             seeds_needed=needed, advice=advice, crossing=claim.crossing,
-            density=sum(densities) / len(densities) if densities else None, detail=detail,
-            metric=claim.metric, op=claim.op, bounds=bounds,
+            density=sum(densities) / len(densities) if densities else None,
+            detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
+            results_from=results_from,
         )  # fmt: skip
 
     bounds = None
@@ -310,14 +313,17 @@ def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
                    detail=f"{verdict.detail}; given {names}")  # fmt: skip
 
 
-def check_entries(entries: list[Experiment], records: dict[str, Records]) -> list[Verdict]:
+def check_entries(
+    entries: list[Experiment], records: dict[str, Records], mix_devices: bool = False
+) -> list[Verdict]:
     """Verdicts on every claim of ``entries``; ``records`` holds results by entry id (the
-    entries' own and any sibling a claim names)."""
+    entries' own and any sibling a claim names). Each verdict reads one device's results
+    unless ``mix_devices`` (see :func:`one_device`)."""
     verdicts: list[Verdict] = []
     for entry in entries:
         facts = Facts.of(entry)
         own = {
-            claim.id: evaluate(entry, claim, records.get(entry.id, []), records, facts)
+            claim.id: evaluate(entry, claim, records.get(entry.id, []), records, facts, mix_devices)
             for claim in entry.claims
         }
         verdicts += [combine(own[c.id], [own[g] for g in c.given]) for c in entry.claims]

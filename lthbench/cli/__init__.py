@@ -94,20 +94,32 @@ def build_parser() -> argparse.ArgumentParser:
     tensorboard(run)
     run.set_defaults(func=cmd_run)
 
+    def origins(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--results-from", metavar="BUNDLE", default=None,
+                         help="read the results an imported bundle brought for run ids this "
+                              "store already had (kept beside them under imported/BUNDLE/) "
+                              "instead of the store's own")  # fmt: skip
+
     def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
         common(sub)
         sub.add_argument("entries", nargs="*", help="entry ids, files or folders (default: all)")
         sub.add_argument("--tier", choices=["embedded", "paper"], default=default_tier)
         variant_flags(sub, "the budget the runs were made with (see run --budget)",
                       "the overrides the runs were made with (see run --set)")  # fmt: skip
+        sub.add_argument("--mix-devices", action="store_true",
+                         help="let one verdict read results computed on different devices "
+                              "(default: the device with the most seeds, the rest left out "
+                              "and named)")  # fmt: skip
 
     check = commands.add_parser("check", help="check entries' claims against stored results")
     selection(check, None)
+    origins(check)
     check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     check.set_defaults(func=cmd_check)
 
     leaderboard = commands.add_parser("leaderboard", help="render markdown leaderboards")
     selection(leaderboard, None)
+    origins(leaderboard)
     leaderboard.add_argument("--out", default="leaderboards", help="output folder")
     leaderboard.add_argument("--publish-reduced", action="store_true",
                         help="write a reduced run's pages (--budget, --set) into leaderboards/")  # fmt: skip
@@ -134,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(show)
     show.add_argument("target", help="entry id / file, or run id (a prefix of 4 or more)")
     show.add_argument("--json", action="store_true", help="print the records as JSON")
+    origins(show)
     variant_flags(show, "also a budget not recorded in the store (every stored variant is "
                   "listed anyway)", "also these overrides (see run --set)")  # fmt: skip
     show.set_defaults(func=cmd_show)

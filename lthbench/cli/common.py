@@ -32,7 +32,12 @@ def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
 def store_of(args: argparse.Namespace) -> Any:
     from lthbench.store import RunStore
 
-    return RunStore(args.store)
+    store = RunStore(args.store, getattr(args, "results_from", None))
+    if store.alternative is not None and not store.alternative.is_dir():
+        kept = ", ".join(store.alternatives()) or "none"
+        raise UserError(f"--results-from: {args.results_from!r} has no results kept beside this "
+                        f"store's (bundles with results kept beside: {kept})")  # fmt: skip
+    return store
 
 
 def data_root_of(args: argparse.Namespace) -> Path:
@@ -58,7 +63,7 @@ def verdicts_of(
     store = store_of(args)
     records = collect(experiments, store, registry_of(args), args.set or [], args.budget)
     _say_variants(experiments, records, store)
-    return records, check_entries(experiments, records)
+    return records, check_entries(experiments, records, getattr(args, "mix_devices", False))
 
 
 def estimates_of(experiments: list[Any], store: Any) -> dict[str, Any]:

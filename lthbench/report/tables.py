@@ -119,6 +119,9 @@ COLUMNS = (
     "seeds, or a `within` claim's bounds [low, high]). **decision interval**: the interval the "
     "verdict is decided on: of the margin metric − reference (marked Δ) for a comparison, of "
     "the metric itself for a `within` claim. **step**: one step of the metric's grid. "
+    "**results from**: the device that computed the results the verdict read: one device per "
+    "verdict unless `--mix-devices` asked, the seeds computed elsewhere named as left out (the "
+    "index's source column says which store or imported bundle they came from). "
     "Accuracies are in %, iterations are whole numbers, in the claim tables as in the others. "
     "Run tables show means ± one standard deviation over seeds; error bars in the plots are "
     "± one standard deviation over seeds."
@@ -172,10 +175,11 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     rows = [
         [v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
          v.kind, v.statement, f"**{v.verdict}**", v.seeds, seeds_needed_text(v),
-         *verdict_figures(v)]
+         *verdict_figures(v), v.results_from or "–"]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS]
+    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS,
+               "results from"]  # fmt: skip
     return tabulate(rows, headers=headers, tablefmt="github")
 
 

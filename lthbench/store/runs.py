@@ -298,11 +298,23 @@ def _plain(key: str) -> str:
 
 
 class RunStore:
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(self, root: Path | str | None = None, results_from: str | None = None) -> None:
+        """``results_from`` names an imported bundle whose results are read, where it brought
+        one, instead of this store's own for the same run id (kept beside them on import)."""
         self.root = Path(root) if root is not None else default_store()
+        self.alternative = None if results_from is None else self.root / "imported" / results_from
 
     def run(self, identity: dict[str, Any]) -> Run:
+        if self.alternative is not None:
+            other = Run(self.alternative, identity)
+            if (other.path / RESULT).exists():
+                return other
         return Run(self.root, identity)
+
+    def alternatives(self) -> list[str]:
+        """Bundles whose results for run ids this store already had are kept beside them."""
+        folder = self.root / "imported"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
     def record_variant(self, entry_id: str, variant: dict[str, Any]) -> None:
         """Remember that ``entry_id``'s runs were requested with ``variant`` (a budget and
