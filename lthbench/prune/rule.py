@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from torch import nn
 
-from lthbench.prune.criteria import CRITERIA
+from lthbench.prune.criteria import CRITERIA, Scores
 from lthbench.prune.mask import Mask, layer_of, prunable_weights
 from lthbench.prune.scope import remove_global, remove_layerwise
 
@@ -46,17 +46,29 @@ class PruningRule:
         return fractions
 
     def prune(
-        self, model: nn.Module, weights: dict[str, Any], mask: Mask, steps: int, seed: int = 0
-    ) -> Mask:
+        self, model: nn.Module, weights: dict[str, Any], mask: Mask, steps: int, seed: int = 0,
+        **context: Any,
+    ) -> Mask:  # fmt: skip
         """The mask after ``steps`` steps of pruning ``weights`` under ``mask``: the criterion
         scores them (``seed`` fixes a random one), the scope removes the lowest-scoring
-        survivors."""
+        survivors. ``context`` carries what a criterion needs beyond the weights (a ``batch``
+        for SNIP and GraSP, the ``input_size`` for SynFlow); an iterative criterion receives
+        ``prune_to(scores, e)``, this rule's scope applied to ``mask`` with every fraction
+        taken to the power e of its survival (e = 1: this step's removal)."""
+
+        def prune_to(scores: Scores, exponent: float) -> Mask:
+            if self.scope == "global":
+                kept = (1.0 - self.fraction) ** (steps * exponent)
+                return remove_global(scores, mask, 1.0 - kept)
+            fractions = {name: 1.0 - (1.0 - f) ** exponent
+                         for name, f in self.layer_fractions_after(model, steps).items()}  # fmt: skip
+            return remove_layerwise(scores, mask, fractions)
+
         scores = CRITERIA[self.criterion].scores(
-            {name: weights[name] for name in mask}, seed=seed, model=model
-        )
-        if self.scope == "global":
-            return remove_global(scores, mask, 1.0 - (1.0 - self.fraction) ** steps)
-        return remove_layerwise(scores, mask, self.layer_fractions_after(model, steps))
+            {name: weights[name] for name in mask}, seed=seed, model=model, mask=mask,
+            prune_to=prune_to, **context,
+        )  # fmt: skip
+        return prune_to(scores, 1.0)
 
     def expected_density(self, model: nn.Module, steps: int) -> float:
         """The density of the pruned tensors after ``steps`` steps, as the schedule sets it
