@@ -1,11 +1,11 @@
-"""Sessions for CI and contributors: `nox -s lint tests` is what CI runs."""
+"""Sessions for CI and contributors: `nox -s lint tests ray paper_smoke` is what CI runs."""
 
 from __future__ import annotations
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests", "ray"]
+nox.options.sessions = ["lint", "tests", "ray", "paper_smoke"]
 nox.options.reuse_existing_virtualenvs = True
 
 SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
@@ -13,7 +13,7 @@ SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (tests marked slow are deselected; none is marked today)."""
+    """The test suite (tests marked slow are deselected: the paper smoke, its own session)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 
