@@ -61,6 +61,41 @@ def smoke(session: nox.Session) -> None:
 
 
 @nox.session
+def reproduce(session: nox.Session) -> None:
+    """The README's main job: the embedded tier at full budget, its claims, the pages."""
+    session.install("-e", ".")
+    session.run("lthbench", "reproduce", *session.posargs)
+
+
+STALE_PAGES = """
+import filecmp, sys
+from pathlib import Path
+fresh, committed = Path(sys.argv[1]), Path(sys.argv[2])
+names = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+names |= {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+stale = sorted(str(n) for n in names if n.name != "performance.md"
+               and not ((fresh / n).is_file() and (committed / n).is_file()
+                        and filecmp.cmp(fresh / n, committed / n, shallow=False)))
+if stale:
+    sys.exit("stale pages (re-render with `lthbench plan && lthbench leaderboard`): "
+             + ", ".join(stale))
+print("leaderboards/ matches the store")
+"""
+
+
+@nox.session
+def leaderboard(session: nox.Session) -> None:
+    """Re-render every tier's pages from the store (``-- --store PATH``; default
+    $LTHBENCH_STORE) into a scratch folder and fail when the committed leaderboards/ differ
+    (performance.md is the bench's, not compared)."""
+    session.install("-e", ".")
+    out = session.create_tmp() + "/pages"
+    session.run("lthbench", "plan", "--json", *session.posargs, silent=True)
+    session.run("lthbench", "leaderboard", "--out", out, *session.posargs, silent=True)
+    session.run("python", "-c", STALE_PAGES, out, "leaderboards")
+
+
+@nox.session
 def paper_smoke(session: nox.Session) -> None:
     """Every paper-tier entry end to end on synthetic files in the real formats (MNIST IDX,
     CIFAR pickles, an ImageNet folder): about a dozen steps each, one seed, claims checked."""
