@@ -21,6 +21,8 @@ class Criterion:
     """Subclass, set ``name``, implement ``scores``; register it."""
 
     name: ClassVar[str]
+    needs_data: ClassVar[bool] = False
+    """Whether it scores on a batch of training data (``context['batch']``)."""
 
     def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
         """A score per weight, shaped like it. ``seed`` fixes any randomness; ``context`` may

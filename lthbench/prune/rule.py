@@ -47,14 +47,15 @@ class PruningRule:
 
     def prune(
         self, model: nn.Module, weights: dict[str, Any], mask: Mask, steps: int, seed: int = 0,
-        **context: Any,
+        invert: bool = False, **context: Any,
     ) -> Mask:  # fmt: skip
         """The mask after ``steps`` steps of pruning ``weights`` under ``mask``: the criterion
         scores them (``seed`` fixes a random one), the scope removes the lowest-scoring
         survivors. ``context`` carries what a criterion needs beyond the weights (a ``batch``
         for SNIP and GraSP, the ``input_size`` for SynFlow); an iterative criterion receives
         ``prune_to(scores, e)``, this rule's scope applied to ``mask`` with every fraction
-        taken to the power e of its survival (e = 1: this step's removal)."""
+        taken to the power e of its survival (e = 1: this step's removal). ``invert`` keeps
+        the lowest-scoring weights instead (Frankle et al. 2021's inversion ablation)."""
 
         def prune_to(scores: Scores, exponent: float) -> Mask:
             if self.scope == "global":
@@ -68,6 +69,8 @@ class PruningRule:
             {name: weights[name] for name in mask}, seed=seed, model=model, mask=mask,
             prune_to=prune_to, **context,
         )  # fmt: skip
+        if invert:
+            scores = {name: -score for name, score in scores.items()}
         return prune_to(scores, 1.0)
 
     def expected_density(self, model: nn.Module, steps: int) -> float:

@@ -1,0 +1,101 @@
+"""The pai method's training path (imported only to train): the dense network, then per
+density the network pruned at θ0 and each ablation, every mask held exactly by the loop."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from lthbench.data.base import TensorSplit
+from lthbench.methods.pai.method import FIGURES
+from lthbench.methods.pai.params import REINIT_SEED_OFFSET, PaiParams
+from lthbench.prune.criteria import CRITERIA
+from lthbench.prune.magnitude import random_mask_like
+from lthbench.prune.mask import (
+    Mask,
+    apply_mask,
+    density,
+    full_mask,
+    layer_densities,
+    mask_hooks,
+    mask_to_cpu,
+)
+from lthbench.run.context import Context
+from lthbench.store import Run
+from lthbench.train import TrainHooks
+
+if TYPE_CHECKING:
+    from lthbench.methods.pai.method import Pai
+
+
+def train_seed(method: Pai, context: Context, params: PaiParams) -> None:
+    context.train_run(label="dense")
+    for round_, target in enumerate(params.densities, start=1):
+        for control in (None, *params.controls):
+            extra = method.extra(params, target, control)
+            label = f"Pm {100 * target:g}%" + (f" {control}" if control else "")
+            prepare = _prepare(method, context, params, round_, target, control)
+            context.train_run(extra, prepare, label)
+            _cache_figures(context.run_for(extra))
+
+
+def scoring_batch(context: Context, examples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``examples`` training examples drawn by the seed (no augmentation): what SNIP and
+    GraSP score on."""
+    split = context.splits().train
+    generator = torch.Generator().manual_seed(context.seed * 2 + 1)
+    chosen = torch.randperm(len(split), generator=generator)[:examples]
+    if isinstance(split, TensorSplit):
+        return split.prepare(split.x[chosen]), split.y[chosen]
+    items = [split[i] for i in chosen.tolist()]
+    return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+
+
+def _pruned_mask(context: Context, params: PaiParams, target: float, model: nn.Module,
+                 criterion: str, invert: bool = False) -> Mask:  # fmt: skip
+    """The mask ``criterion`` gives the network at θ0 (``model`` as built) at ``target``."""
+    rule = params.rule(target, criterion)
+    weights = {name: w.detach() for name, w in rule.weights(model).items()}
+    needs_data = CRITERIA[criterion].needs_data
+    batch = scoring_batch(context, params.score_examples) if needs_data else None
+    return rule.prune(model, weights, full_mask(weights), 1, seed=context.seed * 2 + 1,
+                      invert=invert, batch=batch, input_size=context.data_info.input_size)  # fmt: skip
+
+
+def _prepare(method: Pai, context: Context, params: PaiParams, round_: int, target: float,
+             control: str | None) -> Any:  # fmt: skip
+    def prepare(model: nn.Module, run: Run) -> TrainHooks:
+        mask = run.mask()
+        if mask is None:
+            if control in (None, "invert"):
+                mask = _pruned_mask(context, params, target, model, params.criterion,
+                                    invert=control == "invert")  # fmt: skip
+            elif control == "random":
+                mask = _pruned_mask(context, params, target, model, "random")
+            else:
+                ticket = context.run_for(method.extra(params, target)).mask()
+                if ticket is None:
+                    raise RuntimeError(f"the network pruned to {target:g} has no stored mask")
+                generator = torch.Generator().manual_seed(context.seed * 1000 + round_)
+                mask = ticket if control == "reinit" else random_mask_like(ticket, generator)
+            mask = mask_to_cpu(mask)
+            run.save_mask(mask)
+        if control == "reinit":
+            fresh = context.build_model(context.seed + REINIT_SEED_OFFSET)
+            model.load_state_dict(fresh.state_dict())
+        apply_mask(model, mask)
+        return mask_hooks(model, mask)
+
+    return prepare
+
+
+def _cache_figures(run: Run) -> None:
+    """The mask's density and per-layer densities, kept with the run for reading."""
+    if run.result() is None or run.figures(FIGURES) is not None:
+        return
+    mask = run.mask()
+    if mask is None:
+        raise RuntimeError(f"run {run.id} has no stored mask")
+    run.save_figures(FIGURES, {"density": density(mask), "layer_densities": layer_densities(mask)})
