@@ -56,7 +56,7 @@ class Facts:
 
 def resolution(metric: str, facts: Facts) -> float:
     """The step of ``metric``'s grid (0: exact)."""
-    if "accuracy" in metric:
+    if "accuracy" in metric or metric.endswith("_barrier"):  # a barrier: errors on that split
         if "test" in metric:
             return 1 / facts.test_examples
         if "val" in metric:

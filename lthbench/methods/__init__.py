@@ -5,7 +5,13 @@ Adding a method is one new module here and one import line below.
 
 from typing import Any
 
-from lthbench.methods import dense, early_bird, lottery, pai  # noqa: F401 - registers the methods
+from lthbench.methods import (  # noqa: F401 - registers the methods
+    dense,
+    early_bird,
+    instability,
+    lottery,
+    pai,
+)
 from lthbench.methods.base import METHODS, Method, SeedResults, register_method
 
 __all__ = ["METHODS", "Context", "Method", "SeedResults", "register_method"]

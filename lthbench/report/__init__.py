@@ -3,4 +3,4 @@
 Method pages register by method name (``@register_page``); importing them here registers them.
 """
 
-from lthbench.report import dense, early_bird, lottery, pai  # noqa: F401 - registers the pages
+from lthbench.report import dense, early_bird, instability, lottery, pai  # noqa: F401 - registers the pages

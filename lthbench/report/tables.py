@@ -132,6 +132,8 @@ def unit(metric: str) -> tuple[float, str, int]:
     """How a metric is shown: scale, suffix and decimals (accuracies in %, iterations whole)."""
     if "accuracy" in metric:
         return 100.0, "%", 2
+    if metric.endswith("_barrier"):
+        return 100.0, " pp", 2
     if "iteration" in metric:
         return 1.0, "", 0
     return 1.0, "", 4

@@ -1,0 +1,91 @@
+"""The instability page: per entry, the error barrier between two copies trained from θ_k
+against k (train and test), the copies' accuracy, and the verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tabulate import tabulate
+
+from lthbench.claims import Verdict
+from lthbench.report.pages import MethodPage, register_page
+from lthbench.report.plots import _mean_std, pyplot
+from lthbench.report.tables import Records, metric, verdict_table
+from lthbench.run.experiment import Experiment
+
+
+def _by_point(records: Records) -> list[tuple[int, Records]]:
+    points: dict[int, Records] = {}
+    for record in records:
+        points.setdefault(record["rewind_iteration"], []).append(record)
+    return sorted(points.items())
+
+
+def barrier_figure(title: str, records: Records, path: Path) -> None:
+    """Error barrier (percentage points) against the rewind iteration k, train and test."""
+    plt = pyplot()
+    figure, (barriers, paths) = plt.subplots(1, 2, figsize=(11, 4))
+    points = _by_point(records)
+    for split, colour in (("train", "tab:orange"), ("test", "tab:blue")):
+        stats = [_mean_std([100 * r[f"{split}_barrier"] for r in group]) for _, group in points]
+        barriers.errorbar([k for k, _ in points], [m for m, _ in stats],
+                          yerr=[s for _, s in stats], label=split, color=colour, marker="o",
+                          markersize=4, capsize=3)  # fmt: skip
+    barriers.axhline(0, color="black", linewidth=0.8)
+    barriers.set_xlabel("rewind iteration k (copies trained from θ_k)")
+    barriers.set_ylabel("error barrier (percentage points)")
+    barriers.legend(fontsize=8)
+    barriers.grid(True, alpha=0.3)
+    for k, group in points:  # mean test error along the path, one line per k
+        alphas = group[0]["path"]["alphas"]
+        errors = [sum(r["path"]["test_error"][i] for r in group) / len(group)
+                  for i in range(len(alphas))]  # fmt: skip
+        paths.plot(alphas, [100 * e for e in errors], marker=".", label=f"k = {k}")
+    paths.set_xlabel("interpolation α (0: copy 1, 1: copy 2)")
+    paths.set_ylabel("test error (%)")
+    paths.legend(fontsize=8)
+    paths.grid(True, alpha=0.3)
+    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(figure)
+
+
+@register_page("instability")
+class InstabilityPage(MethodPage):
+    title = "Instability (linear mode connectivity)"
+    position = 4
+
+    def headline(self, entry: Experiment, records: Records) -> str:
+        points = _by_point(records)
+        if not points:
+            return "–"
+        first, group = points[0]
+        return f"test barrier {metric(group, 'test_barrier', 100, 1)} pp at k = {first}"
+
+    def section(
+        self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
+        out: Path,
+    ) -> str:  # fmt: skip
+        rs = records.get(entry.id, [])
+        rows = [[k, group[0]["rewind_point"], len(group), metric(group, "test_barrier", 100),
+                 metric(group, "train_barrier", 100), metric(group, "final_test_accuracy", 100)]
+                for k, group in _by_point(rs)]  # fmt: skip
+        headers = ["k (it.)", "rewind point", "seeds", "test barrier (pp)", "train barrier (pp)",
+                   "copies' final test acc. (%)"]  # fmt: skip
+        parts = [
+            f"### {entry.id}",
+            entry.description.strip(),
+            f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier; "
+            f"{entry.params.points} points on each path. Values are means ± standard deviations "
+            "over seeds.",
+            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
+        ]
+        if rs:
+            figure = plots / f"{entry.id}.png"
+            barrier_figure(entry.id, rs, figure)
+            parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
+        if verdicts:
+            parts.append(verdict_table(verdicts))
+        return "\n\n".join(parts)
