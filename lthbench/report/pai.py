@@ -4,11 +4,13 @@ figure of accuracy against density, and the verdicts."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.claims.check import DENSITY_MATCH
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.plots import _mean_std, by_round, pyplot
 from lthbench.report.tables import Records, metric, siblings, verdict_table
@@ -20,10 +22,10 @@ COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown", "tab:p
 
 
 def _nearest(groups: list[tuple[float, Records]], density: float) -> Records:
-    """A sibling's results at the density nearest ``density`` (its densities differ)."""
-    if not groups:
-        return []
-    return min(groups, key=lambda g: abs(g[0] / density - 1))[1]
+    """A sibling's results at the density nearest ``density`` (its densities differ), within
+    the factor a claim would accept; none farther (a ticket at 3.6% is not a 2% result)."""
+    near = [g for g in groups if max(g[0] / density, density / g[0]) <= DENSITY_MATCH]
+    return min(near, key=lambda g: abs(math.log(g[0] / density)))[1] if near else []
 
 
 def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]],
@@ -103,7 +105,8 @@ class PaiPage(MethodPage):
             f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
             f"pruned at initialisation by `{criterion}` ({entry.params.scope}); dense: "
             f"{metric(dense, ACCURACY, 100)}% final test accuracy. A sibling's column reads its "
-            "ticket at the nearest density. Values are means ± standard deviations over seeds.",
+            f"ticket at the nearest density within a factor {DENSITY_MATCH:g} (– where it has "
+            "none). Values are means ± standard deviations over seeds.",
             tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         ]
         if rs:
