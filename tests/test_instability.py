@@ -88,3 +88,38 @@ def test_rewind_points_after_the_end_or_out_of_order_are_refused(
         path = write_entry(instability_entry(rewind_points=points), name="bad")
         assert main(["validate", str(path)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_an_imp_tickets_copies_hold_its_mask_and_share_the_lottery_entrys_runs(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ticket's chain is the lottery method's: a lottery entry with the same settings
+    trained first leaves nothing for it to retrain; the copies start from θ_k with the
+    ticket's mask, which holds exactly to their end."""
+    chain = {"rounds": 2, "prune_fraction": 0.5}
+    write_entry({"method": {"name": "lottery", "params": chain}, "seeds": [0]}, name="lot")
+    path = write_entry({**instability_entry(ticket={"lottery": chain, "round": 2}),
+                        "seeds": [0]}, name="lmc")  # fmt: skip
+    flags = ["--store", str(store), "--registry", str(path.parent)]
+    assert main(["run", "lot", *flags, "--quiet"]) == 0
+    lottery_runs = {p.name for p in (store / "runs").iterdir()}
+    assert main(["run", "lmc", *flags, "--quiet"]) == 0
+    experiment = resolve_entry(load_entry(path))
+    method, params = METHODS["instability"], experiment.params
+    results = SeedResults(experiment, 0, RunStore(store))
+    ticket = results.run_for(method.ticket_extra(params))
+    assert ticket.id in lottery_runs and ticket.mask() is not None
+    chain_runs = {r.id for r in METHODS["lottery"].plan(results, params.ticket.lottery)}
+    assert chain_runs <= lottery_runs  # read, not retrained
+    mask = ticket.mask()
+    for k in ("0it", "40it"):
+        for copy in (1, 2):
+            run = method.copy_run(results, k, copy, "ticket")
+            init, final = run.state("init"), run.state("final")
+            for name, keep in mask.items():
+                assert not init[name][~keep].any() and not final[name][~keep].any()
+    capsys.readouterr()
+    assert main(["show", "lmc", *flags, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    tickets = [r for r in records if r["control"] == "ticket"]
+    assert len(tickets) == 2 and all(r["density"] == pytest.approx(0.25, abs=0.01) for r in tickets)

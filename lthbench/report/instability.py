@@ -14,11 +14,20 @@ from lthbench.report.tables import Records, metric, verdict_table
 from lthbench.run.experiment import Experiment
 
 
-def _by_point(records: Records) -> list[tuple[int, Records]]:
+def _by_point(records: Records, group: str | None = None) -> list[tuple[int, Records]]:
+    """One network's records (the dense one, or the ticket's) by rewind iteration."""
     points: dict[int, Records] = {}
     for record in records:
-        points.setdefault(record["rewind_iteration"], []).append(record)
+        if record.get("control") == group:
+            points.setdefault(record["rewind_iteration"], []).append(record)
     return sorted(points.items())
+
+
+def _label(group: str | None, records: Records) -> str:
+    if group is None:
+        return "dense"
+    density = sum(r["density"] for r in records) / len(records)
+    return f"IMP ticket (Pm {100 * density:.1f}%)"
 
 
 def barrier_figure(title: str, records: Records, path: Path) -> None:
@@ -26,11 +35,17 @@ def barrier_figure(title: str, records: Records, path: Path) -> None:
     plt = pyplot()
     figure, (barriers, paths) = plt.subplots(1, 2, figsize=(11, 4))
     points = _by_point(records)
-    for split, colour in (("train", "tab:orange"), ("test", "tab:blue")):
-        stats = [_mean_std([100 * r[f"{split}_barrier"] for r in group]) for _, group in points]
-        barriers.errorbar([k for k, _ in points], [m for m, _ in stats],
-                          yerr=[s for _, s in stats], label=split, color=colour, marker="o",
-                          markersize=4, capsize=3)  # fmt: skip
+    groups = [g for g in (None, "ticket") if _by_point(records, g)]
+    for group in groups:
+        mine = [r for r in records if r.get("control") == group]
+        for split, colour in (("train", "tab:orange"), ("test", "tab:blue")):
+            stats = [_mean_std([100 * r[f"{split}_barrier"] for r in g])
+                     for _, g in _by_point(records, group)]  # fmt: skip
+            barriers.errorbar([k for k, _ in _by_point(records, group)], [m for m, _ in stats],
+                              yerr=[s for _, s in stats], label=f"{_label(group, mine)}, {split}",
+                              color=colour, marker="o" if group is None else "s",
+                              linestyle="-" if group is None else "--", markersize=4,
+                              capsize=3)  # fmt: skip
     barriers.axhline(0, color="black", linewidth=0.8)
     barriers.set_xlabel("rewind iteration k (copies trained from θ_k)")
     barriers.set_ylabel("error barrier (percentage points)")
@@ -41,7 +56,7 @@ def barrier_figure(title: str, records: Records, path: Path) -> None:
         errors = [sum(r["path"]["test_error"][i] for r in group) / len(group)
                   for i in range(len(alphas))]  # fmt: skip
         paths.plot(alphas, [100 * e for e in errors], marker=".", label=f"k = {k}")
-    paths.set_xlabel("interpolation α (0: copy 1, 1: copy 2)")
+    paths.set_xlabel("interpolation α (0: copy 1, 1: copy 2); the dense network's copies")
     paths.set_ylabel("test error (%)")
     paths.legend(fontsize=8)
     paths.grid(True, alpha=0.3)
@@ -69,11 +84,15 @@ class InstabilityPage(MethodPage):
         out: Path,
     ) -> str:  # fmt: skip
         rs = records.get(entry.id, [])
-        rows = [[k, group[0]["rewind_point"], len(group), metric(group, "test_barrier", 100),
-                 metric(group, "train_barrier", 100), metric(group, "final_test_accuracy", 100)]
-                for k, group in _by_point(rs)]  # fmt: skip
-        headers = ["k (it.)", "rewind point", "seeds", "test barrier (pp)", "train barrier (pp)",
-                   "copies' final test acc. (%)"]  # fmt: skip
+        rows = []
+        for network in (None, "ticket"):
+            mine = [r for r in rs if r.get("control") == network]
+            rows += [[_label(network, mine), k, group[0]["rewind_point"], len(group),
+                      metric(group, "test_barrier", 100), metric(group, "train_barrier", 100),
+                      metric(group, "final_test_accuracy", 100)]
+                     for k, group in _by_point(rs, network)]  # fmt: skip
+        headers = ["network", "k (it.)", "rewind point", "seeds", "test barrier (pp)",
+                   "train barrier (pp)", "copies' final test acc. (%)"]  # fmt: skip
         parts = [
             f"### {entry.id}",
             entry.description.strip(),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from lthbench.errors import UserError
@@ -39,8 +40,12 @@ class Instability(Method):
         if isinstance(claim.reference, str):
             return "reference: instability claims compare with numbers (e.g. a barrier of 0.02)"
         for key in claim.where:
-            if key != "round":
-                return f"where.{key}: instability results are selected by round (a rewind point)"
+            if key not in ("round", "control"):
+                return (f"where.{key}: instability results are selected by round (a rewind "
+                        "point) and control ('ticket': the IMP ticket's copies)")  # fmt: skip
+        control = claim.where.get("control")
+        if control is not None and (control != "ticket" or params.ticket is None):
+            return f"where.control: {control!r} is not this entry's ('ticket' with a ticket)"
         round_ = claim.where.get("round")
         if round_ is not None and not (isinstance(round_, int)
                                        and 0 <= round_ < len(params.rewind_points)):  # fmt: skip
@@ -61,33 +66,61 @@ class Instability(Method):
     def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
         params: InstabilityParams = experiment.params
         total = experiment.total_iterations
-        return [PlannedTraining("from θ0", total)] + [
-            PlannedTraining(f"copies from {k}", total - experiment.iterations(k), networks=2)
+        groups = 1 if params.ticket is None else 2
+        plan = [PlannedTraining("from θ0", total)] + [
+            PlannedTraining(f"copies from {k}", total - experiment.iterations(k),
+                            networks=2 * groups)
             for k in params.rewind_points
-        ]
+        ]  # fmt: skip
+        if params.ticket is not None:  # the chain up to the ticket (shared with a lottery entry)
+            chain = params.ticket.lottery
+            plan.append(PlannedTraining("ticket chain", total,
+                                        networks=chain.rounds * (1 + len(chain.controls))))  # fmt: skip
+        return plan
 
     # -- identities ---------------------------------------------------------------------
     def parent_extra(self, params: InstabilityParams) -> dict[str, Any]:
         return {"saves_states_at": [str(k) for k in params.rewind_points]}
 
-    def copy_extra(self, results: SeedResults, k: Any, copy: int) -> dict[str, Any]:
-        return {"trains_from_seed": results.seed, "rewind_point": str(k), "copy": copy}
+    def groups(self, params: InstabilityParams) -> list[str | None]:
+        """The networks analysed: the dense one (None) and the IMP ticket when given."""
+        return [None] if params.ticket is None else [None, "ticket"]
+
+    def ticket_extra(self, params: InstabilityParams) -> dict[str, Any]:
+        """The lottery run whose mask is the ticket (its identity as the lottery method's)."""
+        from lthbench.methods.lottery import Lottery
+
+        assert params.ticket is not None
+        return Lottery()._extra(params.ticket.lottery, params.ticket.round)
+
+    def copy_extra(self, results: SeedResults, k: Any, copy: int,
+                   group: str | None = None) -> dict[str, Any]:  # fmt: skip
+        extra = {"trains_from_seed": results.seed, "rewind_point": str(k), "copy": copy}
+        if group == "ticket":
+            params: InstabilityParams = results.experiment.params
+            extra["ticket"] = self.ticket_extra(params)
+        return extra
 
     def copy_results(self, results: SeedResults, copy: int) -> SeedResults:
         """The copy's runs: their own seed (its data order), θ_k from this seed."""
         return dataclasses.replace(results, seed=results.seed + copy * COPY_SEED_OFFSET)
 
-    def copy_run(self, results: SeedResults, k: Any, copy: int) -> Run:
-        return self.copy_results(results, copy).run_for(self.copy_extra(results, k, copy))
+    def copy_run(self, results: SeedResults, k: Any, copy: int, group: str | None = None) -> Run:
+        return self.copy_results(results, copy).run_for(self.copy_extra(results, k, copy, group))
 
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
-        return [results.run_for(self.parent_extra(params))] + [
-            self.copy_run(results, k, c) for k in params.rewind_points for c in COPIES
-        ]
+        runs = [results.run_for(self.parent_extra(params))]
+        if params.ticket is not None:
+            from lthbench.methods.lottery import Lottery
+
+            runs += Lottery().plan(results, params.ticket.lottery)
+        return runs + [self.copy_run(results, k, c, g) for g in self.groups(params)
+                       for k in params.rewind_points for c in COPIES]  # fmt: skip
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         return super().pending(results, params) or any(
-            self.copy_run(results, k, 2).figures(path_figures(params)) is None
+            self.copy_run(results, k, 2, g).figures(path_figures(params)) is None
+            for g in self.groups(params)
             for k in params.rewind_points
         )
 
@@ -100,16 +133,18 @@ class Instability(Method):
     # -- reading ------------------------------------------------------------------------
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
         records = []
-        for round_, k in enumerate(params.rewind_points):
-            ends = [self.copy_results(results, c).result(self.copy_extra(results, k, c))
+        for group, (round_, k) in itertools.product(self.groups(params),
+                                                    enumerate(params.rewind_points)):  # fmt: skip
+            ends = [self.copy_results(results, c).result(self.copy_extra(results, k, c, group))
                     for c in COPIES]  # fmt: skip
-            path = self.copy_run(results, k, 2).figures(path_figures(params))
+            path = self.copy_run(results, k, 2, group).figures(path_figures(params))
             if None in ends or path is None:
                 continue
             first, second = ends
             assert first is not None and second is not None
             records.append({
-                **first, "seed": results.seed, "round": round_, "control": None,
+                **first, "seed": results.seed, "round": round_, "control": group,
+                "density": path.get("density", 1.0),
                 "rewind_point": str(k), "rewind_iteration": results.experiment.iterations(k),
                 "final_test_accuracy": (first["final_test_accuracy"]
                                         + second["final_test_accuracy"]) / 2,

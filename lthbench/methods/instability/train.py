@@ -10,6 +10,7 @@ from torch import nn
 
 from lthbench.methods.instability.method import COPIES, path_figures
 from lthbench.methods.instability.params import InstabilityParams
+from lthbench.prune.mask import Mask, apply_mask, density, mask_hooks
 from lthbench.run.context import Context
 from lthbench.store import Run
 from lthbench.train import TrainHooks
@@ -23,14 +24,27 @@ def train_seed(method: Instability, context: Context, params: InstabilityParams)
     ks = {context.experiment.iterations(k): str(k) for k in params.rewind_points}
     parent = context.run_for(method.parent_extra(params))
     context.train_run(method.parent_extra(params), _keep_states(ks), "from θ0")
-    for k in params.rewind_points:
-        start = context.experiment.iterations(k)
-        for copy in COPIES:
-            child = method.copy_results(context, copy)
-            assert isinstance(child, Context)
-            child.train_run(method.copy_extra(context, k, copy), _start_from(parent, k, start),
-                            f"copy {copy} from {k}", start_iteration=start)  # fmt: skip
-        _cache_path(method, context, params, k)
+    mask = None
+    if params.ticket is not None:  # the lottery chain up to the ticket (stored runs are read)
+        from lthbench.methods.lottery import Lottery
+        from lthbench.methods.lottery.train import Chain
+
+        Chain(Lottery(), context, params.ticket.lottery).train()
+        mask = context.run_for(method.ticket_extra(params)).mask()
+        if mask is None:
+            raise RuntimeError("the ticket's lottery run has no stored mask")
+    for group in method.groups(params):
+        for k in params.rewind_points:
+            start = context.experiment.iterations(k)
+            held = mask if group == "ticket" else None
+            for copy in COPIES:
+                child = method.copy_results(context, copy)
+                assert isinstance(child, Context)
+                child.train_run(method.copy_extra(context, k, copy, group),
+                                _start_from(parent, k, start, held),
+                                f"{group or 'dense'} copy {copy} from {k}",
+                                start_iteration=start)  # fmt: skip
+            _cache_path(method, context, params, k, group, held)
 
 
 def _keep_states(ks: dict[int, str]) -> Any:
@@ -47,12 +61,18 @@ def _keep_states(ks: dict[int, str]) -> Any:
     return prepare
 
 
-def _start_from(parent: Run, k: Any, start: int) -> Any:
-    def prepare(model: nn.Module, run: Run) -> None:
+def _start_from(parent: Run, k: Any, start: int, mask: Mask | None) -> Any:
+    """θ_k of the dense training, with the ticket's mask applied and held when given."""
+
+    def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
         state = parent.state("init") if start == 0 else parent.state("rewind", str(k))
         if state is None:
             raise RuntimeError(f"run {parent.id} has no weights at {k}")
         model.load_state_dict(state)
+        if mask is None:
+            return None
+        apply_mask(model, mask)
+        return mask_hooks(model, mask)
 
     return prepare
 
@@ -77,12 +97,13 @@ def barrier(errors: list[float]) -> float:
     return max(errors) - (errors[0] + errors[-1]) / 2
 
 
-def _cache_path(method: Instability, context: Context, params: InstabilityParams, k: Any) -> None:
-    last = method.copy_run(context, k, 2)
+def _cache_path(method: Instability, context: Context, params: InstabilityParams, k: Any,
+                group: str | None, mask: Mask | None) -> None:  # fmt: skip
+    last = method.copy_run(context, k, 2, group)
     name = path_figures(params)
     if last.figures(name) is not None:
         return
-    ends = [method.copy_run(context, k, c).state("final") for c in COPIES]
+    ends = [method.copy_run(context, k, c, group).state("final") for c in COPIES]
     if ends[0] is None or ends[1] is None:
         raise RuntimeError(f"the copies from {k} have no final weights")
     splits = context.splits()
@@ -97,6 +118,6 @@ def _cache_path(method: Instability, context: Context, params: InstabilityParams
                                        context.experiment.precision)  # fmt: skip
                 errors[split].append(1.0 - accuracy)
     last.save_figures(name, {
-        "alphas": alphas, "train_error": errors["train"], "test_error": errors["test"],
+        "density": 1.0 if mask is None else density(mask), "alphas": alphas, "train_error": errors["train"], "test_error": errors["test"],
         "train_barrier": barrier(errors["train"]), "test_barrier": barrier(errors["test"]),
     })  # fmt: skip
