@@ -125,3 +125,17 @@ def test_data_free_synflow_runs_and_bad_params_are_refused(
     write_entry(pai_entry() | {"claims": [claim]}, name="bad")
     assert main(["validate", str(path.parent / "bad.yaml")]) == 2
     assert "where.ratio: pai results are selected by density" in capsys.readouterr().err
+
+
+def test_entries_differing_only_in_the_criterion_share_their_random_runs(
+    write_entry: Callable[..., Path],
+) -> None:
+    from lthbench.methods import METHODS
+
+    method = METHODS["pai"]
+    experiments = [resolve_entry(load_entry(write_entry(pai_entry(c), name=c)))
+                   for c in ("snip", "synflow")]  # fmt: skip
+    ids = [{c: RunStore("unused").run({"x": method.extra(e.params, 0.2, c)}).id
+            for c in (None, *CONTROLS)} for e in experiments]  # fmt: skip
+    assert ids[0]["random"] == ids[1]["random"]
+    assert all(ids[0][c] != ids[1][c] for c in (None, "shuffle", "reinit", "invert"))

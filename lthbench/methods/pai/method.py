@@ -76,7 +76,14 @@ class Pai(Method):
     def extra(
         self, params: PaiParams, density: float, control: str | None = None
     ) -> dict[str, Any]:
-        extra: dict[str, Any] = {"pruned_at_init": params.identity(), "density": density}
+        """A pruned network's identity; random pruning does not depend on the criterion, so
+        entries that differ only in it share their ``random`` runs."""
+        identity = params.identity()
+        if control == "random":
+            identity = {
+                k: v for k, v in identity.items() if k not in ("criterion", "score_examples")
+            }
+        extra: dict[str, Any] = {"pruned_at_init": identity, "density": density}
         if control is not None:
             extra["control"] = control
         return extra
