@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lthbench.errors import UserError
-from lthbench.store.runs import RESULT, Run, RunStore, run_id
+from lthbench.store.runs import RESULT, Run, RunStore, atomic_write, run_id
 
 FORMAT = "lthbench-bundle"
 VERSION = 1
@@ -217,11 +217,9 @@ def import_into(store: RunStore, path: Path) -> tuple[int, int, int]:
 def _write_run(target: Path, files: dict[str, bytes], source: dict[str, Any]) -> None:
     """The result last, as a run's own writes go: a kill leaves an incomplete run, not a
     wrong one."""
-    from lthbench.store.runs import _atomic_write
-
     order = sorted(files, key=lambda name: name == RESULT)
     text = json.dumps(source, indent=1, sort_keys=True).encode()
-    _atomic_write(target / "imported.json", lambda stream: stream.write(text))
+    atomic_write(target / "imported.json", lambda stream: stream.write(text))
     for name in order:
         data = files[name]
-        _atomic_write(target / name, lambda stream, data=data: stream.write(data))
+        atomic_write(target / name, lambda stream, data=data: stream.write(data))

@@ -78,7 +78,9 @@ def run_id(identity: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(stream)`` to a temporary file beside ``path``, then rename it:
+    a kill leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -103,7 +105,7 @@ class Run:
     # -- files (private: everything outside names artifacts, not files) ------------------
     def _write_json(self, name: str, value: Any) -> None:
         text = json.dumps(value, indent=1, sort_keys=True, allow_nan=True).encode()
-        _atomic_write(self.path / name, lambda stream: stream.write(text))
+        atomic_write(self.path / name, lambda stream: stream.write(text))
 
     def _read_json(self, name: str) -> Any | None:
         """The parsed file, or None when it is absent or unreadable (never half-trusted)."""
@@ -115,7 +117,7 @@ class Run:
     def _save_tensors(self, name: str, value: Any) -> None:
         import torch
 
-        _atomic_write(self.path / name, lambda stream: torch.save(value, stream))
+        atomic_write(self.path / name, lambda stream: torch.save(value, stream))
 
     def _load_tensors(self, name: str) -> Any | None:
         import torch
@@ -325,7 +327,7 @@ class RunStore:
             known = self.variants(entry_id)
             if variant not in known:
                 text = json.dumps([*known, variant], indent=1, sort_keys=True).encode()
-                _atomic_write(path, lambda stream: stream.write(text))
+                atomic_write(path, lambda stream: stream.write(text))
 
     def variants(self, entry_id: str) -> list[dict[str, Any]]:
         """The variants ``entry_id``'s runs were requested with besides the entry itself."""
@@ -340,7 +342,7 @@ class RunStore:
         text = json.dumps(estimate, indent=1, sort_keys=True).encode()
         path = self.root / "estimates" / f"{_plain(key)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda stream: stream.write(text))
+        atomic_write(path, lambda stream: stream.write(text))
 
     def estimate(self, key: str) -> dict[str, Any] | None:
         try:
