@@ -82,8 +82,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 0
     table = [
         [e.entry, e.seeds, e.runs, f"{e.iterations:,}", flops_label(e.step_flops),
-         flops_label(e.training_flops), f"{e.evaluation_flops / max(e.total_flops, 1):.0%}",
-         ("≤ " if e.at_most else "") + hours_label(e.gpu_hours(args.tflops))]
+         flops_label(e.training_flops), f"{e.evaluation_share:.0%}", e.gpu_time(args.tflops)]
         for e in estimates
     ]  # fmt: skip
     headers = ["entry", "seeds", "runs", "steps", "FLOPs per step", "training", "evaluation share",

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import _mean_std, pyplot
+from lthbench.report.plots import mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, metric, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -32,14 +32,13 @@ def _label(group: str | None, records: Records) -> str:
 
 def barrier_figure(title: str, records: Records, path: Path) -> None:
     """Error barrier (percentage points) against the rewind iteration k, train and test."""
-    plt = pyplot()
-    figure, (barriers, paths) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (barriers, paths) = pyplot().subplots(1, 2, figsize=(11, 4))
     points = _by_point(records)
     groups = [g for g in (None, "ticket") if _by_point(records, g)]
     for group in groups:
         mine = [r for r in records if r.get("control") == group]
         for split, colour in (("train", "tab:orange"), ("test", "tab:blue")):
-            stats = [_mean_std([100 * r[f"{split}_barrier"] for r in g])
+            stats = [mean_std([100 * r[f"{split}_barrier"] for r in g])
                      for _, g in _by_point(records, group)]  # fmt: skip
             barriers.errorbar([k for k, _ in _by_point(records, group)], [m for m, _ in stats],
                               yerr=[s for _, s in stats], label=f"{_label(group, mine)}, {split}",
@@ -60,11 +59,7 @@ def barrier_figure(title: str, records: Records, path: Path) -> None:
     paths.set_ylabel("test error (%)")
     paths.legend(fontsize=8)
     paths.grid(True, alpha=0.3)
-    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(figure)
+    save_figure(figure, title, path)
 
 
 @register_page("instability")

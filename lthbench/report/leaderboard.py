@@ -24,7 +24,7 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
-from lthbench.run.cost import ASSUMED_TFLOPS, CostEstimate, flops_label, hours_label
+from lthbench.run.cost import ASSUMED_TFLOPS, CostEstimate, flops_label
 from lthbench.run.experiment import Experiment
 
 __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
@@ -40,7 +40,7 @@ def origins(records: Records) -> list[str]:
 def gpu_time(estimate: CostEstimate | None) -> str:
     if estimate is None:
         return "– (lthbench plan)"
-    return ("≤ " if estimate.at_most else "") + hours_label(estimate.gpu_hours())
+    return estimate.gpu_time()
 
 
 def cost_table(entries: list[Experiment], estimates: dict[str, CostEstimate]) -> str:
@@ -52,7 +52,7 @@ def cost_table(entries: list[Experiment], estimates: dict[str, CostEstimate]) ->
             rows.append([entry.id, "–", "–", "–", "–", gpu_time(None)])
             continue
         rows.append([entry.id, e.runs, flops_label(e.step_flops), flops_label(e.training_flops),
-                     f"{e.evaluation_flops / max(e.total_flops, 1):.0%}", gpu_time(e)])  # fmt: skip
+                     f"{e.evaluation_share:.0%}", gpu_time(e)])  # fmt: skip
     headers = ["entry", "runs", "FLOPs per step", "training FLOPs", "evaluation share",
                f"GPU time at {ASSUMED_TFLOPS:g} TFLOP/s"]  # fmt: skip
     return (

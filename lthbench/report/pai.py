@@ -12,7 +12,7 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.claims.check import DENSITY_MATCH
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import _mean_std, by_round, pyplot
+from lthbench.report.plots import by_round, density_axis, mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -31,35 +31,22 @@ def _nearest(groups: list[tuple[float, Records]], density: float) -> Records:
 def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]],
                dense: Records, path: Path) -> None:  # fmt: skip
     """Final test accuracy against the percent of weights remaining, one line per curve."""
-    plt = pyplot()
-    from matplotlib import ticker
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = pyplot().subplots(figsize=(7, 4.5))
     for (label, points), colour in zip(curves, COLOURS * 2, strict=False):
         points = [(d, g) for d, g in points if d < 1.0]
         if not points:
             continue
-        stats = [_mean_std([100 * float(r[ACCURACY]) for r in g]) for _, g in points]
+        stats = [mean_std([100 * float(r[ACCURACY]) for r in g]) for _, g in points]
         axis.errorbar([100 * d for d, _ in points], [m for m, _ in stats],
                       yerr=[s for _, s in stats], label=label, color=colour, marker="o",
                       markersize=4, capsize=3)  # fmt: skip
     if dense:
-        mean, _ = _mean_std([100 * float(r[ACCURACY]) for r in dense])
+        mean, _ = mean_std([100 * float(r[ACCURACY]) for r in dense])
         axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
-    axis.set_xscale("log")
-    axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.xaxis.set_minor_formatter(ticker.NullFormatter())
-    axis.invert_xaxis()
-    axis.set_xlabel("percent of weights remaining")
+    density_axis(axis)
     axis.set_ylabel("final test accuracy (%)")
-    axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
-    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(figure)
+    save_figure(figure, title, path)
 
 
 @register_page("pai")

@@ -42,8 +42,32 @@ def by_round(records: Records, control: str | None) -> list[tuple[float, list[di
     ]
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def density_axis(axis: Any) -> None:
+    """A log axis of the percent of weights remaining, densest on the left, as the papers
+    draw it."""
+    from matplotlib import ticker
+
+    axis.set_xscale("log")
+    axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+    axis.invert_xaxis()
+    axis.set_xlabel("percent of weights remaining")
+    axis.grid(True, which="both", alpha=0.3)
+
+
+def save_figure(figure: Any, title: str, path: Path) -> None:
+    """Title, layout, and a PNG without a timestamp (the same results give the same bytes)."""
+    plt = pyplot()
+    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(figure)
 
 
 def lottery_figure(
@@ -51,8 +75,6 @@ def lottery_figure(
 ) -> None:
     """Test accuracy at early stop and early-stop iteration vs. percent of weights remaining."""
     plt = pyplot()
-    from matplotlib import ticker
-
     figure, (accuracy, speed) = plt.subplots(1, 2, figsize=(11, 4))
     curves = [
         (label, records, control, colour, marker) for label, control, colour, marker in CURVES
@@ -69,7 +91,7 @@ def lottery_figure(
             (speed, "early_stop_iteration"),
         ):
             scale = 100.0 if "accuracy" in metric else 1.0
-            stats = [_mean_std([scale * float(r[metric]) for r in group]) for _, group in points]
+            stats = [mean_std([scale * float(r[metric]) for r in group]) for _, group in points]
             axis.errorbar(x, [m for m, _ in stats], yerr=[s for _, s in stats], label=label,
                           color=colour, marker=marker, markersize=4, capsize=3)  # fmt: skip
     dense = [r for r in records if r.get("round") == 0 and r.get("control") is None]
@@ -79,20 +101,10 @@ def lottery_figure(
     ):
         if dense:
             scale = 100.0 if "accuracy" in metric else 1.0
-            mean, _ = _mean_std([scale * float(r[metric]) for r in dense])
+            mean, _ = mean_std([scale * float(r[metric]) for r in dense])
             axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
-        axis.set_xscale("log")
-        axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
-        axis.invert_xaxis()
-        axis.set_xlabel("percent of weights remaining")
-        axis.grid(True, which="both", alpha=0.3)
+        density_axis(axis)
     accuracy.set_ylabel("test accuracy at early stop (%)")
     speed.set_ylabel("early-stop iteration (min. validation loss)")
     accuracy.legend(fontsize=8)
-    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(figure)
+    save_figure(figure, title, path)

@@ -63,8 +63,16 @@ class CostEstimate:
     def total_flops(self) -> int:
         return self.training_flops + self.evaluation_flops
 
+    @property
+    def evaluation_share(self) -> float:
+        return self.evaluation_flops / max(self.total_flops, 1)
+
     def gpu_hours(self, tflops: float = ASSUMED_TFLOPS) -> float:
         return self.total_flops / (tflops * 1e12) / 3600
+
+    def gpu_time(self, tflops: float = ASSUMED_TFLOPS) -> str:
+        """GPU time as a person reads it, marked ≤ where it is an upper bound."""
+        return ("≤ " if self.at_most else "") + hours_label(self.gpu_hours(tflops))
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": ESTIMATE_FORMAT, **asdict(self)}

@@ -117,9 +117,9 @@ class Pai(Method):
             for control in (None, *params.controls):
                 extra = self.extra(params, target, control)
                 result = results.result(extra)
-                figures = results.run_for(extra).figures(FIGURES)
                 if result is None:
                     continue
+                figures = results.run_for(extra).figures(FIGURES)
                 if figures is None:
                     print(f"warning: run {result['run_id']}: its mask figures are not computed "
                           "yet (`lthbench run` computes them); not counted", file=sys.stderr)  # fmt: skip
