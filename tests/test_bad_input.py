@@ -111,6 +111,21 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         },
         "method.params.vectorise: cannot vectorise: precision bf16",
     ),
+    "vectorise with channels_last": (
+        {
+            "training": {"channels_last": True},
+            "method": {
+                "name": "lottery",
+                "params": {
+                    "rounds": 1,
+                    "prune_fraction": 0.5,
+                    "controls": ["random_reinit"],
+                    "vectorise": True,
+                },
+            },
+        },
+        "method.params.vectorise: cannot vectorise: training.channels_last",
+    ),
     "vectorise without controls": (
         {
             "method": {

@@ -21,15 +21,16 @@ CONTROLS = ["shuffle", "reinit", "invert", "random"]
 
 
 def pai_entry(criterion: str = "snip", **params: Any) -> dict[str, Any]:
+    """The tiny entry as a pai entry; a param given as None is left out."""
     claims = [
         {"id": "SHUFFLE", "statement": "shuffling the layer-wise mask does not hurt",
          "metric": "final_test_accuracy", "op": "<=", "reference": "shuffle", "tolerance": 0.5,
          "where": {"density": 0.2}, "kind": "lthbench"},
     ]  # fmt: skip
+    given = {"criterion": criterion, "densities": [0.5, 0.2], "score_examples": 50,
+             "controls": CONTROLS, **params}
     return {
-        "method": {"name": "pai", "params": {"criterion": criterion, "densities": [0.5, 0.2],
-                                             "score_examples": 50, "controls": CONTROLS,
-                                             **params}},
+        "method": {"name": "pai", "params": {k: v for k, v in given.items() if v is not None}},
         "claims": claims,
     }  # fmt: skip
 
@@ -115,7 +116,8 @@ def test_data_free_synflow_runs_and_bad_params_are_refused(
     assert main(["run", "syn", *flags, "--quiet"]) == 0
     bad = [({"densities": [0.2, 0.5]}, "largest first"),
            ({"criterion": "snipp"}, "criterion 'snipp' is unknown"),
-           ({"controls": ["flip"]}, "controls")]  # fmt: skip
+           ({"controls": ["flip"]}, "controls"),
+           ({"score_examples_per_class": 5}, "not both")]  # fmt: skip
     for params, message in bad:
         write_entry(pai_entry(**params), name="bad")
         capsys.readouterr()
@@ -133,9 +135,32 @@ def test_entries_differing_only_in_the_criterion_share_their_random_runs(
     from lthbench.methods import METHODS
 
     method = METHODS["pai"]
-    experiments = [resolve_entry(load_entry(write_entry(pai_entry(c), name=c)))
-                   for c in ("snip", "synflow")]  # fmt: skip
+    experiments = [resolve_entry(load_entry(write_entry(pai_entry(c, **scoring), name=c)))
+                   for c, scoring in (("snip", {}), ("grasp", {"score_examples": None,
+                                      "score_examples_per_class": 3}))]  # fmt: skip
     ids = [{c: RunStore("unused").run({"x": method.extra(e.params, 0.2, c)}).id
             for c in (None, *CONTROLS)} for e in experiments]  # fmt: skip
     assert ids[0]["random"] == ids[1]["random"]
     assert all(ids[0][c] != ids[1][c] for c in (None, "shuffle", "reinit", "invert"))
+
+
+def test_a_class_balanced_scoring_batch_takes_the_first_of_each_class_in_the_seeds_order(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``score_examples_per_class`` k: k examples of every class, each the first of its class
+    in the seed's order of the training set (GraSP's fetch); the plain draw is that order's
+    first ``score_examples``, so the balanced batch is its per-class subsequence."""
+    from lthbench.run import Context
+    from lthbench.methods.pai.train import scoring_batch
+
+    params = {"score_examples": None, "score_examples_per_class": 3}
+    experiment = resolve_entry(load_entry(write_entry(pai_entry("grasp", **params), name="g")))
+    context = Context(experiment, 0, RunStore(tmp_path / "s"), tmp_path, progress=False)
+    x, y = scoring_batch(context, experiment.params)
+    classes = experiment.data.num_classes
+    assert len(y) == 3 * classes and torch.bincount(y, minlength=classes).tolist() == [3] * classes
+    everything = experiment.params.model_copy(update={"score_examples_per_class": None,
+                                                      "score_examples": len(context.splits().train)})
+    all_x, all_y = scoring_batch(context, everything)
+    firsts = [i for i in range(len(all_y)) if int((all_y[: i + 1] == all_y[i]).sum()) <= 3]
+    assert torch.equal(all_y[firsts[: len(y)]], y) and torch.equal(all_x[firsts[: len(y)]], x)

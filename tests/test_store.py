@@ -41,7 +41,8 @@ def test_spelling_out_defaults_keeps_the_id(write_entry: Callable[..., Path]) ->
         "resources": {"cpus": 1, "gpus": 0},
         "dataset": {"augment": False, "resize": None},
         "training": {"momentum": 0.0, "warmup": "0it", "milestones": [], "gamma": 0.1,
-                     "weight_decay": 0.0, "nesterov": False, "fused_optimizer": False},
+                     "weight_decay": 0.0, "nesterov": False, "fused_optimizer": False,
+                     "channels_last": False},
     }, name="tiny")).run_config(0)  # fmt: skip
     assert run_id(plain) == run_id(explicit)
 
@@ -63,6 +64,8 @@ def test_settings_and_seed_change_the_id(write_entry: Callable[..., Path]) -> No
     assert run_id(base.run_config(0)) != run_id(other.run_config(0))
     fused = load_experiment(write_entry({"training": {"fused_optimizer": True}}, name="tiny"))
     assert run_id(base.run_config(0)) != run_id(fused.run_config(0))
+    nhwc = load_experiment(write_entry({"training": {"channels_last": True}}, name="tiny"))
+    assert run_id(base.run_config(0)) != run_id(nhwc.run_config(0))
 
 
 def test_cpu_threads_change_the_id_and_gpus_do_not(write_entry: Callable[..., Path]) -> None:

@@ -15,6 +15,7 @@ from lthbench.runner.resolve import load_experiment
 from lthbench.store import RunStore
 from lthbench.train import TrainHooks
 from lthbench.train.schedule import LearningRate
+from tests.conftest import merge
 
 DATA_ROOT = Path("/nonexistent")  # embedded data needs none
 CPU = torch.device("cpu")
@@ -134,6 +135,44 @@ def test_fused_optimizer_is_opt_in_and_trains(
     )
     assert fused_record["run_id"] != plain["run_id"]
     assert fused_record["final_test_accuracy"] > 0.2
+
+
+def test_channels_last_trains_a_cnn_in_nhwc_with_the_same_arithmetic(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``channels_last`` holds every 2-D convolution's weights in NHWC from θ0 (built so) through
+    every step, starts from the very θ0 of the default layout, and computes the same function:
+    the two runs' logs agree to float rounding (other kernels, so other runs)."""
+    layouts: list[tuple[bool, bool]] = []
+
+    def watch(iteration: int, model: torch.nn.Module) -> None:
+        layouts.extend((m.weight.is_contiguous(memory_format=torch.channels_last),
+                        m.weight.is_contiguous())
+                       for m in model.modules() if isinstance(m, torch.nn.Conv2d))  # fmt: skip
+
+    def prepare(model: torch.nn.Module, run: object) -> TrainHooks:
+        watch(0, model)
+        return TrainHooks(after_step=watch)
+
+    cnn = {"model": {"name": "test_resnet", "kwargs": None}, "dataset": {"name": "digits",
+           "validation_size": 100, "resize": 16}, "training": {"optimizer": "sgd", "lr": 0.01,
+           "batch_size": 32, "duration": "6it", "eval_interval": "3it"}}  # fmt: skip
+    runs = {}
+    for nhwc in (False, True):
+        entry = merge(cnn, {"training": {"channels_last": nhwc}})
+        experiment = load_experiment(write_entry(entry, name="cnn"))
+        context = Context(experiment, 0, RunStore(tmp_path / str(nhwc)), tmp_path, progress=False)
+        record = context.train_run(prepare=prepare if nhwc else None)
+        runs[nhwc] = RunStore(tmp_path / str(nhwc)).find(record["run_id"])
+    assert all(nhwc for nhwc, _ in layouts)
+    assert not all(nchw for _, nchw in layouts)  # a 1x1 kernel is both; a 3x3 one is not
+    plain, nhwc_run = runs[False], runs[True]
+    assert plain is not None and nhwc_run is not None and plain.id != nhwc_run.id
+    init_plain, init_nhwc = plain.state("init"), nhwc_run.state("init")
+    assert all(torch.equal(init_plain[k], init_nhwc[k]) for k in init_plain)
+    for a, b in zip(plain.log(), nhwc_run.log(), strict=True):
+        assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-4)
+        assert abs(a["test_accuracy"] - b["test_accuracy"]) <= 2 / experiment.test_examples
 
 
 def test_flush_denormal_is_opt_in_holds_while_training_and_is_off_afterwards(

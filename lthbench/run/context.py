@@ -30,6 +30,7 @@ from lthbench.run.results import SeedResults
 from lthbench.spec.entry import DatasetSpec, TrainingHparams
 from lthbench.store import Run
 from lthbench.train import TrainHooks, TrainResult, train
+from lthbench.train.loop import to_layout
 from lthbench.train.vectorised import train_many
 
 
@@ -99,10 +100,12 @@ class Context(SeedResults):
         return _load_splits(dataset.model_dump_json(), self.data_root, str(self.device))
 
     def build_model(self, seed: int | None = None) -> nn.Module:
-        """The network at initialisation θ0, determined by the seed alone."""
+        """The network at initialisation θ0, determined by the seed alone, in the entry's
+        memory layout (so evaluations outside the loop compute as the loop's own do)."""
         info = self.data_info
         torch.manual_seed(self.seed if seed is None else seed)
-        return create_model(self.experiment.model, info.num_classes, info.input_size)
+        model = create_model(self.experiment.model, info.num_classes, info.input_size)
+        return to_layout(model, self.training)
 
     def train_run(
         self,

@@ -140,6 +140,15 @@ def make_optimizer(
     return torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay, fused=fused or None)
 
 
+def to_layout(model: nn.Module, hp: TrainingHparams) -> nn.Module:
+    """``model`` in the entry's memory layout, in place: NHWC when ``hp.channels_last`` (the
+    weights' layout decides the convolutions', whatever the input's). Nothing is touched
+    otherwise, so a default run computes exactly as before the field existed."""
+    if hp.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 @contextlib.contextmanager
 def cpu_numerics(hp: TrainingHparams) -> Iterator[None]:
     """The run's CPU float mode: subnormals flushed to zero when ``hp.flush_denormal`` (torch
@@ -245,7 +254,7 @@ def train(
     """
     device = device or torch.device("cpu")
     hooks = hooks or TrainHooks()
-    model.to(device)
+    to_layout(model.to(device), hp)
     per_epoch = iterations_per_epoch(splits.info.train_size, hp.batch_size)
     total = hp.duration.to_iterations(per_epoch)
     eval_every = hp.eval_interval.to_iterations(per_epoch)

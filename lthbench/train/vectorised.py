@@ -48,20 +48,26 @@ from lthbench.train.loop import (
 from lthbench.train.schedule import LearningRate
 
 
-def not_vectorisable(model: nn.Module, precision: str = "fp32") -> str | None:
+def not_vectorisable(
+    model: nn.Module, precision: str = "fp32", channels_last: bool = False
+) -> str | None:
     """Why ``model`` cannot join a vectorised group (None: it can)."""
     if precision != "fp32":
         return f"precision {precision} (only fp32 is vectorised)"
+    if channels_last:
+        return "training.channels_last (vmap stacks the runs' weights in NCHW order)"
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0:
             return f"{name} draws random numbers (dropout)"
     return None
 
 
-def _check(models: list[nn.Module], hooks: list[TrainHooks | None]) -> None:
+def _check(
+    models: list[nn.Module], hooks: list[TrainHooks | None], hp: TrainingHparams
+) -> None:
     if not models:
         raise ValueError("no runs to train")
-    reason = not_vectorisable(models[0])
+    reason = not_vectorisable(models[0], channels_last=hp.channels_last)
     if reason is not None:
         raise ValueError(f"cannot vectorise: {reason}")
     shapes = [[(n, p.shape) for n, p in m.named_parameters()] for m in models]
@@ -120,7 +126,7 @@ def train_many(
     hooks = hooks or [None] * runs
     if not len(seeds) == len(hooks) == runs:
         raise ValueError("one seed and one hook set per model")
-    _check(models, hooks)
+    _check(models, hooks, hp)
     for model in models:
         model.to(device).train()
     template = models[0]

@@ -110,7 +110,7 @@ class Lottery(Method):
 
         from lthbench.train.vectorised import not_vectorisable
 
-        reason = not_vectorisable(model, experiment.precision)
+        reason = not_vectorisable(model, experiment.precision, experiment.training.channels_last)
         if reason is None and params.early_bird_stop is not None:
             reason = "early_bird_stop ends each run at its own time"
         if reason is None and not params.controls:

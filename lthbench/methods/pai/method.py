@@ -15,7 +15,7 @@ from lthbench.methods.base import (
     reference_problem,
     register_method,
 )
-from lthbench.methods.pai.params import PaiParams
+from lthbench.methods.pai.params import SCORING, PaiParams
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -80,9 +80,7 @@ class Pai(Method):
         entries that differ only in it share their ``random`` runs."""
         identity = params.identity()
         if control == "random":
-            identity = {
-                k: v for k, v in identity.items() if k not in ("criterion", "score_examples")
-            }
+            identity = {k: v for k, v in identity.items() if k not in SCORING}
         extra: dict[str, Any] = {"pruned_at_init": identity, "density": density}
         if control is not None:
             extra["control"] = control

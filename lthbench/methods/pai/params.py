@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from lthbench.prune.rule import PruningRule
 
 Control = Literal["shuffle", "reinit", "invert", "random"]
+SCORING = ("criterion", "score_examples", "score_examples_per_class")
+"""The params only a criterion's scores depend on (random pruning ignores them)."""
 Density = Annotated[float, Field(gt=0, lt=1)]
 REINIT_SEED_OFFSET = 2**31
 """``reinit`` draws its initialisation from seed + 2^31: never an entry's own seed."""
@@ -28,6 +30,10 @@ class PaiParams(BaseModel):
     """Frankle et al. (2021) prune SNIP, GraSP and SynFlow globally, as their papers do."""
     score_examples: Annotated[int, Field(ge=1, le=100_000)] = 100
     """Training examples in the one batch SNIP and GraSP score on (drawn by the seed)."""
+    score_examples_per_class: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    """Score on a class-balanced batch instead: this many examples of each class, the first
+    of each class in the seed's order of the training set, as GraSP's official code fetches
+    its batch (``GraSP_fetch_data``, ``samples_per_class``). Replaces ``score_examples``."""
     include_output: bool = False
     exclude: list[str] = Field(default_factory=list)
     """Module-name patterns never pruned (e.g. '*shortcut*')."""
@@ -41,6 +47,8 @@ class PaiParams(BaseModel):
             )
         if not self.densities or sorted(set(self.densities), reverse=True) != self.densities:
             raise ValueError("densities must be distinct and listed largest first")
+        if self.score_examples_per_class is not None and "score_examples" in self.model_fields_set:
+            raise ValueError("give score_examples or score_examples_per_class, not both")
         if len(set(self.controls)) != len(self.controls):
             raise ValueError("controls are listed twice")
         return self

@@ -41,15 +41,32 @@ def train_seed(method: Pai, context: Context, params: PaiParams) -> None:
             _cache_figures(context.run_for(extra))
 
 
-def scoring_batch(context: Context, examples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``examples`` training examples drawn by the seed (no augmentation): what SNIP and
-    GraSP score on."""
+def scoring_batch(context: Context, params: PaiParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training examples SNIP and GraSP score on (no augmentation), in an order drawn by
+    the seed: its first ``score_examples``, or its first ``score_examples_per_class`` of each
+    class."""
     split = context.splits().train
     generator = torch.Generator().manual_seed(context.seed * 2 + 1)
-    chosen = torch.randperm(len(split), generator=generator)[:examples]
+    order = torch.randperm(len(split), generator=generator).tolist()
+    per_class = params.score_examples_per_class
+    if per_class is None:
+        chosen = order[: params.score_examples]
+    else:
+        label = (lambda i: int(split.y[i])) if isinstance(split, TensorSplit) else (
+            lambda i: int(split[i][1]))  # fmt: skip
+        taken: dict[int, int] = {}
+        chosen = []
+        for index in order:
+            y = label(index)
+            if taken.get(y, 0) < per_class:
+                taken[y] = taken.get(y, 0) + 1
+                chosen.append(index)
+                if len(chosen) == per_class * context.data_info.num_classes:
+                    break
     if isinstance(split, TensorSplit):
-        return split.prepare(split.x[chosen]), split.y[chosen]
-    items = [split[i] for i in chosen.tolist()]
+        picked = torch.tensor(chosen, dtype=torch.long)
+        return split.prepare(split.x[picked]), split.y[picked]
+    items = [split[i] for i in chosen]
     return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
 
 
@@ -59,7 +76,7 @@ def _pruned_mask(context: Context, params: PaiParams, target: float, model: nn.M
     rule = params.rule(target, criterion)
     weights = {name: w.detach() for name, w in rule.weights(model).items()}
     needs_data = CRITERIA[criterion].needs_data
-    batch = scoring_batch(context, params.score_examples) if needs_data else None
+    batch = scoring_batch(context, params) if needs_data else None
     return rule.prune(model, weights, full_mask(weights), 1, seed=context.seed * 2 + 1,
                       invert=invert, batch=batch, input_size=context.data_info.input_size)  # fmt: skip
 
