@@ -27,8 +27,13 @@ def pai_entry(criterion: str = "snip", **params: Any) -> dict[str, Any]:
          "metric": "final_test_accuracy", "op": "<=", "reference": "shuffle", "tolerance": 0.5,
          "where": {"density": 0.2}, "kind": "lthbench"},
     ]  # fmt: skip
-    given = {"criterion": criterion, "densities": [0.5, 0.2], "score_examples": 50,
-             "controls": CONTROLS, **params}
+    given = {
+        "criterion": criterion,
+        "densities": [0.5, 0.2],
+        "score_examples": 50,
+        "controls": CONTROLS,
+        **params,
+    }
     return {
         "method": {"name": "pai", "params": {k: v for k, v in given.items() if v is not None}},
         "claims": claims,
@@ -150,8 +155,8 @@ def test_a_class_balanced_scoring_batch_takes_the_first_of_each_class_in_the_see
     """``score_examples_per_class`` k: k examples of every class, each the first of its class
     in the seed's order of the training set (GraSP's fetch); the plain draw is that order's
     first ``score_examples``, so the balanced batch is its per-class subsequence."""
-    from lthbench.run import Context
     from lthbench.methods.pai.train import scoring_batch
+    from lthbench.run import Context
 
     params = {"score_examples": None, "score_examples_per_class": 3}
     experiment = resolve_entry(load_entry(write_entry(pai_entry("grasp", **params), name="g")))
@@ -159,8 +164,9 @@ def test_a_class_balanced_scoring_batch_takes_the_first_of_each_class_in_the_see
     x, y = scoring_batch(context, experiment.params)
     classes = experiment.data.num_classes
     assert len(y) == 3 * classes and torch.bincount(y, minlength=classes).tolist() == [3] * classes
-    everything = experiment.params.model_copy(update={"score_examples_per_class": None,
-                                                      "score_examples": len(context.splits().train)})
+    everything = experiment.params.model_copy(
+        update={"score_examples_per_class": None, "score_examples": len(context.splits().train)}
+    )
     all_x, all_y = scoring_batch(context, everything)
     firsts = [i for i in range(len(all_y)) if int((all_y[: i + 1] == all_y[i]).sum()) <= 3]
     assert torch.equal(all_y[firsts[: len(y)]], y) and torch.equal(all_x[firsts[: len(y)]], x)

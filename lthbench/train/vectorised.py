@@ -62,9 +62,7 @@ def not_vectorisable(
     return None
 
 
-def _check(
-    models: list[nn.Module], hooks: list[TrainHooks | None], hp: TrainingHparams
-) -> None:
+def _check(models: list[nn.Module], hooks: list[TrainHooks | None], hp: TrainingHparams) -> None:
     if not models:
         raise ValueError("no runs to train")
     reason = not_vectorisable(models[0], channels_last=hp.channels_last)
