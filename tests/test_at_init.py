@@ -6,6 +6,7 @@ finite differences of that closed form, in float64."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -130,3 +131,42 @@ def test_every_criterion_through_a_rule_prunes_to_the_rules_counts() -> None:
         else:
             totals = {c: sum(v.values()) for c, v in counts.items()}
             assert set(totals.values()) == {totals["magnitude"]}
+
+
+def test_inverted_synflow_removes_the_highest_scoring_weights_at_each_of_its_iterations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frankle et al. (2021)'s inversion of an iterative criterion: every iteration removes the
+    survivors with the highest synaptic flow (checked by hand, over few iterations that
+    leave no tied scores at a cut), so the result is not the plain run's removal order
+    reversed (which is what negating the final ranking would give)."""
+    from lthbench.prune.mask import full_mask
+    from lthbench.prune.rule import PruningRule
+
+    monkeypatch.setattr(SynFlow, "iterations", 4)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    rule = PruningRule(0.15, criterion="synflow", scope="global")
+    weights = {n: w.detach() for n, w in rule.weights(net).items()}
+    full = full_mask(weights)
+    inverted = rule.prune(net, weights, full, 1, input_size=(6,), invert=True)
+
+    mask, total = full, sum(w.numel() for w in weights.values())
+    for k in range(1, SynFlow.iterations + 1):  # by hand: drop the highest-flow survivors
+        scores = synflow_scores(net, weights, mask, (6,))
+        keep = total - round((1 - 0.85 ** (k / SynFlow.iterations)) * total)
+        alive = sorted(((float(scores[n].flatten()[i]), n, i) for n in weights
+                        for i in torch.nonzero(mask[n].flatten()).flatten().tolist()),
+                       reverse=True)  # fmt: skip
+        cut = len(alive) - keep
+        assert alive[cut - 1][0] > alive[cut][0]  # no tie decides what goes
+        flat = {n: mask[n].flatten().clone() for n in weights}
+        for _, n, i in alive[:cut]:
+            flat[n][i] = False
+        mask = {n: flat[n].view_as(weights[n]) for n in weights}
+    assert all(torch.equal(inverted[n], mask[n]) for n in weights)
+
+    plain_order = SynFlow().scores(weights, model=net, mask=full, input_size=(6,),
+                                   prune_to=lambda s, e: remove_global(s, full, 1 - 0.85**e))  # fmt: skip
+    reversed_order = remove_global({n: -s for n, s in plain_order.items()}, full, 0.15)
+    assert any(not torch.equal(inverted[n], reversed_order[n]) for n in weights)

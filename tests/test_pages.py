@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lthbench.cli import main
+from lthbench.runner.resolve import load_experiment
 from tests import toy_method  # noqa: F401 - registers the toy method
 from tests.conftest import tree
 
@@ -19,18 +20,24 @@ def test_a_toy_method_from_the_tests_folder_runs_is_checked_and_gets_its_page(
 ) -> None:
     learns = {"id": "T-learns", "statement": "above chance", "metric": "final_test_accuracy",
               "op": ">", "reference": 0.1, "kind": "lthbench", "source": "lthbench test"}  # fmt: skip
+    errs = {"id": "T-errs", "statement": "errs on under 90%", "metric": "test_error", "op": "<",
+            "reference": 0.9, "kind": "lthbench", "source": "lthbench test"}  # fmt: skip
     registry = write_entry({"method": {"name": "toy_half_budget"}, "seeds": [0, 1],
-                            "claims": [learns]}, name="toy").parent  # fmt: skip
+                            "claims": [learns, errs]}, name="toy").parent  # fmt: skip
     out = tmp_path / "boards"
     args = ["--registry", str(registry), "--store", str(tmp_path / "store"), "--out", str(out)]
     assert main(["reproduce", *args, "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "lthbench checks: 1/1 reproduced" in printed
+    assert "lthbench checks: 2/2 reproduced" in printed
     pages = tree(out)
     assert set(pages) == {"index.md", "toy_half_budget.md"}  # no page for methods without entries
     page = pages["toy_half_budget.md"].decode()
     assert page.startswith("# toy_half_budget") and "### toy" in page and "T-learns" in page
     assert "4 stored results" in page  # two seeds × (full budget, half budget)
+    # the method's declared unit: the test split's grid (one example), printed in pp
+    row = next(line for line in page.splitlines() if line.startswith("| T-errs"))
+    test_examples = load_experiment(registry / "toy.yaml").test_examples
+    assert f"| {100 / test_examples:.2f} pp " in row and row.count(" pp") >= 4  # mean, ref, Δ, step
     assert "[toy_half_budget](toy_half_budget.md)" in pages["index.md"].decode()
 
 

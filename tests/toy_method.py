@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lthbench.methods import Context, Method, SeedResults, register_method
 from lthbench.methods.base import RUN_METRICS
+from lthbench.methods.units import points
 from lthbench.spec.duration import Duration
 from lthbench.store import Run
 
@@ -23,7 +24,10 @@ class HalfParams(BaseModel):
 class HalfBudget(Method):
     name = "toy_half_budget"
     Params = HalfParams
-    metrics = RUN_METRICS | {"budget_fraction"}
+    metrics = RUN_METRICS | {"budget_fraction", "test_error"}
+    units = {
+        "test_error": points("test")
+    }  # not an "accuracy" by name, on the test grid all the same
 
     def _extra(self, params: HalfParams) -> dict[str, Any]:
         return {"toy_half_budget": params.fraction}
@@ -48,5 +52,6 @@ class HalfBudget(Method):
         ):
             result = results.result(extra)
             if result is not None:
-                records.append({**result, "budget_fraction": fraction, "control": control})
+                records.append({**result, "budget_fraction": fraction, "control": control,
+                                "test_error": 1 - result["final_test_accuracy"]})  # fmt: skip
         return records

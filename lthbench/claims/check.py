@@ -24,7 +24,7 @@ seeds would resolve it (``seeds_needed``; None once resolved, or where no number
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lthbench.claims.devices import Reading, devices_of, one_device
@@ -36,6 +36,8 @@ from lthbench.claims.resolution import (
     seeds_needed,
     within_one_step,
 )
+from lthbench.methods import METHODS
+from lthbench.methods.units import Unit, unit_of
 from lthbench.run.experiment import Experiment
 from lthbench.spec.entry import Claim
 
@@ -90,6 +92,9 @@ class Verdict:
     """A 'within' claim's bounds, tolerance included."""
     results_from: str = ""
     """The device and sources of the results read: one device unless mixing was asked for."""
+    unit: Unit = field(default_factory=Unit)
+    """The metric's grid and how pages print it (the method's declared unit or the naming
+    convention's)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,7 +176,8 @@ def evaluate(
     facts = facts or Facts.of(entry)
     chance = 1 / entry.data.num_classes
     named = isinstance(claim.reference, str)
-    step = resolution(claim.metric, facts) * (max(1.0, claim.factor) if named else 1.0)
+    unit = unit_of(claim.metric, METHODS[entry.method_name].units)
+    step = resolution(unit, facts) * (max(1.0, claim.factor) if named else 1.0)
     readings: list[Reading] = []
     for seed in entry.seeds:
         left = select(records, seed, dict(claim.where))
@@ -209,7 +215,7 @@ def evaluate(
             seeds_needed=needed, advice=advice, crossing=claim.crossing,
             density=sum(densities) / len(densities) if densities else None,
             detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
-            results_from=results_from,
+            results_from=results_from, unit=unit,
         )  # fmt: skip
 
     bounds = None

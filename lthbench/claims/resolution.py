@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lthbench.methods.units import Unit
 from lthbench.run.experiment import Experiment
 
 CONFIDENCE = 0.95
@@ -54,21 +55,17 @@ class Facts:
         )
 
 
-def resolution(metric: str, facts: Facts) -> float:
-    """The step of ``metric``'s grid (0: exact)."""
-    if "accuracy" in metric or metric.endswith("_barrier"):  # a barrier: errors on that split
-        if "test" in metric:
-            return 1 / facts.test_examples
-        if "val" in metric:
-            return 1 / facts.validation_examples
-        return 1 / facts.train_examples
-    if metric in ("early_stop_iteration", "draw_iteration", "iterations"):
-        return float(facts.eval_iterations)
-    if metric == "draw_epoch":
-        return facts.eval_iterations / facts.iterations_per_epoch
-    if metric == "draw_fraction":
-        return facts.eval_iterations / facts.total_iterations
-    return 0.0
+def resolution(unit: Unit, facts: Facts) -> float:
+    """The step of a metric's grid (0: exact), its unit given (:func:`lthbench.methods.units.unit_of`)."""
+    steps = {
+        "test": 1 / facts.test_examples,
+        "val": 1 / facts.validation_examples,
+        "train": 1 / facts.train_examples,
+        "evaluations": float(facts.eval_iterations),
+        "epochs": facts.eval_iterations / facts.iterations_per_epoch,
+        "budget": facts.eval_iterations / facts.total_iterations,
+    }
+    return steps.get(unit.grid, 0.0)
 
 
 def t_quantile(n: int) -> float:

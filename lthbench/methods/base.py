@@ -14,10 +14,12 @@ Its leaderboard page is a :class:`lthbench.report.pages.MethodPage` registered u
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from lthbench.methods.units import Unit
 from lthbench.run import Experiment, SeedResults
 from lthbench.run.cost import PlannedTraining
 from lthbench.store import Run
@@ -50,6 +52,9 @@ class Method:
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
     metrics: ClassVar[frozenset[str]] = RUN_METRICS
+    units: ClassVar[Mapping[str, Unit]] = {}
+    """Units of the metrics whose names the conventions of :func:`lthbench.methods.units.unit_of`
+    do not cover (their grid, for claims; their print, for pages)."""
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
         """What is wrong with a claim's reference or selectors for this method (None: fine).

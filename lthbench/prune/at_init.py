@@ -12,7 +12,8 @@ Networks at Initialization: Why are We Missing the Mark?", ICLR 2021, compares e
   input of ones is passed, R is the sum of the outputs and a weight scores |∂R/∂w ⊙ w|. It
   prunes iteratively, 100 times, to the densities d^(k/100); the score it returns is the
   iteration at which a weight was removed (survivors score highest), so the scope then removes
-  exactly what SynFlow removed.
+  exactly what SynFlow removed. Inverted (Frankle et al. 2021's ablation), each iteration
+  removes the survivors of highest flow instead.
 
 Each scores the weights it is given with the rest of the network as ``model`` holds it, on a
 copy (the model itself is left untouched, BatchNorm statistics included). torch is imported
@@ -135,6 +136,7 @@ class SynFlow(Criterion):
 
     name = "synflow"
     needs_data: ClassVar[bool] = False
+    iterative: ClassVar[bool] = True
     iterations: ClassVar[int] = 100
 
     def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
@@ -151,6 +153,9 @@ class SynFlow(Criterion):
         mask = {n: m.detach().cpu().bool() for n, m in start.items()}
         for k in range(1, self.iterations + 1):
             scores = synflow_scores(model, weights, mask, input_size)
+            if context.get("invert"):  # the highest flow goes first; the removed stay removed
+                scores = {n: torch.where(mask[n].to(s.device), -s, -torch.inf)
+                          for n, s in scores.items()}  # fmt: skip
             after = prune_to(scores, k / self.iterations)
             for name, keep in after.items():
                 removed_at[name][mask[name] & ~keep.cpu()] = float(k)

@@ -23,6 +23,10 @@ class Criterion:
     name: ClassVar[str]
     needs_data: ClassVar[bool] = False
     """Whether it scores on a batch of training data (``context['batch']``)."""
+    iterative: ClassVar[bool] = False
+    """Whether it prunes step by step through ``context['prune_to']``, its scores ranking
+    survival: it then applies ``context['invert']`` at each of its steps itself (the rule
+    inverts the final ranking of the others)."""
 
     def scores(self, weights: dict[str, torch.Tensor], *, seed: int = 0, **context: Any) -> Scores:
         """A score per weight, shaped like it. ``seed`` fixes any randomness; ``context`` may

@@ -55,7 +55,8 @@ class PruningRule:
         for SNIP and GraSP, the ``input_size`` for SynFlow); an iterative criterion receives
         ``prune_to(scores, e)``, this rule's scope applied to ``mask`` with every fraction
         taken to the power e of its survival (e = 1: this step's removal). ``invert`` keeps
-        the lowest-scoring weights instead (Frankle et al. 2021's inversion ablation)."""
+        the lowest-scoring weights instead (Frankle et al. 2021's inversion ablation); an
+        iterative criterion then removes the highest-scoring at each of its own steps."""
 
         def prune_to(scores: Scores, exponent: float) -> Mask:
             if self.scope == "global":
@@ -65,11 +66,12 @@ class PruningRule:
                          for name, f in self.layer_fractions_after(model, steps).items()}  # fmt: skip
             return remove_layerwise(scores, mask, fractions)
 
-        scores = CRITERIA[self.criterion].scores(
+        criterion = CRITERIA[self.criterion]
+        scores = criterion.scores(
             {name: weights[name] for name in mask}, seed=seed, model=model, mask=mask,
-            prune_to=prune_to, **context,
+            prune_to=prune_to, invert=invert, **context,
         )  # fmt: skip
-        if invert:
+        if invert and not criterion.iterative:
             scores = {name: -score for name, score in scores.items()}
         return prune_to(scores, 1.0)
 

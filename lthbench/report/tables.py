@@ -128,45 +128,27 @@ COLUMNS = (
 )
 
 
-def unit(metric: str) -> tuple[float, str, int]:
-    """How a metric is shown: scale, suffix and decimals (accuracies in %, iterations whole)."""
-    if "accuracy" in metric:
-        return 100.0, "%", 2
-    if metric.endswith("_barrier"):
-        return 100.0, " pp", 2
-    if "iteration" in metric:
-        return 1.0, "", 0
-    return 1.0, "", 4
-
-
-def in_unit(value: float | None, metric: str) -> str:
-    if value is None:
-        return "–"
-    scale, suffix, digits = unit(metric)
-    return f"{value * scale:.{digits}f}{suffix}"
-
-
 def verdict_figures(v: Verdict) -> list[str]:
     """Pm, mean, reference, decision interval and step of a verdict, in the metric's unit."""
-    suffix = unit(v.metric)[1]
+    unit = v.unit
 
     def bare(value: float) -> str:
-        return in_unit(value, v.metric).removesuffix(suffix)
+        return unit.show(value).removesuffix(unit.suffix)
 
     if v.bounds is not None:
-        reference = f"[{bare(v.bounds[0])}, {bare(v.bounds[1])}]{suffix}"
+        reference = f"[{bare(v.bounds[0])}, {bare(v.bounds[1])}]{unit.suffix}"
     else:
-        reference = in_unit(v.reference_mean, v.metric)
+        reference = unit.show(v.reference_mean)
     interval = "–"
     if v.ci_low is not None and v.ci_high is not None:
         marker = "" if v.bounds is not None else "Δ "
-        interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{suffix}"
+        interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{unit.suffix}"
     return [
         "–" if v.density is None else f"{100 * v.density:.1f}%",
-        in_unit(v.mean, v.metric),
+        unit.show(v.mean),
         reference,
         interval,
-        in_unit(v.resolution, v.metric) if v.resolution else "0",
+        unit.show(v.resolution) if v.resolution else "0",
     ]
 
 

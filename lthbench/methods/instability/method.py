@@ -16,6 +16,7 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.methods.instability.params import COPY_SEED_OFFSET, InstabilityParams
+from lthbench.methods.units import points
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Instability(Method):
     Params = InstabilityParams
     metrics = frozenset({"train_barrier", "test_barrier", "rewind_iteration",
                          "final_test_accuracy", "final_train_accuracy", "round"})  # fmt: skip
+    units = {"train_barrier": points("train"), "test_barrier": points("test")}
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
         if isinstance(claim.reference, str):
