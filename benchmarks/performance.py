@@ -252,7 +252,7 @@ def context(
     the entry's own interval, with ``evaluations``), and ``training`` settings overridden."""
     path = REGISTRY / f"{entry}.yaml"
     interval = load_entry(path).training.eval_interval if evaluations else f"{iterations}it"
-    numerics = {"fused_optimizer": False, "flush_denormal": False}  # the default numerics
+    numerics = {"fused_optimizer": False, "flush_denormal": False, "channels_last": False}
     overrides = [
         f"training.duration={iterations}it",
         f"training.eval_interval={interval}",
@@ -302,15 +302,20 @@ def bench_loops(tmp: Path, iterations: int, repeats: int) -> tuple[list[list[Any
     rows, figures = [], {}
     peak = matmul_flops()
     figures["matmul"] = peak
-    cases = [("lenet_300_100, MNIST digits (784 inputs), batch 60", "mnist5k-lenet300-dense"),
-             ("1-D CNN, mnist1d, batch 100", "mnist1d-cnn-dense")]  # fmt: skip
-    for label, entry in cases:
+    fused, nhwc = {"fused_optimizer": True}, {"channels_last": True}
+    cases = [("lenet_300_100, MNIST digits (784 inputs), batch 60", "mnist5k-lenet300-dense",
+              [fused]),
+             ("1-D CNN, mnist1d, batch 100", "mnist1d-cnn-dense", [fused]),
+             ("test_resnet, digits at 32×32, batch 64", "digits-testresnet-dense", [fused, nhwc])]  # fmt: skip
+    for label, entry, variants in cases:
         ctx = context(entry, iterations, tmp / entry)
         splits = ctx.splits()
-        fused = context(entry, iterations, tmp / f"{entry}-fused",
-                        training={"fused_optimizer": True})  # fmt: skip
-        functions = {"plain": plain(ctx, splits), "lthbench": lthbench_loop(ctx, splits),
-                     "lthbench, `fused_optimizer`": lthbench_loop(fused, splits)}  # fmt: skip
+        functions = {"plain": plain(ctx, splits), "lthbench": lthbench_loop(ctx, splits)}
+        for flags in variants:
+            name = "lthbench, " + ", ".join(f"`{key}`" for key in flags)
+            variant = context(entry, iterations, tmp / f"{entry}-{'-'.join(flags)}",
+                              training=flags)  # fmt: skip
+            functions[name] = lthbench_loop(variant, splits)
         timings = interleaved(functions, repeats)
         info = ctx.data_info
         flops = training_step_flops(ctx.build_model(), ctx.training.batch_size,
@@ -820,7 +825,9 @@ def render(out: Path, sections: dict[str, Any], args: argparse.Namespace) -> Non
         "sets the scheduled learning rate and normalises the batch it gathers; the plain loop "
         "does none of that. The `fused_optimizer` rows are the opt-in one-kernel optimizer "
         "step (other numerics, so other runs): not part of the goal, shown for what the "
-        "optimizer's per-tensor step costs.",
+        "optimizer's per-tensor step costs. The `channels_last` row holds the 2-D "
+        "convolutions in NHWC order, oneDNN's faster CPU path (other kernels, so other runs; "
+        "the test_resnet entries use it).",
         "",
         table(loops, ["model", "loop", "ms / step", "÷ plain", "GFLOP/s", "of matmul"]),
         "",
