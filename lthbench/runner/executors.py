@@ -19,13 +19,14 @@ give one run id several results.
 Every executor writes through the same store, whose per-run file lock makes runs shared by
 jobs (a dense run behind several entries) train once. A worker that dies (``kill -9``, a lost
 Ray node) costs only its job's progress since the last checkpoint: the job is retried and
-resumes there.
+resumes there. Local workers end with the process that started them, however it ends.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -128,6 +129,22 @@ class LocalExecutor:
             on_records(job, run_job(job, settings))
 
 
+def end_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when the lthbench process that started it does,
+    killed (SIGTERM, SIGKILL) as well as interrupted, instead of training on for nobody
+    (Linux's parent-death signal; elsewhere a worker ends with its job). Whatever it had
+    finished is stored; its run in progress resumes from its checkpoint next time."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent was gone before the signal was armed
+        os._exit(1)
+
+
 @register_executor
 class ProcessExecutor:
     """A pool of spawned worker processes; a pool broken by a dead worker is replaced and the
@@ -155,7 +172,9 @@ class ProcessExecutor:
         for attempt in range(self.retries + 1):
             if not pending:
                 return
-            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(self.workers, mp_context=context,
+                                     initializer=end_with_parent,
+                                     initargs=(os.getpid(),)) as pool:  # fmt: skip
                 running: dict[Future[Records], Job] = {
                     pool.submit(run_job, job, settings): job for job in pending
                 }
