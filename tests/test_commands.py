@@ -52,6 +52,21 @@ def test_config_prints_the_entry_resolved_with_every_default(
     assert config["resolved"]["variant"] == "budget 0.5"
 
 
+def test_every_shipped_entrys_resolved_params_validate_again(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``config`` spells out every default: what it prints is an entry's params as they are,
+    so a user may copy them into a new entry (a validator reading which fields were *given*
+    would refuse its own defaults)."""
+    from lthbench.methods import METHODS
+    from lthbench.spec.load import default_registry
+
+    for path in sorted(default_registry().rglob("*.yaml")):
+        assert main(["config", str(path)]) == 0
+        method = yaml.safe_load(capsys.readouterr().out)["method"]
+        METHODS[method["name"]].Params.model_validate(method["params"], strict=False)
+
+
 def test_new_writes_an_entry_to_edit_and_refuses_to_overwrite(
     write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ Control = Literal["shuffle", "reinit", "invert", "random"]
 SCORING = ("criterion", "score_examples", "score_examples_per_class")
 """The params only a criterion's scores depend on (random pruning ignores them)."""
 Density = Annotated[float, Field(gt=0, lt=1)]
+SCORE_EXAMPLES = 100
 REINIT_SEED_OFFSET = 2**31
 """``reinit`` draws its initialisation from seed + 2^31: never an entry's own seed."""
 
@@ -28,7 +29,7 @@ class PaiParams(BaseModel):
     """Target fractions of the prunable weights kept, largest first."""
     scope: Literal["layerwise", "global"] = "global"
     """Frankle et al. (2021) prune SNIP, GraSP and SynFlow globally, as their papers do."""
-    score_examples: Annotated[int, Field(ge=1, le=100_000)] = 100
+    score_examples: Annotated[int, Field(ge=1, le=100_000)] = SCORE_EXAMPLES
     """Training examples in the one batch SNIP and GraSP score on (drawn by the seed)."""
     score_examples_per_class: Annotated[int, Field(ge=1, le=10_000)] | None = None
     """Score on a class-balanced batch instead: this many examples of each class, the first
@@ -47,7 +48,7 @@ class PaiParams(BaseModel):
             )
         if not self.densities or sorted(set(self.densities), reverse=True) != self.densities:
             raise ValueError("densities must be distinct and listed largest first")
-        if self.score_examples_per_class is not None and "score_examples" in self.model_fields_set:
+        if self.score_examples_per_class is not None and self.score_examples != SCORE_EXAMPLES:
             raise ValueError("give score_examples or score_examples_per_class, not both")
         if len(set(self.controls)) != len(self.controls):
             raise ValueError("controls are listed twice")
