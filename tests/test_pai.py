@@ -123,8 +123,8 @@ def test_data_free_synflow_runs_and_bad_params_are_refused(
         ({"densities": [0.2, 0.5]}, "largest first"),
         ({"criterion": "snipp"}, "criterion 'snipp' is unknown"),
         ({"controls": ["flip"]}, "controls"),
-        ({"score_examples_per_class": 5}, "not both"),
-    ]  # fmt: skip  (the tiny entry's 50)
+        ({"score_examples_per_class": 5}, "not both"),  # beside the tiny entry's 50
+    ]
     for params, message in bad:
         write_entry(pai_entry(**params), name="bad")
         capsys.readouterr()
