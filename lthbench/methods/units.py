@@ -44,8 +44,9 @@ def points(split: Literal["test", "val", "train"]) -> Unit:
     return Unit(split, 100.0, " pp", 2)
 
 
-EVALUATED_ITERATIONS = frozenset({"early_stop_iteration", "draw_iteration", "iterations"})
+EVALUATED_ITERATIONS = frozenset({"early_stop_iteration", "iterations"})
 """Iteration counts known only to the evaluation interval (where training was evaluated)."""
+AT_AN_EVALUATION = Unit("evaluations", digits=0)
 
 
 def unit_of(metric: str, declared: Mapping[str, Unit] | None = None) -> Unit:
@@ -55,11 +56,7 @@ def unit_of(metric: str, declared: Mapping[str, Unit] | None = None) -> Unit:
     if "accuracy" in metric:
         return accuracy("test" if "test" in metric else "val" if "val" in metric else "train")
     if metric in EVALUATED_ITERATIONS:
-        return Unit("evaluations", digits=0)
+        return AT_AN_EVALUATION
     if "iteration" in metric:
         return Unit(digits=0)
-    if metric == "draw_epoch":
-        return Unit("epochs")
-    if metric == "draw_fraction":
-        return Unit("budget")
     return Unit()

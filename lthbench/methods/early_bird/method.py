@@ -17,6 +17,7 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.methods.early_bird.params import EarlyBirdParams, ratio_key
+from lthbench.methods.units import AT_AN_EVALUATION, Unit
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ class EarlyBird(Method):
         "training_flops_saving_vs_dense", "training_flops_saving_vs_slimming",
         "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "step_flops",
         "inference_flops", "parameters", "channel_density",
+    }  # fmt: skip
+    units = {  # a draw is seen only at an evaluation: its grid is the evaluation interval
+        "draw_iteration": AT_AN_EVALUATION, "draw_epoch": Unit("epochs"),
+        "draw_fraction": Unit("budget"),
     }  # fmt: skip
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
