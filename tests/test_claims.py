@@ -390,3 +390,31 @@ def test_a_verdict_reads_one_devices_seeds_unless_asked_to_mix() -> None:
     assert mixed.seeds == 6 and mixed.results_from == "mixed: cpu, cuda:0"
     gpu_only = [r for r in rows if r["seed"] in (3, 4)]
     assert evaluate(experiment, parsed, gpu_only, {}).results_from == "cuda:0"
+
+
+def test_two_gpu_models_are_two_devices_and_a_bare_device_joins_its_one_model() -> None:
+    """``cuda:0`` on an A100 and on an H100 round differently: a verdict reads one model.
+    A result stored before models were recorded (bare ``cpu``) is read as the one CPU model
+    the others name, as a bare label always meant; beside two models it stays apart."""
+    claims = claim(where={"round": 1})
+    experiment = entry_with([claims], seeds=list(range(6)))
+    parsed = Claim.model_validate(claims)
+    rows = records({(s, r, None): 0.9 + 0.01 * r + 0.001 * s for s in range(6) for r in (0, 1)})
+    for row in rows:
+        row["device"] = "cuda:0"
+        row["device_model"] = "NVIDIA A100" if row["seed"] < 4 else "NVIDIA H100"
+    one = evaluate(experiment, parsed, rows, {})
+    assert one.seeds == 4 and one.results_from == (
+        "cuda:0 (NVIDIA A100); seed(s) 4, 5 on cuda:0 (NVIDIA H100) left out "
+        "(--mix-devices reads them)"
+    )
+    for row in rows:
+        row["device"] = "cpu"
+        row["device_model"] = "AMD EPYC" if row["seed"] % 2 else None
+    assert evaluate(experiment, parsed, rows, {}).results_from == "cpu (AMD EPYC)"
+    assert evaluate(experiment, parsed, rows, {}).seeds == 6
+    for row in rows:
+        if row["seed"] == 2:
+            row["device_model"] = "Intel Xeon"
+    mixed = evaluate(experiment, parsed, rows, {})
+    assert mixed.seeds == 3 and mixed.results_from.startswith("cpu (AMD EPYC); seed(s) 0, 2, 4")

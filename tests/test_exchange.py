@@ -188,7 +188,7 @@ def test_a_result_from_another_device_is_kept_beside_and_read_only_when_asked(
             if (identity["seed"], identity.get("round"), identity.get("control")) == (1, 1, None):
                 result = name.replace("config.json", "result.json")
                 files[result] = json.dumps(
-                    {**json.loads(files[result]), "device": "cuda:0"}
+                    {**json.loads(files[result]), "device": "cuda:0", "device_model": "NVIDIA H200"}
                 ).encode()
 
     gpu = _tamper(bundle, tmp_path / "gpu.zip", on_a_gpu)
@@ -199,7 +199,7 @@ def test_a_result_from_another_device_is_kept_beside_and_read_only_when_asked(
     (round1,) = [v for v in _check([*flags, "--results-from", "gpu"], capsys)
                  if v["claim_id"] == "ROUND1"]  # fmt: skip
     assert round1["seeds"] == 1
-    assert "seed(s) 1 on cuda:0 left out" in round1["results_from"]
+    assert "seed(s) 1 on cuda:0 (NVIDIA H200) left out" in round1["results_from"]
     mixed = _check([*flags, "--results-from", "gpu", "--mix-devices"], capsys)
     assert next(v for v in mixed if v["claim_id"] == "ROUND1")["seeds"] == 2
     assert main(["check", "tiny", *flags, "--results-from", "nope"]) == 2

@@ -113,6 +113,7 @@ def test_bf16_training_runs_and_records(write_entry: Callable[..., Path], store:
     record = _run(write_entry({"precision": "bf16"}), store)
     assert 0.0 <= record["final_test_accuracy"] <= 1.0
     assert record["iterations"] == 120
+    assert record["device"] == "cpu" and record["device_model"]  # the CPU's model name
 
 
 def test_fused_optimizer_is_opt_in_and_trains(

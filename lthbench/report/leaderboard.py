@@ -14,6 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.claims.devices import device_label
 from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
     COLUMNS,
@@ -32,7 +33,7 @@ __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 
 def origins(records: Records) -> list[str]:
     """The devices and sources (this store, or an imported bundle) of an entry's results."""
-    devices = sorted({str(r.get("device", "?")) for r in records}) or ["–"]
+    devices = sorted({device_label(r) for r in records}) or ["–"]
     sources = sorted({str(r.get("source", "this store")) for r in records}) or ["–"]
     return [", ".join(devices), ", ".join(sources)]
 

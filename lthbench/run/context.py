@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import platform
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +33,21 @@ from lthbench.store import Run
 from lthbench.train import TrainHooks, TrainResult, train
 from lthbench.train.loop import to_layout
 from lthbench.train.vectorised import train_many
+
+
+@functools.cache
+def device_model(device: str) -> str:
+    """What a run computes on, beyond ``cuda:0`` or ``cpu``: the GPU's name, or the CPU's model
+    name (kernels, and so the last bits, differ between models)."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 @functools.cache
@@ -242,6 +258,7 @@ class Context(SeedResults):
             "iterations": outcome.iterations,
             "wall_time_s": outcome.wall_time_s,
             "device": str(self.device),
+            "device_model": device_model(str(self.device)),
             "torch_threads": torch.get_num_threads(),
             "torch_version": torch.__version__,
             "lthbench_version": lthbench.__version__,
