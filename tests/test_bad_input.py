@@ -27,6 +27,11 @@ A_CLAIM = {
     "op": ">=",
     "reference": 0.5,
 }
+VECTORISED_LOTTERY = {  # a lottery that asks for vectorised rounds, refused for other reasons
+    "name": "lottery",
+    "params": {"rounds": 1, "prune_fraction": 0.5, "controls": ["random_reinit"],
+               "vectorise": True},
+}  # fmt: skip
 BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
     "unknown key": ({"epochs": 3}, "epochs: unknown key"),
     "a key typo": ({"training": {"duraton": "3ep"}}, "unknown key; did you mean 'duration'?"),
@@ -97,33 +102,11 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "claims[0].given: 'Y' is no claim of this entry",
     ),
     "vectorise a bf16 run": (
-        {
-            "precision": "bf16",
-            "method": {
-                "name": "lottery",
-                "params": {
-                    "rounds": 1,
-                    "prune_fraction": 0.5,
-                    "controls": ["random_reinit"],
-                    "vectorise": True,
-                },
-            },
-        },
+        {"precision": "bf16", "method": VECTORISED_LOTTERY},
         "method.params.vectorise: cannot vectorise: precision bf16",
     ),
     "vectorise with channels_last": (
-        {
-            "training": {"channels_last": True},
-            "method": {
-                "name": "lottery",
-                "params": {
-                    "rounds": 1,
-                    "prune_fraction": 0.5,
-                    "controls": ["random_reinit"],
-                    "vectorise": True,
-                },
-            },
-        },
+        {"training": {"channels_last": True}, "method": VECTORISED_LOTTERY},
         "method.params.vectorise: cannot vectorise: training.channels_last",
     ),
     "vectorise without controls": (

@@ -37,6 +37,11 @@ def devices_of(*results: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(device_label(r) for r in results if r is not None)
 
 
+def device_list(results: list[dict[str, Any]]) -> str:
+    """The devices of ``results``, as the pages print them ('–': none)."""
+    return ", ".join(sorted(devices_of(*results))) or "–"
+
+
 def _named(devices: set[str]) -> dict[str, str]:
     """A bare device (a result from before models were recorded) read as the one model of
     that device the other results name, if they name exactly one: what a bare label always
@@ -44,7 +49,7 @@ def _named(devices: set[str]) -> dict[str, str]:
     out = {}
     for device in devices:
         models = [d for d in devices if d.startswith(f"{device} (")]
-        out[device] = models[0] if "(" not in device and len(models) == 1 else device
+        out[device] = models[0] if len(models) == 1 else device
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
-from lthbench.claims.devices import device_label
+from lthbench.claims.devices import device_list
 from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
     COLUMNS,
@@ -33,9 +33,8 @@ __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 
 def origins(records: Records) -> list[str]:
     """The devices and sources (this store, or an imported bundle) of an entry's results."""
-    devices = sorted({device_label(r) for r in records}) or ["–"]
     sources = sorted({str(r.get("source", "this store")) for r in records}) or ["–"]
-    return [", ".join(devices), ", ".join(sources)]
+    return [device_list(records), ", ".join(sources)]
 
 
 def gpu_time(estimate: CostEstimate | None) -> str:

@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.claims.check import TOO_MANY, UNRESOLVABLE
-from lthbench.claims.devices import device_label
+from lthbench.claims.devices import device_list
 from lthbench.claims.resolution import MAX_SEEDS_ESTIMATE
 from lthbench.run.experiment import Experiment
 
@@ -56,7 +56,7 @@ def provenance(records: Records) -> str:
         f"_Rendered by `lthbench leaderboard` from {len(records)} stored results: "
         f"lthbench {values('lthbench_version')} (commit {values('lthbench_commit')}), "
         f"torch {values('torch_version')}, "
-        f"device {', '.join(sorted({device_label(r) for r in records})) or '–'}, "
+        f"device {device_list(records)}, "
         f"CPU threads per run {values('torch_threads')}; "
         f"newest result {newest}._"
     )

@@ -3,6 +3,7 @@ density the network pruned at θ0 and each ablation, every mask held exactly by 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -54,12 +55,12 @@ def scoring_batch(context: Context, params: PaiParams) -> tuple[torch.Tensor, to
     else:
         label = (lambda i: int(split.y[i])) if isinstance(split, TensorSplit) else (
             lambda i: int(split[i][1]))  # fmt: skip
-        taken: dict[int, int] = {}
+        taken: Counter[int] = Counter()
         chosen = []
         for index in order:
             y = label(index)
-            if taken.get(y, 0) < per_class:
-                taken[y] = taken.get(y, 0) + 1
+            if taken[y] < per_class:
+                taken[y] += 1
                 chosen.append(index)
                 if len(chosen) == per_class * context.data_info.num_classes:
                     break
