@@ -12,13 +12,15 @@ residual stream feeds raw shortcut convolutions, so it keeps its width; but a Ba
 whose output only one layer reads (a bottleneck's ``bn1`` → ReLU → ``conv1``) still drops its
 channels from that layer's *input*, as the Early-Bird code's ``channel_selection`` does: the
 layer keeps only the selected input channels and gathers them first (its
-``input_channels`` buffer), which again leaves the masked network's function unchanged. Each
-group keeps at least one channel, so no layer loses all width.
+``input_channels`` buffer), which again leaves the masked network's function unchanged. A group
+the mask empties keeps its channel of largest |γ|, so that the network still computes, and is
+named in ``SlimPlan.emptied``: a network trained that way is not the one the mask asked for,
+and the method reports it (the official VGG code drops the zero-width layer instead).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -39,6 +41,10 @@ class SlimPlan:
     selections: list[tuple[str, str, list[int]]]
     """(BatchNorm, the one layer reading it, input channels that layer keeps) for BatchNorms
     that keep their width but whose dropped channels leave their reader's input."""
+    emptied: list[str] = field(default_factory=list)
+    """Layers the mask dropped entirely (a group's root, or a BatchNorm whose reader would
+    read nothing): each keeps its channel of largest |γ| so that the network still computes,
+    and a claim reading such a network is not about the architecture the mask asked for."""
 
     def effective(self) -> ChannelMask:
         """Per BatchNorm, True where its channel still reaches a layer: the survivors, less
@@ -135,6 +141,7 @@ def plan_slimming(
     ignored = [classifier] if isinstance(classifier, nn.Module) else []
     survives = {name: torch.ones_like(keep) for name, keep in mask.items()}
     groups: list[tuple[str, list[int]]] = []
+    emptied: list[str] = []
     for group in graph.get_all_groups(ignored_layers=ignored):
         root = group[0].dep.target.module
         width = len(group[0].idxs)
@@ -174,6 +181,7 @@ def plan_slimming(
             continue
         if droppable.all():
             droppable[int(torch.argmax(importance))] = False
+            emptied.append(names[root])
         drop = [int(i) for i in torch.nonzero(droppable).flatten()]
         groups.append((names[root], drop))
         for item in group:
@@ -193,10 +201,13 @@ def plan_slimming(
         if reader is None:
             continue
         channels = [int(i) for i in torch.nonzero(keep).flatten()]
+        if not channels:
+            emptied.append(name)
         selections.append(
             (name, names[reader.module], channels or [int(torch.argmax(scales[name]))])
         )
-    return graph, SlimPlan(groups=groups, survivors=survives, selections=selections)
+    plan = SlimPlan(groups=groups, survivors=survives, selections=selections, emptied=emptied)
+    return graph, plan
 
 
 def _gather_inputs(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:

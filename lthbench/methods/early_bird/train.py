@@ -196,6 +196,7 @@ class Search:
             "parameters": parameter_count(model),
             "channel_density": kept / total if total else 1.0,
             "requested_channel_density": float(flatten(mask).float().mean()),
+            "emptied_layers": plan.emptied,
         })  # fmt: skip
 
     def detection(self) -> dict[str, Any]:
