@@ -1,45 +1,56 @@
 """Claims → verdicts, with statistics over seeds that respect what the numbers can resolve.
 
-For each seed the claim's metric is read from the selected result (the round nearest a
-density within the claim's stated range, a control, a channel ratio) and compared with its
-reference: a number, or another result of the same seed (the dense run, a control of the same
-round, a sibling entry's ticket at the nearest density), so comparisons between results are
-*paired* over shared seeds. The margin (how far the claim is satisfied; negative: violated)
-is decided by a 95% t-interval made resolution-aware (:mod:`lthbench.claims.resolution`): the
-seeds' spread is floored at the metric's rounding noise and the interval is widened by one
-step of the metric's grid (one test example, one evaluation interval), so
+For each seed the claim's metric is read from the selected result (:mod:`.select`) and
+compared with its reference: a number, or another result of the same seed, so comparisons
+between results are *paired* over shared seeds. The margin (how far the claim is satisfied;
+negative: violated) is decided by a 95% t-interval made resolution-aware
+(:mod:`lthbench.claims.resolution`): the seeds' spread is floored at the metric's rounding
+noise and the interval is widened by one step of the metric's grid (one test example, one
+evaluation interval, or what one evaluation interval moves a derived metric by), so
 
 - ``reproduced``: the whole widened interval satisfies the claim;
 - ``refuted``: the whole widened interval violates it;
 - ``inconclusive``: it straddles the boundary, fewer than two seeds have results, or a
-  network the claim reads collapsed (test accuracy not above twice chance: a collapsed
-  network reproduces no claim);
+  network the claim asserts learned collapsed (test accuracy not above twice chance; a
+  network the claim says is *worse* may collapse: "below dense" is satisfied by a collapse);
+- ``not applicable``: the analogue is outside the regime the paper makes the claim in (a
+  precondition is refuted, or the network read is not the one the claim is about: a layer
+  the pruning emptied);
 - ``missing``: no seed has the results the claim needs.
 
 A claim ``given`` others ("saves 2.2x FLOPs at comparable accuracy") is refuted when one of
-them is refuted and inconclusive while one is not reproduced. Every verdict says how many
-seeds would resolve it (``seeds_needed``; None once resolved, or where no number can).
+them is refuted and inconclusive while one is not reproduced; its own verdict is kept beside
+(``own_verdict``), so a refutation that comes only through ``given`` is counted apart. A claim
+``for_all`` densities of a range is decided at each round inside it. Every verdict says how
+many seeds would resolve it (``seeds_needed``) and its one-sided p-value, which
+:mod:`.multiplicity` adjusts over the paper claims checked together.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lthbench.claims.devices import Reading, devices_of, one_device
+from lthbench.claims.multiplicity import ALPHA, holm_rejections
 from lthbench.claims.resolution import (
     MAX_SEEDS_ESTIMATE,
     Facts,
     half_width,
+    one_sided_p,
     resolution,
     seeds_needed,
+    spread_of,
     within_one_step,
 )
+from lthbench.claims.select import density_points, reference_result, select
 from lthbench.methods import METHODS
 from lthbench.methods.units import Unit, unit_of
 from lthbench.run.experiment import Experiment
+from lthbench.spec.density import DENSITY_MATCH
 from lthbench.spec.entry import Claim
+
+__all__ = ["DENSITY_MATCH", "Verdict", "check_entries", "evaluate", "required_failures"]
 
 Records = list[dict[str, Any]]
 UNRESOLVABLE = "more seeds cannot resolve it"
@@ -48,6 +59,8 @@ TOO_MANY = f"more than {MAX_SEEDS_ESTIMATE} seeds"
 """In ``advice``: no number of seeds up to the estimate's bound resolves it."""
 COLLAPSE_FACTOR = 2.0
 """A network whose final test accuracy is not above this many times chance has collapsed."""
+NOT_APPLICABLE = "not applicable"
+WORDS = ("reproduced", "refuted", "inconclusive", NOT_APPLICABLE, "missing")
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ class Verdict:
     seeds: int
     """Seeds whose results entered the statistics."""
     mean: float | None
-    """Mean of the claim's metric over those seeds."""
+    """Mean of the claim's metric over those seeds (the measured value)."""
     reference_mean: float | None
     """Mean of the reference (after factor and offset); the bounds for 'within'."""
     difference: float | None
@@ -95,62 +108,33 @@ class Verdict:
     unit: Unit = field(default_factory=Unit)
     """The metric's grid and how pages print it (the method's declared unit or the naming
     convention's)."""
+    own_verdict: str = ""
+    """The verdict on this claim's own margin, before its ``given`` claims and preconditions."""
+    given_only: bool = False
+    """Refuted only through a ``given`` claim (its own margin is not refuted)."""
+    given_by: tuple[str, ...] = ()
+    """The ``given`` claims that refuted it (with ``given_only``)."""
+    reason: str = ""
+    """Why a verdict is not applicable (the failed precondition, the emptied layer)."""
+    margin: float | None = None
+    """Mean margin by which the claim holds (negative: violated), tolerance included."""
+    p_value: float | None = None
+    """One-sided p-value of the verdict's direction (the sign of the margin) under the same
+    resolution-aware t-test as the interval; None where there is no test (n < 2)."""
+    holm_verdict: str = ""
+    """The verdict after Holm's adjustment over the paper claims checked together
+    (:mod:`lthbench.claims.multiplicity`); '' until adjusted."""
+    reported: float | None = None
+    """The paper's own number for the metric, where its source states one."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-DENSITY_MATCH = 1.25
-"""A result stands for a claim's density when within this factor of it (the papers' points
-fall between the rounds of a schedule); farther, the claim's result counts as missing."""
-
-
-def _nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None:
-    """The result nearest ``where['density']`` among those inside the claim's stated range
-    (``min_density``..``max_density``), within a factor DENSITY_MATCH of it."""
-    density = float(where["density"])
-    low, high = float(where.get("min_density", 0.0)), float(where.get("max_density", 1.0))
-    inside = [r for r in candidates if r.get("density") and low <= r["density"] <= high]
-    if not inside:
-        return None
-    best = min(inside, key=lambda r: (abs(math.log(r["density"] / density)), r["round"]))
-    return best if abs(math.log(best["density"] / density)) <= math.log(DENSITY_MATCH) else None
-
-
-def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any] | None:
-    """The result of ``seed`` that ``where`` names (ticket unless a control is named)."""
-    candidates = [
-        r for r in records if r["seed"] == seed and r.get("control") == where.get("control")
-    ]
-    if "round" in where:
-        candidates = [r for r in candidates if r.get("round") == where["round"]]
-    if "ratio" in where:
-        candidates = [r for r in candidates if r.get("ratio") == where["ratio"]]
-    if "density" in where:
-        return _nearest(candidates, where)
-    return candidates[0] if len(candidates) == 1 else None
-
-
-def _same_ratio(left: dict[str, Any]) -> dict[str, Any]:
-    """Early-Bird results are compared at the same channel pruning ratio."""
-    return {"ratio": left["ratio"]} if left.get("ratio") is not None else {}
-
-
-def _reference_result(
-    claim: Claim, left: dict[str, Any], records: Records, siblings: dict[str, Records]
-) -> dict[str, Any] | None:
-    """The result a named reference points to for ``left``'s seed."""
-    reference = claim.reference
-    if reference == "dense":
-        return select(records, left["seed"], {"round": 0})
-    if isinstance(reference, str) and reference.startswith("entry:"):
-        other = siblings.get(reference.removeprefix("entry:"), [])
-        if left.get("density"):
-            mine = [r for r in other if r["seed"] == left["seed"] and r.get("control") is None]
-            return _nearest(mine, {"density": left["density"]})
-        return select(other, left["seed"], _same_ratio(left))
-    return select(records, left["seed"],
-                  {"round": left.get("round"), "control": reference, **_same_ratio(left)})  # fmt: skip
+def asserts_learned(op: str) -> tuple[bool, bool]:
+    """Which sides of a claim it asserts learned, (metric, reference): the side a claim says
+    is at least as good. 'Below dense' asserts nothing of the network below."""
+    return (True, False) if op in (">=", ">", "within") else (False, True)
 
 
 def _collapsed(result: dict[str, Any], chance: float) -> bool:
@@ -158,10 +142,9 @@ def _collapsed(result: dict[str, Any], chance: float) -> bool:
     return accuracy is not None and accuracy <= COLLAPSE_FACTOR * chance
 
 
-def _spread(values: list[float]) -> float:
-    n = len(values)
-    mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+def _step_of(result: dict[str, Any] | None, metric: str) -> float:
+    """A derived metric's own step, as its method recorded it (``steps``)."""
+    return float((result or {}).get("steps", {}).get(metric, 0.0))
 
 
 def evaluate(
@@ -173,55 +156,74 @@ def evaluate(
     mix_devices: bool = False,
 ) -> Verdict:
     """The verdict on one claim from the entry's records (all seeds) and its siblings'."""
+    if claim.where.get("for_all"):
+        return _for_all(entry, claim, records, siblings, facts, mix_devices)
     facts = facts or Facts.of(entry)
     chance = 1 / entry.data.num_classes
     named = isinstance(claim.reference, str)
     unit = unit_of(claim.metric, METHODS[entry.method_name].units)
-    step = resolution(unit, facts) * (max(1.0, claim.factor) if named else 1.0)
+    learned_left, learned_right = asserts_learned(claim.op)
     readings: list[Reading] = []
+    steps: list[float] = []
+    emptied: dict[int, list[str]] = {}
     for seed in entry.seeds:
         left = select(records, seed, dict(claim.where))
         if left is None or left.get(claim.metric) is None:
             continue
-        right, other, collapsed = math.nan, None, _collapsed(left, chance)
+        right, other = float("nan"), None
         if claim.op != "within":
             if isinstance(claim.reference, (int, float)):
                 right = float(claim.reference)
             else:
-                other = _reference_result(claim, left, records, siblings)
+                other = reference_result(claim.reference, claim.metric, left, records, siblings)
                 if other is None or other.get(claim.metric) is None:
                     continue
                 right = float(other[claim.metric])
-                collapsed = collapsed or _collapsed(other, chance)
             right = right * claim.factor + claim.offset
+        collapsed = (learned_left and _collapsed(left, chance)) or (
+            learned_right and other is not None and _collapsed(other, chance))  # fmt: skip
+        layers = [*left.get("emptied_layers", []), *(other or {}).get("emptied_layers", [])]
+        if layers:
+            emptied[seed] = layers
+        steps.append(max(_step_of(left, claim.metric), _step_of(other, claim.metric)))
         density = None if left.get("density") is None else float(left["density"])
         readings.append(Reading(seed, float(left[claim.metric]), right, density, collapsed,
                            devices_of(left, other)))  # fmt: skip
+    step = max([resolution(unit, facts), *steps]) * (max(1.0, claim.factor) if named else 1.0)
     readings, results_from = one_device(readings, mix_devices)
     lefts = [p.left for p in readings]
     rights = [p.right for p in readings]
     densities = [p.density for p in readings if p.density is not None]
     collapsed = [p.seed for p in readings if p.collapsed]
     n = len(lefts)
-
-    def verdict(word: str, detail: str, margin: float | None = None, spread: float = 0.0,
-                **numbers: float | None) -> Verdict:  # fmt: skip
-        needed, advice = _seeds_advice(word, n, margin, spread, step)
-        return Verdict(
-            entry_id=entry.id, claim_id=claim.id, statement=claim.statement, verdict=word,
-            required=claim.required, kind=claim.kind, seeds=n, mean=numbers.get("mean"),
-            reference_mean=numbers.get("reference_mean"), difference=numbers.get("difference"),
-            ci_low=numbers.get("ci_low"), ci_high=numbers.get("ci_high"), resolution=step,
-            seeds_needed=needed, advice=advice, crossing=claim.crossing,
-            density=sum(densities) / len(densities) if densities else None,
-            detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
-            results_from=results_from, unit=unit,
-        )  # fmt: skip
-
     bounds = None
     if claim.op == "within":
         low, high = claim.reference  # type: ignore[misc]
         bounds = (low - claim.tolerance, high + claim.tolerance)
+
+    def verdict(word: str, detail: str, margin: float | None = None, spread: float = 0.0,
+                **numbers: float | None) -> Verdict:  # fmt: skip
+        needed, advice = _seeds_advice(word, n, margin, spread, step, bool(collapsed))
+        reason = ""
+        if emptied and word != "missing":
+            seeds = ", ".join(str(s) for s in sorted(emptied))
+            layers = ", ".join(sorted({x for v in emptied.values() for x in v}))
+            reason = (f"the pruning emptied {layers} (seed(s) {seeds}): each kept one channel "
+                      "back, so the network read is not the one the claim is about")  # fmt: skip
+        p_value = one_sided_p(margin, spread, n, step) if margin is not None else None
+        return Verdict(
+            entry_id=entry.id, claim_id=claim.id, statement=claim.statement,
+            verdict=NOT_APPLICABLE if reason else word, required=claim.required,
+            kind=claim.kind, seeds=n, mean=numbers.get("mean"),
+            reference_mean=numbers.get("reference_mean"), difference=numbers.get("difference"),
+            ci_low=numbers.get("ci_low"), ci_high=numbers.get("ci_high"), resolution=step,
+            seeds_needed=None if reason else needed, advice="" if reason else advice,
+            crossing=claim.crossing,
+            density=sum(densities) / len(densities) if densities else None,
+            detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
+            results_from=results_from, unit=unit, own_verdict=word, reason=reason,
+            margin=margin, p_value=p_value, reported=claim.reported,
+        )  # fmt: skip
 
     if n == 0:
         return verdict("missing", "no seed has the results this claim needs")
@@ -232,7 +234,7 @@ def evaluate(
         margin = min(mean - low, high - mean) if inside else -max(low - mean, mean - high)
         if n < 2:
             return verdict("inconclusive", f"too few seeds (n={n})", margin, mean=mean)
-        spread = _spread(lefts)
+        spread = spread_of(lefts)
         half = half_width(spread, n, step)
         ci_low, ci_high = mean - half, mean + half
         word = (
@@ -251,7 +253,7 @@ def evaluate(
     numbers = {"mean": mean, "reference_mean": reference_mean, "difference": difference}
     if n < 2:
         return verdict("inconclusive", f"too few seeds (n={n})", margin, **numbers)
-    spread = _spread(differences)
+    spread = spread_of(differences)
     half = half_width(spread, n, step)
     ci_low, ci_high = difference - half, difference + half
     low, high = sorted((sign * ci_low + claim.tolerance, sign * ci_high + claim.tolerance))
@@ -264,22 +266,58 @@ def evaluate(
     return verdict(word, detail, margin, spread, ci_low=ci_low, ci_high=ci_high, **numbers)
 
 
+def _for_all(
+    entry: Experiment, claim: Claim, records: Records, siblings: dict[str, Records],
+    facts: Facts | None, mix_devices: bool,
+) -> Verdict:  # fmt: skip
+    """A claim over every round inside its density range: each round decided on its own;
+    reproduced when every one is, refuted when any is; the verdict shows the least
+    favourable round (a refuted one, else the smallest margin)."""
+    where = {k: v for k, v in claim.where.items() if k != "for_all"}
+    rounds = density_points(records, where)
+    each = []
+    for round_ in rounds:
+        at = Claim.model_validate({**claim.model_dump(), "where": {**where, "round": round_}})
+        each.append(evaluate(entry, at, records, siblings, facts, mix_devices))
+    decided = [v for v in each if v.verdict != "missing"]
+    if not decided:  # read at a round no result has: a 'missing' verdict of this claim
+        nowhere = claim.model_copy(update={"where": {"round": -1}})
+        return replace(evaluate(entry, nowhere, records, siblings, facts, mix_devices),
+                       detail="no round inside the claim's density range has results")  # fmt: skip
+    words = {v.verdict for v in decided}
+    word = next(w for w in (NOT_APPLICABLE, "refuted", "inconclusive", "reproduced")
+                if w in words)  # fmt: skip
+    if len(decided) < len(each):
+        word = "inconclusive" if word == "reproduced" else word
+    worst = min((v for v in decided if v.verdict == word),
+                key=lambda v: v.margin if v.margin is not None else 0.0)  # fmt: skip
+    shown = "; ".join(
+        f"Pm {100 * v.density:.3g}%: {v.verdict}" if v.density else f"{v.verdict}" for v in each
+    )
+    return replace(worst, verdict=word, own_verdict=word,
+                   detail=f"for all {len(each)} densities in the range ({shown}); shown: the "
+                          f"least favourable. {worst.detail}")  # fmt: skip
+
+
 def _guard(word: str, collapsed: list[int], detail: str) -> tuple[str, str]:
-    """A claim read from a collapsed network is never reproduced."""
+    """A claim whose network it asserts learned collapsed is never reproduced."""
     if not collapsed:
         return word, detail
     seeds = ", ".join(str(s) for s in sorted(set(collapsed)))
-    note = f"collapsed network (test accuracy ≤ {COLLAPSE_FACTOR:g}× chance) at seed(s) {seeds}"
+    note = (f"a network the claim asserts learned collapsed (test accuracy ≤ "
+            f"{COLLAPSE_FACTOR:g}× chance) at seed(s) {seeds}")  # fmt: skip
     return ("inconclusive" if word == "reproduced" else word), f"{detail}; {note}"
 
 
 def _seeds_advice(
-    word: str, n: int, margin: float | None, spread: float, step: float
+    word: str, n: int, margin: float | None, spread: float, step: float, collapsed: bool
 ) -> tuple[int | None, str]:
     if word in ("reproduced", "refuted"):
         return None, ""
     if word == "missing":
         return None, "run the entry (no results yet)"
+    if collapsed:
+        return None, "a network the claim asserts learned collapsed: more seeds cannot help"
     if margin is None:
         return None, ""
     needed = seeds_needed(margin, spread if n >= 2 else 0.0, step)
@@ -291,23 +329,28 @@ def _seeds_advice(
         return None, f"{TOO_MANY} at the observed spread"
     if n < 2:
         return needed, f"at least {needed} seeds (a lower bound: one seed shows no spread)"
-    if needed <= n:
-        return needed, "a network collapsed; the claim is read from a failed run"
     return needed, f"about {needed} seeds at the observed margin and spread"
 
 
 def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
-    """The conjunction of a claim with the claims it is given."""
-    if not givens or verdict.verdict == "missing":
+    """The conjunction of a claim with the claims it is given (a given that is not
+    applicable leaves the conjunction not applicable: 'at comparable accuracy' cannot be
+    read)."""
+    if not givens or verdict.verdict in ("missing", NOT_APPLICABLE):
         return verdict
     words = [g.verdict for g in givens]
     names = ", ".join(f"{g.claim_id} {g.verdict}" for g in givens)
+    detail = f"{verdict.detail}; given {names}"
+    if NOT_APPLICABLE in words:
+        reasons = "; ".join(f"{g.claim_id}: {g.reason}" for g in givens if g.reason)
+        return replace(verdict, verdict=NOT_APPLICABLE, seeds_needed=None, advice="",
+                       detail=detail, reason=f"given {reasons}")  # fmt: skip
     if verdict.verdict == "refuted":
-        return replace(verdict, detail=f"{verdict.detail}; given {names}")
+        return replace(verdict, detail=detail)
     if "refuted" in words:
         word = "refuted"
     elif all(w == "reproduced" for w in words):
-        return replace(verdict, detail=f"{verdict.detail}; given {names}")
+        return replace(verdict, detail=detail)
     else:
         word = "inconclusive"
     pending = [g for g in givens if g.verdict != "reproduced"]
@@ -315,8 +358,29 @@ def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
     seeds = max([*needed, verdict.seeds_needed or 0]) or None if word == "inconclusive" else None
     advice = "; ".join(f"{g.claim_id}: {g.advice}" for g in pending if g.advice)
     return replace(verdict, verdict=word, seeds_needed=seeds,
-                   advice=advice if word == "inconclusive" else "",
-                   detail=f"{verdict.detail}; given {names}")  # fmt: skip
+                   advice=advice if word == "inconclusive" else "", detail=detail,
+                   given_only=word == "refuted",
+                   given_by=tuple(g.claim_id for g in givens if g.verdict == "refuted"))  # fmt: skip
+
+
+def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
+    """A claim inside the regime its preconditions establish: not applicable when one is
+    refuted (never refuted: the analogue does not test the paper there), at best
+    inconclusive while one is inconclusive, missing while one has no results."""
+    if not preconditions or verdict.verdict == "missing":
+        return verdict
+    failed = [p for p in preconditions if p.verdict == "refuted"]
+    if failed:
+        reason = "; ".join(f"precondition {p.claim_id} refuted ({p.statement})" for p in failed)
+        return replace(verdict, verdict=NOT_APPLICABLE, reason=reason, seeds_needed=None,
+                       advice="", detail=f"{verdict.detail}; {reason}")  # fmt: skip
+    open_ = [p for p in preconditions if p.verdict != "reproduced"]
+    if not open_ or verdict.verdict not in ("reproduced", "refuted"):
+        return verdict
+    names = ", ".join(f"{p.claim_id} {p.verdict}" for p in open_)
+    return replace(verdict, verdict="inconclusive", seeds_needed=None,
+                   advice=f"establish the regime first: {names}",
+                   detail=f"{verdict.detail}; preconditions {names}")  # fmt: skip
 
 
 def check_entries(
@@ -324,7 +388,8 @@ def check_entries(
 ) -> list[Verdict]:
     """Verdicts on every claim of ``entries``; ``records`` holds results by entry id (the
     entries' own and any sibling a claim names). Each verdict reads one device's results
-    unless ``mix_devices`` (see :func:`one_device`)."""
+    unless ``mix_devices`` (see :func:`one_device`). The paper claims among them are one
+    family for Holm's adjustment (``holm_verdict``)."""
     verdicts: list[Verdict] = []
     for entry in entries:
         facts = Facts.of(entry)
@@ -332,8 +397,34 @@ def check_entries(
             claim.id: evaluate(entry, claim, records.get(entry.id, []), records, facts, mix_devices)
             for claim in entry.claims
         }
-        verdicts += [combine(own[c.id], [own[g] for g in c.given]) for c in entry.claims]
-    return verdicts
+        regime = {c.id: in_regime(own[c.id], [own[p] for p in c.preconditions])
+                  for c in entry.claims}  # fmt: skip
+        verdicts += [combine(regime[c.id], [regime[g] for g in c.given]) for c in entry.claims]
+    return with_holm(verdicts)
+
+
+def with_holm(verdicts: list[Verdict], alpha: float = ALPHA) -> list[Verdict]:
+    """Every verdict with its Holm-adjusted word: the paper claims with a test (two or more
+    seeds, applicable) are the family; a reproduced or refuted verdict whose own test, and
+    for a refutation through ``given`` the given's, Holm does not reject becomes
+    inconclusive. lthbench's checks are not the papers' and are left as they are."""
+    family = [i for i, v in enumerate(verdicts) if v.kind == "paper" and v.p_value is not None
+              and v.verdict != NOT_APPLICABLE]  # fmt: skip
+    rejected = holm_rejections([verdicts[i].p_value or 1.0 for i in family], alpha)
+    kept = {i for i, r in zip(family, rejected, strict=True) if r}
+    by_claim = {(v.entry_id, v.claim_id): i for i, v in enumerate(verdicts)}
+    out = []
+    for i, v in enumerate(verdicts):
+        word = v.verdict
+        if v.kind == "paper" and word in ("reproduced", "refuted"):
+            if v.given_only:
+                givens = [by_claim.get((v.entry_id, g)) for g in v.given_by]
+                held = any(j in kept for j in givens if j is not None)
+            else:
+                held = i in kept
+            word = word if held else "inconclusive"
+        out.append(replace(v, holm_verdict=word))
+    return out
 
 
 def required_failures(verdicts: list[Verdict]) -> list[Verdict]:

@@ -83,6 +83,29 @@ def half_width(spread: float, n: int, step: float) -> float:
     return t_quantile(n) * floored / math.sqrt(n) + step
 
 
+def spread_of(values: list[float]) -> float:
+    """The sample standard deviation (n − 1)."""
+    n = len(values)
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def one_sided_p(margin: float, spread: float, n: int, step: float) -> float | None:
+    """The one-sided p-value of the verdict's direction (the margin's sign) under the rule
+    the interval follows: the margin less one step, over the floored standard error, against
+    Student's t with n − 1 degrees of freedom. p < 1 − CONFIDENCE/2 exactly when the decision
+    interval clears the boundary; None with fewer than two seeds."""
+    if n < 2:
+        return None
+    from scipy.special import stdtr
+
+    floored = max(spread, step * QUANTISATION_SD)
+    distance = abs(margin) - step
+    if floored == 0:
+        return 0.0 if distance > 0 else 1.0
+    return float(1 - stdtr(n - 1, distance * math.sqrt(n) / floored))
+
+
 def within_one_step(margin: float, step: float) -> bool:
     """|margin| ≤ one step, up to floating-point rounding of the accuracies themselves."""
     return abs(margin) <= step * (1 + 1e-9) + 1e-12

@@ -108,24 +108,37 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps([v.as_dict() for v in verdicts], indent=1))
         return
-    from lthbench.report.tables import FIGURE_HEADERS, seeds_needed_text, verdict_figures
+    from lthbench.report.tables import (
+        FIGURE_HEADERS,
+        reported_text,
+        seeds_needed_text,
+        verdict_figures,
+    )
 
     rows = [
         [v.entry_id, v.claim_id + ("*" if v.required else "") + (" †" if v.crossing else ""),
-         v.kind, v.verdict, v.seeds, seeds_needed_text(v), *verdict_figures(v)]
+         v.kind, v.verdict + (f" (own: {v.own_verdict})" if v.given_only else ""),
+         v.holm_verdict if v.kind == "paper" else "–", v.seeds, seeds_needed_text(v),
+         reported_text(v), *verdict_figures(v)]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["entry", "claim", "kind", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS]
+    headers = ["entry", "claim", "kind", "verdict", "Holm", "seeds", "seeds needed", "paper",
+               *FIGURE_HEADERS]  # fmt: skip
     print(tabulate(rows, headers=headers))
+    for v in verdicts:
+        if v.reason:
+            print(f"{v.entry_id}/{v.claim_id} not applicable: {v.reason}")
 
 
 def print_summary(verdicts: list[Any], quiet: bool = False) -> int:
     """Print the verdict counts (unless quiet); 1 when a required claim is refuted or missing."""
     from lthbench.claims import required_failures
-    from lthbench.report.leaderboard import verdict_counts
+    from lthbench.report.tables import holm_family, verdict_counts
 
     if not quiet:
         print(verdict_counts(verdicts))
+        if any(v.kind == "paper" and v.p_value is not None for v in verdicts):
+            print(f"Holm view: {holm_family(verdicts)}")
     failures = required_failures(verdicts)
     for failure in failures:
         print(

@@ -19,6 +19,7 @@ from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
     COLUMNS,
     VERDICT_RULE,
+    holm_family,
     Records,
     provenance,
     seeds_needed_text,
@@ -105,7 +106,8 @@ def render(
     page(
         "index.md",
         "lthbench leaderboards",
-        f"Claims checked: {verdict_counts(verdicts)}.\n\n{VERDICT_RULE}\n\n"
+        f"Claims checked: {verdict_counts(verdicts)}.\n\nHolm view: {holm_family(verdicts)}."
+        f"\n\n{VERDICT_RULE}\n\n"
         + tabulate(index_rows, headers=headers, tablefmt="github")
         + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods)
         + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),

@@ -10,7 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
-from lthbench.claims.check import DENSITY_MATCH
+from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.plots import by_round, density_axis, mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
@@ -24,7 +24,7 @@ COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown", "tab:p
 def _nearest(groups: list[tuple[float, Records]], density: float) -> Records:
     """A sibling's results at the density nearest ``density`` (its densities differ), within
     the factor a claim would accept; none farther (a ticket at 3.6% is not a 2% result)."""
-    near = [g for g in groups if max(g[0] / density, density / g[0]) <= DENSITY_MATCH]
+    near = [g for g in groups if stands_for(g[0], density)]
     return min(near, key=lambda g: abs(math.log(g[0] / density)))[1] if near else []
 
 

@@ -62,45 +62,76 @@ def provenance(records: Records) -> str:
     )
 
 
-ORDER = ("reproduced", "refuted", "inconclusive", "missing")
+ORDER = ("reproduced", "refuted", "inconclusive", "not applicable", "missing")
+GIVEN_ONLY = "refuted only through given"
 VERDICT_RULE = (
     "How a verdict is decided: per seed, the margin by which the claim holds (metric − "
     "reference, paired over seeds); its 95% t-interval, with the seeds' spread floored at the "
     "rounding noise of the metric's grid (one step / √12) and widened by one step on each side "
     "(a step: one test example for an accuracy, one evaluation interval for an iteration count, "
-    "0 for FLOPs). **reproduced**: the whole interval satisfies the claim; **refuted**: it "
-    "violates it; **inconclusive**: it straddles the boundary, fewer than two seeds, or a network "
-    "the claim reads collapsed (test accuracy ≤ 2× chance); **missing**: no results. So no "
-    "difference smaller than one step, and no zero-width interval, decides a verdict. A claim "
-    "given others (e.g. a FLOP saving *at comparable accuracy*) is refuted when one of them is "
-    "refuted and inconclusive while one is not reproduced. *Seeds needed*: the seeds whose "
-    "interval would clear the boundary at the observed margin and spread (∞: the margin is "
-    "within one step, so only a finer measure resolves it). † marks a claim whose paper point "
-    "lies where two curves cross (expected margin ≈ 0). *paper* claims are the papers' (or their "
-    "embedded analogues); *lthbench* checks are lthbench's own sanity and acceptance checks."
+    "what one evaluation interval moves a derived metric by, such as a FLOP saving that depends "
+    "on when a ticket was drawn; 0 for exact numbers). **reproduced**: the whole interval "
+    "satisfies the claim; **refuted**: it violates it; **inconclusive**: it straddles the "
+    "boundary, fewer than two seeds, or a network the claim asserts learned collapsed (test "
+    "accuracy ≤ 2× chance; a network a claim says is worse may collapse); **not applicable**: "
+    "the analogue is outside the regime the paper makes the claim in: one of the claim's "
+    "preconditions (lthbench checks of the regime) is refuted, or the pruning emptied a layer, "
+    "so the network read is not the one the claim is about; never counted as refuted; "
+    "**missing**: no results. So no difference smaller than one step, and no zero-width "
+    "interval, decides a verdict. A claim given others (e.g. a FLOP saving *at comparable "
+    "accuracy*) is refuted when one of them is refuted and inconclusive while one is not "
+    "reproduced; a refutation that comes only through a given claim is counted apart, and the "
+    "claim's own verdict is shown beside it. *Holm*: the verdict when the paper claims on these "
+    "pages are taken as one family (each claim's one-sided t-test at 2.5%, Holm's step-down "
+    "adjustment, which holds the chance of any false verdict among them at 2.5% under any "
+    "dependence); both tallies are given. *Seeds needed*: the seeds whose interval would clear "
+    "the boundary at the observed margin and spread (∞: the margin is within one step, so only "
+    "a finer measure resolves it). † marks a claim whose paper point lies where two curves "
+    "cross (expected margin ≈ 0). *paper* claims are the papers' (or their embedded analogues); "
+    "*lthbench* checks are lthbench's own sanity, acceptance and regime checks."
 )
 
 
-def _counts(verdicts: list[Verdict]) -> Counter[str]:
-    return Counter(v.verdict for v in verdicts)
+def _counts(verdicts: list[Verdict], holm: bool = False) -> Counter[str]:
+    counts = Counter((v.holm_verdict or v.verdict) if holm else v.verdict for v in verdicts)
+    if not holm:
+        through = sum(v.given_only and v.verdict == "refuted" for v in verdicts)
+        counts["refuted"] -= through
+        counts[GIVEN_ONLY] += through
+    return counts
 
 
-def verdict_counts(verdicts: list[Verdict]) -> str:
-    """Paper claims and lthbench's own checks, counted apart."""
-    paper = _counts([v for v in verdicts if v.kind == "paper"])
+def _tally(counts: Counter[str]) -> str:
+    words = [ORDER[0], ORDER[1], GIVEN_ONLY, *ORDER[2:]]
+    return ", ".join(f"{counts[w]} {w}" for w in words if counts[w])
+
+
+def verdict_counts(verdicts: list[Verdict], holm: bool = False) -> str:
+    """Paper claims and lthbench's own checks, counted apart; refutations only through a
+    given claim apart from the rest; ``holm``: the paper claims' Holm-adjusted tally."""
+    paper = [v for v in verdicts if v.kind == "paper"]
     own = [v for v in verdicts if v.kind == "lthbench"]
     parts = []
     if paper:
-        parts.append("paper claims: " + ", ".join(f"{paper[w]} {w}" for w in ORDER if paper[w]))
-    if own:
+        parts.append(("paper claims (Holm): " if holm else "paper claims: ")
+                     + _tally(_counts(paper, holm)))  # fmt: skip
+    if own and not holm:
         counts = _counts(own)
         rest = "".join(f", {counts[w]} {w}" for w in ORDER[1:] if counts[w])
         parts.append(f"lthbench checks: {counts['reproduced']}/{len(own)} reproduced{rest}")
     return " · ".join(parts) or "no claims"
 
 
+def holm_family(verdicts: list[Verdict]) -> str:
+    """The Holm view's tally, with the family it was adjusted over stated."""
+    tested = sum(v.kind == "paper" and v.p_value is not None and v.verdict != "not applicable"
+                 for v in verdicts)  # fmt: skip
+    return (f"{verdict_counts(verdicts, holm=True)} (family: the {tested} paper claims with a "
+            "test here, each one-sided at 2.5%, Holm's step-down adjustment)")  # fmt: skip
+
+
 def seeds_needed_text(v: Verdict) -> str:
-    if v.verdict in ("reproduced", "refuted", "missing"):
+    if v.verdict in ("reproduced", "refuted", "missing", "not applicable"):
         return "–"
     if v.seeds_needed is not None:
         return str(v.seeds_needed)
@@ -157,15 +188,32 @@ def verdict_figures(v: Verdict) -> list[str]:
 FIGURE_HEADERS = ["Pm", "mean", "reference", "decision interval", "step"]
 
 
+def verdict_word(v: Verdict) -> str:
+    """The verdict as a table shows it: with its own margin's verdict where a given claim
+    decided it, and why where it is not applicable."""
+    word = f"**{v.verdict}**"
+    if v.given_only:
+        word += f" (given {', '.join(v.given_by)}; its own margin: {v.own_verdict})"
+    if v.reason:
+        word += f" ({v.reason})"
+    return word
+
+
+def reported_text(v: Verdict) -> str:
+    """The paper's number beside the measured mean ('–' where its source states none)."""
+    return "–" if v.reported is None else v.unit.show(v.reported)
+
+
 def verdict_table(verdicts: list[Verdict]) -> str:
     rows = [
         [v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
-         v.kind, v.statement, f"**{v.verdict}**", v.seeds, seeds_needed_text(v),
-         *verdict_figures(v), v.results_from or "–"]
+         v.kind, v.statement, verdict_word(v),
+         v.holm_verdict if v.kind == "paper" else "–", v.seeds, seeds_needed_text(v),
+         reported_text(v), *verdict_figures(v), v.results_from or "–"]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["claim", "kind", "statement", "verdict", "seeds", "seeds needed", *FIGURE_HEADERS,
-               "results from"]  # fmt: skip
+    headers = ["claim", "kind", "statement", "verdict", "Holm", "seeds", "seeds needed",
+               "paper", *FIGURE_HEADERS, "results from"]  # fmt: skip
     return tabulate(rows, headers=headers, tablefmt="github")
 
 

@@ -141,6 +141,13 @@ def _check_claims(entry: Entry, method: Any, params: BaseModel) -> None:
             if conditions[given]:
                 raise UserError(f"claims[{index}].given: {given!r} has conditions of "
                                 "its own; a condition must be a plain claim")  # fmt: skip
+    kinds = {claim.id: claim.kind for claim in entry.claims}
+    for index, claim in enumerate(entry.claims):
+        for condition in claim.preconditions:
+            if kinds.get(condition) != "lthbench":
+                checks = sorted(i for i, k in kinds.items() if k == "lthbench")
+                raise UserError(f"claims[{index}].preconditions: {condition!r} is no lthbench "
+                                f"check of this entry; allowed: {checks}")  # fmt: skip
 
 
 def _check_budget(experiment: Experiment) -> None:

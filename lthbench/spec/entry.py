@@ -143,12 +143,26 @@ class Claim(_Strict):
     """Then this is added (0.034 for '3.4 pp above dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
     where: dict[
-        Literal["density", "min_density", "max_density", "round", "control", "ratio"],
-        float | int | str,
+        Literal["density", "min_density", "max_density", "round", "control", "ratio", "for_all"],
+        bool | float | int | str,
     ] = Field(default_factory=dict)
     """Which results the claim is about: the round nearest a density (only among rounds within
     ``min_density``..``max_density`` when given: the range the paper states), a round, a
-    control, a channel pruning ratio (early_bird)."""
+    control, a channel pruning ratio (early_bird). ``for_all: true`` with a density range
+    makes the claim one about every round inside the range ("surpasses random pruning" over
+    the paper's densities): reproduced when reproduced at each, refuted when refuted at any."""
+    preconditions: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list
+    )
+    """lthbench checks of this entry (``kind: lthbench``) that put the analogue inside the
+    regime where the paper makes the claim ("the slim architecture trained from scratch
+    reaches dense − 1 pp"). When one is refuted, the claim is *not applicable* (never
+    refuted); while one is not reproduced, the claim is at best inconclusive. Unlike
+    ``given`` (a conjunction of claims), a precondition is about the setting, not the paper."""
+    reported: float | None = None
+    """The paper's own number for this claim's metric, in the metric's units (0.7217 for
+    72.17%, 2.23 for a 2.23x saving), shown beside the measured mean; None where the source
+    states no number."""
     required: bool = False
     """`lthbench check` fails (exit 1) when a required claim is refuted or missing."""
     kind: Literal["paper", "lthbench"] = "paper"
@@ -175,6 +189,16 @@ class Claim(_Strict):
             )
         if self.id in self.given:
             raise ValueError("a claim cannot be given itself")
+        if self.id in self.preconditions:
+            raise ValueError("a claim cannot be its own precondition")
+        if self.preconditions and self.kind != "paper":
+            raise ValueError("preconditions belong to paper claims (a regime for a paper's claim)")
+        if "for_all" in self.where and (
+            self.where["for_all"] is not True or "density" in self.where
+            or not {"min_density", "max_density"} & set(self.where)
+        ):
+            raise ValueError("where.for_all: true ranges over min_density..max_density "
+                             "(give the range, and no density)")  # fmt: skip
         if self.op == "within":
             ok = isinstance(self.reference, list) and len(self.reference) == 2
             if not ok or self.reference[0] > self.reference[1]:  # type: ignore[index]

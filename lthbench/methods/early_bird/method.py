@@ -38,6 +38,15 @@ def eb_trains(draw: int | None, total: int) -> bool:
     return draw is not None and draw < total
 
 
+def draw_step(reference: float, cost: float, shift: float) -> float:
+    """How far a saving ``reference / cost`` moves when the draw moves by one evaluation
+    interval, which changes ``cost`` by ``±shift``: the step of the saving's grid (a draw is
+    seen only at an evaluation), so a saving is never resolved more finely than its draw."""
+    moved = [abs(reference / (cost + d) - reference / cost) for d in (shift, -shift)
+             if cost + d > 0]  # fmt: skip
+    return max(moved, default=0.0)
+
+
 def _after_full_search(dense_step: int, search: dict[str, Any], slim: dict[str, Any]) -> int:
     """Training FLOPs of a prune-after-training pipeline: the whole search on the dense network,
     then the slim run's steps."""
@@ -252,10 +261,23 @@ class EarlyBird(Method):
             **trained, "control": None, "training_flops": flops,
             "search_wall_time_s": search_wall, "total_wall_time_s": wall,
         })  # fmt: skip
+        # one evaluation interval later (earlier) the draw moves that many steps from the slim
+        # network to the dense one (back): the grid a saving inherits from the draw's
+        interval = results.experiment.eval_iterations
+        flops_shift = interval * (dense_step - trained["step_flops"])
+        wall_shift = interval * (search_wall / max(start, 1)
+                                 - trained["wall_time_s"] / max(trained["iterations"], 1))  # fmt: skip
+        savings = {}
         if dense is not None:
-            ticket["training_flops_saving_vs_dense"] = dense["training_flops"] / flops
-            ticket["wall_time_saving_vs_dense"] = dense["wall_time_s"] / wall
+            savings["training_flops_saving_vs_dense"] = (dense["training_flops"], flops, flops_shift)
+            savings["wall_time_saving_vs_dense"] = (dense["wall_time_s"], wall, wall_shift)
         if slimming is not None:
-            ticket["training_flops_saving_vs_slimming"] = slimming["training_flops"] / flops
-            ticket["wall_time_saving_vs_slimming"] = slimming["total_wall_time_s"] / wall
+            savings["training_flops_saving_vs_slimming"] = (
+                slimming["training_flops"], flops, flops_shift)
+            savings["wall_time_saving_vs_slimming"] = (
+                slimming["total_wall_time_s"], wall, wall_shift)
+        ticket["steps"] = {}
+        for name, (reference, cost, shift) in savings.items():
+            ticket[name] = reference / cost
+            ticket["steps"][name] = draw_step(reference, cost, shift)
         return ticket

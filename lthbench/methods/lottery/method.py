@@ -17,6 +17,7 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.methods.lottery.params import LotteryParams
+from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.store import Run
 from lthbench.store.runs import StateKind, run_id
 
@@ -63,6 +64,10 @@ class Lottery(Method):
             if value is not None and not (isinstance(value, float | int) and 0 < value <= 1):
                 return f"where.{key}: {value!r} is not in (0, 1]"
         low, high = claim.where.get("min_density", 0.0), claim.where.get("max_density", 1.0)
+        if ("min_density" in claim.where or "max_density" in claim.where) and (
+            "for_all" in claim.where
+        ):
+            return None
         if ("min_density" in claim.where or "max_density" in claim.where) and (
             "density" not in claim.where or not low <= claim.where["density"] <= high  # type: ignore[operator]
         ):
@@ -121,8 +126,6 @@ class Lottery(Method):
     def _check_claim_densities(self, experiment: Experiment, model: nn.Module) -> None:
         """A claim at a density no round reaches (within the match factor) would always read
         'missing': an error at validation, not a surprise after training."""
-        from lthbench.claims.check import DENSITY_MATCH
-
         params: LotteryParams = experiment.params
         reached = [params.rule.expected_density(model, r) for r in range(params.rounds + 1)]
         for index, claim in enumerate(experiment.claims):
@@ -131,8 +134,7 @@ class Lottery(Method):
                 continue
             low = claim.where.get("min_density", 0.0)
             high = claim.where.get("max_density", 1.0)
-            near = [d for d in reached if low <= d <= high
-                    and max(d / density, density / d) <= DENSITY_MATCH]  # fmt: skip
+            near = [d for d in reached if low <= d <= high and stands_for(d, density)]
             if not near:
                 shown = ", ".join(f"{d:.3g}" for d in reached)
                 raise UserError(

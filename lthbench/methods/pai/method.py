@@ -39,7 +39,7 @@ class Pai(Method):
         if problem:
             return problem
         for key in claim.where:
-            if key not in ("control", "round", *DENSITY_KEYS):
+            if key not in ("control", "round", "for_all", *DENSITY_KEYS):
                 return f"where.{key}: pai results are selected by density, round and control"
         control = claim.where.get("control")
         if control is not None and control not in params.controls:

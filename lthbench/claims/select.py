@@ -1,0 +1,106 @@
+"""Which results a claim reads, and what it compares them with.
+
+A claim names its results with ``where`` (the round nearest a density inside a stated range, a
+round, a control, a channel ratio) and its reference with ``reference`` (a number, the same
+seed's dense run, a control of the same round, a sibling entry's ticket). Comparisons between
+results are paired over seeds. Two results of one entry's round share a density; a sibling
+entry's rounds lie at densities of their own, so a sibling is read *at* the density of the
+result it is compared with: exactly where one of its rounds lies there, else interpolated
+between the two rounds around it (linear in log density, as the papers plot density), and
+never extrapolated. Pairing with the nearest round instead would compare unequal sparsities,
+and which one is nearer would decide for or against the claim.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lthbench.spec.density import SAME_DENSITY, stands_for
+
+Records = list[dict[str, Any]]
+
+
+def nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The result nearest ``where['density']`` among those inside the claim's stated range
+    (``min_density``..``max_density``), within a factor DENSITY_MATCH of it."""
+    density = float(where["density"])
+    low, high = float(where.get("min_density", 0.0)), float(where.get("max_density", 1.0))
+    inside = [r for r in candidates if r.get("density") and low <= r["density"] <= high]
+    if not inside:
+        return None
+    best = min(inside, key=lambda r: (abs(math.log(r["density"] / density)), r["round"]))
+    return best if stands_for(best["density"], density) else None
+
+
+def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The result of ``seed`` that ``where`` names (ticket unless a control is named)."""
+    candidates = [
+        r for r in records if r["seed"] == seed and r.get("control") == where.get("control")
+    ]
+    if "round" in where:
+        candidates = [r for r in candidates if r.get("round") == where["round"]]
+    if "ratio" in where:
+        candidates = [r for r in candidates if r.get("ratio") == where["ratio"]]
+    if "density" in where:
+        return nearest(candidates, where)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def density_points(records: Records, where: dict[str, Any]) -> list[int]:
+    """The rounds a ``for_all`` claim ranges over: every round of the named results (ticket
+    unless a control is named) whose density lies in ``min_density``..``max_density``."""
+    low, high = float(where.get("min_density", 0.0)), float(where.get("max_density", 1.0))
+    return sorted({
+        int(r["round"]) for r in records
+        if r.get("control") == where.get("control") and r.get("round") is not None
+        and r.get("density") and low <= r["density"] <= high
+    })  # fmt: skip
+
+
+def at_density(results: Records, density: float, metrics: tuple[str, ...]) -> dict[str, Any] | None:
+    """``results`` (one seed's rounds) read at ``density``: the round there, else ``metrics``
+    interpolated linearly in log density between the rounds on either side; None outside
+    their range or where a bracketing round lacks a metric."""
+    rounds = sorted((r for r in results if r.get("density")), key=lambda r: r["density"])
+    for r in rounds:
+        if abs(r["density"] / density - 1) <= SAME_DENSITY:
+            return r
+    below = [r for r in rounds if r["density"] < density]
+    above = [r for r in rounds if r["density"] > density]
+    if not below or not above:
+        return None
+    low, high = below[-1], above[0]
+    weight = math.log(density / low["density"]) / math.log(high["density"] / low["density"])
+    out = {**low, "density": density, "round": None, "interpolated": (low["round"], high["round"])}
+    for name in metrics:
+        a, b = low.get(name), high.get(name)
+        if a is None or b is None:
+            if name == metrics[0]:
+                return None
+            out.pop(name, None)
+            continue
+        out[name] = (1 - weight) * float(a) + weight * float(b)
+    return out
+
+
+def same_ratio(left: dict[str, Any]) -> dict[str, Any]:
+    """Early-Bird results are compared at the same channel pruning ratio."""
+    return {"ratio": left["ratio"]} if left.get("ratio") is not None else {}
+
+
+def reference_result(
+    reference: str, metric: str, left: dict[str, Any], records: Records,
+    siblings: dict[str, Records],
+) -> dict[str, Any] | None:  # fmt: skip
+    """The result a named reference points to for ``left``'s seed."""
+    if reference == "dense":
+        return select(records, left["seed"], {"round": 0})
+    if reference.startswith("entry:"):
+        other = siblings.get(reference.removeprefix("entry:"), [])
+        if left.get("density"):
+            mine = [r for r in other if r["seed"] == left["seed"] and r.get("control") is None]
+            return at_density(mine, float(left["density"]), (metric, "final_test_accuracy"))
+        return select(other, left["seed"], same_ratio(left))
+    return select(records, left["seed"],
+                  {"round": left.get("round"), "control": reference, **same_ratio(left)})  # fmt: skip
