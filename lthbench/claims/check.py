@@ -28,11 +28,12 @@ many seeds would resolve it (``seeds_needed``) and its one-sided p-value, which
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from lthbench.claims import replication
+from lthbench.claims.compose import combine, in_regime, with_holm, with_replication
 from lthbench.claims.devices import Reading, devices_of, one_device
-from lthbench.claims.multiplicity import ALPHA, holm_rejections
 from lthbench.claims.resolution import (
     MAX_SEEDS_ESTIMATE,
     Facts,
@@ -44,13 +45,22 @@ from lthbench.claims.resolution import (
     within_one_step,
 )
 from lthbench.claims.select import density_points, reference_result, select
+from lthbench.claims.verdict import NOT_APPLICABLE, WORDS, Verdict
 from lthbench.methods import METHODS
-from lthbench.methods.units import Unit, unit_of
+from lthbench.methods.units import unit_of
 from lthbench.run.experiment import Experiment
 from lthbench.spec.density import DENSITY_MATCH
 from lthbench.spec.entry import Claim
 
-__all__ = ["DENSITY_MATCH", "Verdict", "check_entries", "evaluate", "required_failures"]
+__all__ = [
+    "DENSITY_MATCH",
+    "WORDS",
+    "Verdict",
+    "check_entries",
+    "combine",
+    "evaluate",
+    "required_failures",
+]
 
 Records = list[dict[str, Any]]
 UNRESOLVABLE = "more seeds cannot resolve it"
@@ -59,76 +69,6 @@ TOO_MANY = f"more than {MAX_SEEDS_ESTIMATE} seeds"
 """In ``advice``: no number of seeds up to the estimate's bound resolves it."""
 COLLAPSE_FACTOR = 2.0
 """A network whose final test accuracy is not above this many times chance has collapsed."""
-NOT_APPLICABLE = "not applicable"
-WORDS = ("reproduced", "refuted", "inconclusive", NOT_APPLICABLE, "missing")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    entry_id: str
-    claim_id: str
-    statement: str
-    verdict: str
-    required: bool
-    kind: str
-    """'paper' (a paper's claim or its analogue) or 'lthbench' (lthbench's own check)."""
-    seeds: int
-    """Seeds whose results entered the statistics."""
-    mean: float | None
-    """Mean of the claim's metric over those seeds (the measured value)."""
-    reference_mean: float | None
-    """Mean of the reference (after factor and offset); the bounds for 'within'."""
-    difference: float | None
-    """Mean of metric − reference (paired); for 'within', None."""
-    ci_low: float | None
-    ci_high: float | None
-    """The decision interval of the difference (of the metric itself for numbers and
-    'within'): the 95% t-interval, spread floored at the grid's noise, widened by one step."""
-    resolution: float
-    """One step of the margin's grid (0: exact)."""
-    seeds_needed: int | None
-    """Seeds that would resolve the claim at the observed margin and spread; None once
-    resolved, or where no number of seeds can (see ``advice``)."""
-    advice: str
-    """What would resolve an unresolved verdict."""
-    density: float | None
-    """Mean density of the selected results (lottery), for the reader."""
-    crossing: bool
-    """The paper's point lies where two curves cross (expected margin about 0)."""
-    detail: str
-    metric: str = ""
-    """The claim's metric (its unit: an accuracy, an iteration count, a FLOP ratio, ...)."""
-    op: str = ""
-    """'>=', '>', '<=', '<' (the interval is of metric − reference) or 'within' (of the
-    metric itself, against ``bounds``)."""
-    bounds: tuple[float, float] | None = None
-    """A 'within' claim's bounds, tolerance included."""
-    results_from: str = ""
-    """The device and sources of the results read: one device unless mixing was asked for."""
-    unit: Unit = field(default_factory=Unit)
-    """The metric's grid and how pages print it (the method's declared unit or the naming
-    convention's)."""
-    own_verdict: str = ""
-    """The verdict on this claim's own margin, before its ``given`` claims and preconditions."""
-    given_only: bool = False
-    """Refuted only through a ``given`` claim (its own margin is not refuted)."""
-    given_by: tuple[str, ...] = ()
-    """The ``given`` claims that refuted it (with ``given_only``)."""
-    reason: str = ""
-    """Why a verdict is not applicable (the failed precondition, the emptied layer)."""
-    margin: float | None = None
-    """Mean margin by which the claim holds (negative: violated), tolerance included."""
-    p_value: float | None = None
-    """One-sided p-value of the verdict's direction (the sign of the margin) under the same
-    resolution-aware t-test as the interval; None where there is no test (n < 2)."""
-    holm_verdict: str = ""
-    """The verdict after Holm's adjustment over the paper claims checked together
-    (:mod:`lthbench.claims.multiplicity`); '' until adjusted."""
-    reported: float | None = None
-    """The paper's own number for the metric, where its source states one."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def asserts_learned(op: str) -> tuple[bool, bool]:
@@ -210,7 +150,19 @@ def evaluate(
             layers = ", ".join(sorted({x for v in emptied.values() for x in v}))
             reason = (f"the pruning emptied {layers} (seed(s) {seeds}): each kept one channel "
                       "back, so the network read is not the one the claim is about")  # fmt: skip
-        p_value = one_sided_p(margin, spread, n, step) if margin is not None else None
+        strict = claim.op in (">", "<")
+        p_value = None if margin is None else one_sided_p(margin, spread, n, step, strict)
+        outcomes = None
+        if reason:
+            outcomes = replication.certain(NOT_APPLICABLE)
+        elif word == "missing":
+            outcomes = replication.certain("missing")
+        elif n >= 2 and margin is not None and bounds is not None:
+            outcomes = replication.within_outcomes(numbers["mean"] or 0.0, bounds, spread, n, step)
+        elif n >= 2 and margin is not None:
+            outcomes = replication.comparison_outcomes(margin, spread, n, step, strict)
+        if outcomes is not None and collapsed:
+            outcomes = replication.guarded(outcomes)
         return Verdict(
             entry_id=entry.id, claim_id=claim.id, statement=claim.statement,
             verdict=NOT_APPLICABLE if reason else word, required=claim.required,
@@ -223,6 +175,7 @@ def evaluate(
             detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
             results_from=results_from, unit=unit, own_verdict=word, reason=reason,
             margin=margin, p_value=p_value, reported=claim.reported,
+            spread=spread if n >= 2 else None, outcomes=outcomes,
         )  # fmt: skip
 
     if n == 0:
@@ -291,10 +244,12 @@ def _for_all(
         word = "inconclusive" if word == "reproduced" else word
     worst = min((v for v in decided if v.verdict == word),
                 key=lambda v: v.margin if v.margin is not None else 0.0)  # fmt: skip
+    parts = [v.outcomes for v in each]
+    outcomes = replication.for_all(p for p in parts if p) if all(parts) else None
     shown = "; ".join(
         f"Pm {100 * v.density:.3g}%: {v.verdict}" if v.density else f"{v.verdict}" for v in each
     )
-    return replace(worst, verdict=word, own_verdict=word,
+    return replace(worst, verdict=word, own_verdict=word, outcomes=outcomes,
                    detail=f"for all {len(each)} densities in the range ({shown}); shown: the "
                           f"least favourable. {worst.detail}")  # fmt: skip
 
@@ -332,57 +287,6 @@ def _seeds_advice(
     return needed, f"about {needed} seeds at the observed margin and spread"
 
 
-def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
-    """The conjunction of a claim with the claims it is given (a given that is not
-    applicable leaves the conjunction not applicable: 'at comparable accuracy' cannot be
-    read)."""
-    if not givens or verdict.verdict in ("missing", NOT_APPLICABLE):
-        return verdict
-    words = [g.verdict for g in givens]
-    names = ", ".join(f"{g.claim_id} {g.verdict}" for g in givens)
-    detail = f"{verdict.detail}; given {names}"
-    if NOT_APPLICABLE in words:
-        reasons = "; ".join(f"{g.claim_id}: {g.reason}" for g in givens if g.reason)
-        return replace(verdict, verdict=NOT_APPLICABLE, seeds_needed=None, advice="",
-                       detail=detail, reason=f"given {reasons}")  # fmt: skip
-    if verdict.verdict == "refuted":
-        return replace(verdict, detail=detail)
-    if "refuted" in words:
-        word = "refuted"
-    elif all(w == "reproduced" for w in words):
-        return replace(verdict, detail=detail)
-    else:
-        word = "inconclusive"
-    pending = [g for g in givens if g.verdict != "reproduced"]
-    needed = [g.seeds_needed for g in pending if g.seeds_needed is not None]
-    seeds = max([*needed, verdict.seeds_needed or 0]) or None if word == "inconclusive" else None
-    advice = "; ".join(f"{g.claim_id}: {g.advice}" for g in pending if g.advice)
-    return replace(verdict, verdict=word, seeds_needed=seeds,
-                   advice=advice if word == "inconclusive" else "", detail=detail,
-                   given_only=word == "refuted",
-                   given_by=tuple(g.claim_id for g in givens if g.verdict == "refuted"))  # fmt: skip
-
-
-def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
-    """A claim inside the regime its preconditions establish: not applicable when one is
-    refuted (never refuted: the analogue does not test the paper there), at best
-    inconclusive while one is inconclusive, missing while one has no results."""
-    if not preconditions or verdict.verdict == "missing":
-        return verdict
-    failed = [p for p in preconditions if p.verdict == "refuted"]
-    if failed:
-        reason = "; ".join(f"precondition {p.claim_id} refuted ({p.statement})" for p in failed)
-        return replace(verdict, verdict=NOT_APPLICABLE, reason=reason, seeds_needed=None,
-                       advice="", detail=f"{verdict.detail}; {reason}")  # fmt: skip
-    open_ = [p for p in preconditions if p.verdict != "reproduced"]
-    if not open_ or verdict.verdict not in ("reproduced", "refuted"):
-        return verdict
-    names = ", ".join(f"{p.claim_id} {p.verdict}" for p in open_)
-    return replace(verdict, verdict="inconclusive", seeds_needed=None,
-                   advice=f"establish the regime first: {names}",
-                   detail=f"{verdict.detail}; preconditions {names}")  # fmt: skip
-
-
 def check_entries(
     entries: list[Experiment], records: dict[str, Records], mix_devices: bool = False
 ) -> list[Verdict]:
@@ -400,31 +304,7 @@ def check_entries(
         regime = {c.id: in_regime(own[c.id], [own[p] for p in c.preconditions])
                   for c in entry.claims}  # fmt: skip
         verdicts += [combine(regime[c.id], [regime[g] for g in c.given]) for c in entry.claims]
-    return with_holm(verdicts)
-
-
-def with_holm(verdicts: list[Verdict], alpha: float = ALPHA) -> list[Verdict]:
-    """Every verdict with its Holm-adjusted word: the paper claims with a test (two or more
-    seeds, applicable) are the family; a reproduced or refuted verdict whose own test, and
-    for a refutation through ``given`` the given's, Holm does not reject becomes
-    inconclusive. lthbench's checks are not the papers' and are left as they are."""
-    family = [i for i, v in enumerate(verdicts) if v.kind == "paper" and v.p_value is not None
-              and v.verdict != NOT_APPLICABLE]  # fmt: skip
-    rejected = holm_rejections([verdicts[i].p_value or 1.0 for i in family], alpha)
-    kept = {i for i, r in zip(family, rejected, strict=True) if r}
-    by_claim = {(v.entry_id, v.claim_id): i for i, v in enumerate(verdicts)}
-    out = []
-    for i, v in enumerate(verdicts):
-        word = v.verdict
-        if v.kind == "paper" and word in ("reproduced", "refuted"):
-            if v.given_only:
-                givens = [by_claim.get((v.entry_id, g)) for g in v.given_by]
-                held = any(j in kept for j in givens if j is not None)
-            else:
-                held = i in kept
-            word = word if held else "inconclusive"
-        out.append(replace(v, holm_verdict=word))
-    return out
+    return with_replication(with_holm(verdicts))
 
 
 def required_failures(verdicts: list[Verdict]) -> list[Verdict]:

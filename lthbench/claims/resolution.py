@@ -90,7 +90,9 @@ def spread_of(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
 
-def one_sided_p(margin: float, spread: float, n: int, step: float) -> float | None:
+def one_sided_p(
+    margin: float, spread: float, n: int, step: float, strict: bool = False
+) -> float | None:
     """The one-sided p-value of the verdict's direction (the margin's sign) under the rule
     the interval follows: the margin less one step, over the floored standard error, against
     Student's t with n − 1 degrees of freedom. p < 1 − CONFIDENCE/2 exactly when the decision
@@ -101,8 +103,8 @@ def one_sided_p(margin: float, spread: float, n: int, step: float) -> float | No
 
     floored = max(spread, step * QUANTISATION_SD)
     distance = abs(margin) - step
-    if floored == 0:
-        return 0.0 if distance > 0 else 1.0
+    if floored == 0:  # an exact metric on which every seed agrees: certain, either way
+        return 0.0 if distance > 0 or (distance == 0 and not strict and margin >= 0) else 1.0
     return float(1 - stdtr(n - 1, distance * math.sqrt(n) / floored))
 
 

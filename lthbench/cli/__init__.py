@@ -209,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     importing.set_defaults(func=cmd_import)
 
     comparing = commands.add_parser(
-        "compare", help="two stores or bundles, claim by claim; exit 1 when a verdict flips"
+        "compare",
+        help="two stores or bundles, claim by claim; exit 1 when a stable verdict flips "
+        "or one flips between reproduced and refuted",
     )
     common(comparing)
     comparing.add_argument("a", help="a store folder or a bundle")

@@ -110,6 +110,7 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
         return
     from lthbench.report.tables import (
         FIGURE_HEADERS,
+        replication_text,
         reported_text,
         seeds_needed_text,
         verdict_figures,
@@ -118,12 +119,13 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     rows = [
         [v.entry_id, v.claim_id + ("*" if v.required else "") + (" †" if v.crossing else ""),
          v.kind, v.verdict + (f" (own: {v.own_verdict})" if v.given_only else ""),
-         v.holm_verdict if v.kind == "paper" else "–", v.seeds, seeds_needed_text(v),
+         v.holm_verdict if v.kind == "paper" else "–",
+         replication_text(v).replace("**", ""), v.seeds, seeds_needed_text(v),
          reported_text(v), *verdict_figures(v)]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["entry", "claim", "kind", "verdict", "Holm", "seeds", "seeds needed", "paper",
-               *FIGURE_HEADERS]  # fmt: skip
+    headers = ["entry", "claim", "kind", "verdict", "Holm", "replicates", "seeds",
+               "seeds needed", "paper", *FIGURE_HEADERS]  # fmt: skip
     print(tabulate(rows, headers=headers))
     for v in verdicts:
         if v.reason:

@@ -70,7 +70,9 @@ def _results(path: str) -> Iterator[Any]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Exit 1 when a verdict flips between A and B (so CI can catch a changed result)."""
+    """Exit 1 on an unexpected flip between A and B: a verdict both called stable, or one
+    between reproduced and refuted (so CI can catch a changed result); flips of fragile
+    verdicts are reported, not failed."""
     from lthbench.report.compare import compare
 
     experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
@@ -81,6 +83,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison.markdown(args.a, args.b))
     for flip in comparison.flips:
-        print(f"verdict flipped: {flip['entry_id']}/{flip['claim_id']}: {flip['a']} -> "
+        kind = "unexpected" if flip["unexpected"] else "fragile"
+        print(f"verdict flipped ({kind}): {flip['entry_id']}/{flip['claim_id']}: {flip['a']} -> "
               f"{flip['b']}", file=sys.stderr)  # fmt: skip
-    return 1 if comparison.flips else 0
+    return 1 if comparison.unexpected else 0

@@ -143,6 +143,22 @@ def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path
     return True
 
 
+def emptied_warning(records: Records) -> str:
+    """A warning naming every slim network whose mask emptied a layer (it kept one channel
+    so that it computes; the claims reading it are not applicable)."""
+    hits: dict[tuple[str, float], set[str]] = {}
+    for r in records:
+        for layer in r.get("emptied_layers") or []:
+            hits.setdefault((str(r.get("phase")), float(r.get("ratio") or 0)), set()).add(layer)
+    if not hits:
+        return ""
+    listed = "; ".join(f"{phase} at p {100 * ratio:g}%: {', '.join(sorted(layers))}"
+                       for (phase, ratio), layers in sorted(hits.items()))  # fmt: skip
+    return (f"> **Warning: the global BatchNorm threshold emptied a layer** ({listed}). Each such "
+            "layer kept its channel of largest |γ| so that the network computes, which is not "
+            "the network the mask asked for; claims reading it are not applicable.")  # fmt: skip
+
+
 def _ratios(entry: Experiment) -> list[float]:
     return list(entry.params.ratios)
 
@@ -190,6 +206,7 @@ class EarlyBirdPage(MethodPage):
             "not 8-bit hardware's, and its FLOPs are counted like full-precision ones."
             if params.search_precision == "int8"
             else "",
+            emptied_warning(rs),
             section_table(rs, ratios, metric),
             *[
                 sibling_table(entry.id, rs, sibling, records[sibling], ratios, metric)

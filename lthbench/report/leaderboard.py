@@ -19,8 +19,8 @@ from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
     COLUMNS,
     VERDICT_RULE,
-    holm_family,
     Records,
+    holm_family,
     provenance,
     seeds_needed_text,
     verdict_counts,

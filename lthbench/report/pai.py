@@ -10,11 +10,11 @@ from pathlib import Path
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
-from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.plots import by_round, density_axis, mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
+from lthbench.spec.density import DENSITY_MATCH, stands_for
 
 ACCURACY = "final_test_accuracy"
 COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown", "tab:purple",

@@ -12,6 +12,7 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.claims.check import TOO_MANY, UNRESOLVABLE
 from lthbench.claims.devices import device_list
+from lthbench.claims.replication import STABLE
 from lthbench.claims.resolution import MAX_SEEDS_ESTIMATE
 from lthbench.run.experiment import Experiment
 
@@ -84,7 +85,12 @@ VERDICT_RULE = (
     "claim's own verdict is shown beside it. *Holm*: the verdict when the paper claims on these "
     "pages are taken as one family (each claim's one-sided t-test at 2.5%, Holm's step-down "
     "adjustment, which holds the chance of any false verdict among them at 2.5% under any "
-    "dependence); both tallies are given. *Seeds needed*: the seeds whose interval would clear "
+    "dependence); both tallies are given. *Replicates*: the probability that a replication (fresh "
+    "seeds, or these seeds on another machine, whose rounding acts as a fresh sample) gives the "
+    "same verdict, from the predictive distribution of the replication's mean margin given this "
+    "one's (flat prior, the seeds' spread as measured and floored); below "
+    f"{STABLE:g} a verdict is **fragile** and may differ on another machine, with the seeds that "
+    "would make it stable. *Seeds needed*: the seeds whose interval would clear "
     "the boundary at the observed margin and spread (∞: the margin is within one step, so only "
     "a finer measure resolves it). † marks a claim whose paper point lies where two curves "
     "cross (expected margin ≈ 0). *paper* claims are the papers' (or their embedded analogues); "
@@ -101,9 +107,22 @@ def _counts(verdicts: list[Verdict], holm: bool = False) -> Counter[str]:
     return counts
 
 
-def _tally(counts: Counter[str]) -> str:
+def _tally(counts: Counter[str], stable: Counter[str] | None = None) -> str:
     words = [ORDER[0], ORDER[1], GIVEN_ONLY, *ORDER[2:]]
-    return ", ".join(f"{counts[w]} {w}" for w in words if counts[w])
+
+    def one(word: str) -> str:
+        kept = "" if stable is None or word == "missing" else f" ({stable[word]} stable)"
+        return f"{counts[word]} {word}{kept}"
+
+    return ", ".join(one(w) for w in words if counts[w])
+
+
+def _stable(verdicts: list[Verdict]) -> Counter[str]:
+    counts = Counter(v.verdict for v in verdicts if not v.fragile)
+    through = sum(v.given_only and v.verdict == "refuted" and not v.fragile for v in verdicts)
+    counts["refuted"] -= through
+    counts[GIVEN_ONLY] += through
+    return counts
 
 
 def verdict_counts(verdicts: list[Verdict], holm: bool = False) -> str:
@@ -114,7 +133,7 @@ def verdict_counts(verdicts: list[Verdict], holm: bool = False) -> str:
     parts = []
     if paper:
         parts.append(("paper claims (Holm): " if holm else "paper claims: ")
-                     + _tally(_counts(paper, holm)))  # fmt: skip
+                     + _tally(_counts(paper, holm), None if holm else _stable(paper)))  # fmt: skip
     if own and not holm:
         counts = _counts(own)
         rest = "".join(f", {counts[w]} {w}" for w in ORDER[1:] if counts[w])
@@ -195,8 +214,23 @@ def verdict_word(v: Verdict) -> str:
     if v.given_only:
         word += f" (given {', '.join(v.given_by)}; its own margin: {v.own_verdict})"
     if v.reason:
-        word += f" ({v.reason})"
+        own = f"; its own margin: {v.own_verdict}" if v.own_verdict not in ("", v.verdict) else ""
+        word += f" ({v.reason}{own})"
     return word
+
+
+def replication_text(v: Verdict) -> str:
+    """The replication probability, and 'fragile' (with the seeds that would make the
+    verdict stable) where it is below the threshold."""
+    if v.verdict == "missing":
+        return "–"
+    if v.replication is None:
+        return "? **fragile** (one seed)"
+    text = f"{v.replication:.2f}"
+    if not v.fragile:
+        return text
+    more = f"; {v.seeds_for_stable} seeds for ≥ {STABLE:g}" if v.seeds_for_stable else ""
+    return f"{text} **fragile**{more}"
 
 
 def reported_text(v: Verdict) -> str:
@@ -208,12 +242,12 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     rows = [
         [v.claim_id + (" †" if v.crossing else "") + (" (required)" if v.required else ""),
          v.kind, v.statement, verdict_word(v),
-         v.holm_verdict if v.kind == "paper" else "–", v.seeds, seeds_needed_text(v),
-         reported_text(v), *verdict_figures(v), v.results_from or "–"]
+         v.holm_verdict if v.kind == "paper" else "–", replication_text(v), v.seeds,
+         seeds_needed_text(v), reported_text(v), *verdict_figures(v), v.results_from or "–"]
         for v in verdicts
     ]  # fmt: skip
-    headers = ["claim", "kind", "statement", "verdict", "Holm", "seeds", "seeds needed",
-               "paper", *FIGURE_HEADERS, "results from"]  # fmt: skip
+    headers = ["claim", "kind", "statement", "verdict", "Holm", "replicates", "seeds",
+               "seeds needed", "paper", *FIGURE_HEADERS, "results from"]  # fmt: skip
     return tabulate(rows, headers=headers, tablefmt="github")
 
 

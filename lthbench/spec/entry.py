@@ -194,7 +194,8 @@ class Claim(_Strict):
         if self.preconditions and self.kind != "paper":
             raise ValueError("preconditions belong to paper claims (a regime for a paper's claim)")
         if "for_all" in self.where and (
-            self.where["for_all"] is not True or "density" in self.where
+            self.where["for_all"] is not True
+            or "density" in self.where
             or not {"min_density", "max_density"} & set(self.where)
         ):
             raise ValueError("where.for_all: true ranges over min_density..max_density "

@@ -269,13 +269,23 @@ class EarlyBird(Method):
                                  - trained["wall_time_s"] / max(trained["iterations"], 1))  # fmt: skip
         savings = {}
         if dense is not None:
-            savings["training_flops_saving_vs_dense"] = (dense["training_flops"], flops, flops_shift)
+            savings["training_flops_saving_vs_dense"] = (
+                dense["training_flops"],
+                flops,
+                flops_shift,
+            )
             savings["wall_time_saving_vs_dense"] = (dense["wall_time_s"], wall, wall_shift)
         if slimming is not None:
             savings["training_flops_saving_vs_slimming"] = (
-                slimming["training_flops"], flops, flops_shift)
+                slimming["training_flops"],
+                flops,
+                flops_shift,
+            )
             savings["wall_time_saving_vs_slimming"] = (
-                slimming["total_wall_time_s"], wall, wall_shift)
+                slimming["total_wall_time_s"],
+                wall,
+                wall_shift,
+            )
         ticket["steps"] = {}
         for name, (reference, cost, shift) in savings.items():
             ticket[name] = reference / cost

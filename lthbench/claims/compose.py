@@ -1,0 +1,112 @@
+"""Verdicts built of verdicts: a claim inside its regime (preconditions), a claim given
+others, and the paper claims checked together as one family (Holm's adjustment)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lthbench.claims import replication
+from lthbench.claims.multiplicity import ALPHA, holm_rejections
+from lthbench.claims.verdict import NOT_APPLICABLE, Verdict
+
+
+def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
+    """The conjunction of a claim with the claims it is given (a given that is not
+    applicable leaves the conjunction not applicable: 'at comparable accuracy' cannot be
+    read)."""
+    if not givens or verdict.verdict in ("missing", NOT_APPLICABLE):
+        return verdict
+    verdict = replace(verdict, outcomes=_composed(replication.conjunction, verdict, givens))
+    words = [g.verdict for g in givens]
+    names = ", ".join(f"{g.claim_id} {g.verdict}" for g in givens)
+    detail = f"{verdict.detail}; given {names}"
+    if NOT_APPLICABLE in words:
+        reasons = "; ".join(f"{g.claim_id}: {g.reason}" for g in givens if g.reason)
+        return replace(verdict, verdict=NOT_APPLICABLE, seeds_needed=None, advice="",
+                       detail=detail, reason=f"given {reasons}")  # fmt: skip
+    if verdict.verdict == "refuted":
+        return replace(verdict, detail=detail)
+    if "refuted" in words:
+        word = "refuted"
+    elif all(w == "reproduced" for w in words):
+        return replace(verdict, detail=detail)
+    else:
+        word = "inconclusive"
+    pending = [g for g in givens if g.verdict != "reproduced"]
+    needed = [g.seeds_needed for g in pending if g.seeds_needed is not None]
+    seeds = max([*needed, verdict.seeds_needed or 0]) or None if word == "inconclusive" else None
+    advice = "; ".join(f"{g.claim_id}: {g.advice}" for g in pending if g.advice)
+    return replace(verdict, verdict=word, seeds_needed=seeds,
+                   advice=advice if word == "inconclusive" else "", detail=detail,
+                   given_only=word == "refuted",
+                   given_by=tuple(g.claim_id for g in givens if g.verdict == "refuted"))  # fmt: skip
+
+
+def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
+    """A claim inside the regime its preconditions establish: not applicable when one is
+    refuted (never refuted: the analogue does not test the paper there), at best
+    inconclusive while one is inconclusive, missing while one has no results."""
+    if not preconditions or verdict.verdict == "missing":
+        return verdict
+    verdict = replace(verdict, outcomes=_composed(replication.in_regime, verdict, preconditions))
+    failed = [p for p in preconditions if p.verdict == "refuted"]
+    if failed:
+        reason = "; ".join(f"precondition {p.claim_id} refuted ({p.statement})" for p in failed)
+        return replace(verdict, verdict=NOT_APPLICABLE, reason=reason, seeds_needed=None,
+                       advice="", detail=f"{verdict.detail}; {reason}")  # fmt: skip
+    open_ = [p for p in preconditions if p.verdict != "reproduced"]
+    if not open_ or verdict.verdict not in ("reproduced", "refuted"):
+        return verdict
+    names = ", ".join(f"{p.claim_id} {p.verdict}" for p in open_)
+    return replace(verdict, verdict="inconclusive", seeds_needed=None,
+                   advice=f"establish the regime first: {names}",
+                   detail=f"{verdict.detail}; preconditions {names}")  # fmt: skip
+
+
+def with_holm(verdicts: list[Verdict], alpha: float = ALPHA) -> list[Verdict]:
+    """Every verdict with its Holm-adjusted word: the paper claims with a test (two or more
+    seeds, applicable) are the family; a reproduced or refuted verdict whose own test, and
+    for a refutation through ``given`` the given's, Holm does not reject becomes
+    inconclusive. lthbench's checks are not the papers' and are left as they are."""
+    family = [i for i, v in enumerate(verdicts) if v.kind == "paper" and v.p_value is not None
+              and v.verdict != NOT_APPLICABLE]  # fmt: skip
+    rejected = holm_rejections([verdicts[i].p_value or 1.0 for i in family], alpha)
+    kept = {i for i, r in zip(family, rejected, strict=True) if r}
+    by_claim = {(v.entry_id, v.claim_id): i for i, v in enumerate(verdicts)}
+    out = []
+    for i, v in enumerate(verdicts):
+        word = v.verdict
+        if v.kind == "paper" and word in ("reproduced", "refuted"):
+            if v.given_only:
+                givens = [by_claim.get((v.entry_id, g)) for g in v.given_by]
+                held = any(j in kept for j in givens if j is not None)
+            else:
+                held = i in kept
+            word = word if held else "inconclusive"
+        out.append(replace(v, holm_verdict=word))
+    return out
+
+
+def _composed(rule: object, verdict: Verdict, parts: list[Verdict]) -> dict[str, float] | None:
+    """A composite verdict's predicted replication, from its parts' (None if one is unknown)."""
+    if verdict.outcomes is None or any(p.outcomes is None for p in parts):
+        return None
+    return rule(verdict.outcomes, [p.outcomes for p in parts])  # type: ignore[operator]
+
+
+def with_replication(verdicts: list[Verdict]) -> list[Verdict]:
+    """Every verdict with its replication probability, fragile flag and the seeds that would
+    make it stable (:mod:`lthbench.claims.replication`)."""
+    out = []
+    for v in verdicts:
+        if v.verdict == "missing":
+            out.append(replace(v, replication=None, fragile=False))
+            continue
+        probability = None if v.outcomes is None else v.outcomes.get(v.verdict, 0.0)
+        fragile = probability is None or probability < replication.STABLE
+        needed = None
+        if fragile and v.margin is not None and v.spread is not None and v.seeds >= 2:
+            strict = v.op in (">", "<")
+            needed = replication.seeds_for_stable(v.margin, v.spread, v.resolution, strict)
+        out.append(replace(v, replication=probability, fragile=fragile, seeds_for_stable=needed))
+    return out
