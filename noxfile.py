@@ -73,7 +73,7 @@ from pathlib import Path
 fresh, committed = Path(sys.argv[1]), Path(sys.argv[2])
 names = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
 names |= {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
-stale = sorted(str(n) for n in names if n.name != "performance.md"
+stale = sorted(str(n) for n in names if n.name not in ("performance.md", "results.zip")
                and not ((fresh / n).is_file() and (committed / n).is_file()
                         and filecmp.cmp(fresh / n, committed / n, shallow=False)))
 if stale:
@@ -87,7 +87,8 @@ print("leaderboards/ matches the store")
 def leaderboard(session: nox.Session) -> None:
     """Re-render every tier's pages from the store (``-- --store PATH``; default
     $LTHBENCH_STORE) into a scratch folder and fail when the committed leaderboards/ differ
-    (performance.md is the bench's, not compared)."""
+    (performance.md is the bench's and results.zip names the machine that wrote it: neither is
+    compared)."""
     session.install("-e", ".")
     out = session.create_tmp() + "/pages"
     session.run("lthbench", "plan", "--json", *session.posargs, silent=True)

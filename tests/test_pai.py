@@ -172,3 +172,23 @@ def test_a_class_balanced_scoring_batch_takes_the_first_of_each_class_in_the_see
     all_x, all_y = scoring_batch(context, everything)
     firsts = [i for i in range(len(all_y)) if int((all_y[: i + 1] == all_y[i]).sum()) <= 3]
     assert torch.equal(all_y[firsts[: len(y)]], y) and torch.equal(all_x[firsts[: len(y)]], x)
+
+
+def test_a_bundle_carries_the_figures_pai_records_are_read_from(
+    trained: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pruned run's records come from its cached mask figures (``pai-mask.json``, not a
+    ``figures-*`` name): exported and imported into an empty store, the verdict is the same,
+    not 'missing'."""
+    path, flags = trained
+    assert main(["check", "tiny-pai", *flags, "--json"]) in (0, 1)
+    before = json.loads(capsys.readouterr().out)
+    bundle = tmp_path / "pai.zip"
+    assert main(["export", "tiny-pai", *flags, "--out", str(bundle)]) == 0
+    empty = ["--store", str(tmp_path / "empty"), "--registry", str(path.parent)]
+    assert main(["import", str(bundle), *empty]) == 0
+    capsys.readouterr()
+    assert main(["check", "tiny-pai", *empty, "--json"]) in (0, 1)
+    after = json.loads(capsys.readouterr().out)
+    assert [v["verdict"] for v in after] == [v["verdict"] for v in before] != ["missing"]
+    assert [v["mean"] for v in after] == [v["mean"] for v in before]

@@ -29,15 +29,42 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _planned_runs(args: argparse.Namespace, store: Any) -> list[Any]:
     from lthbench.runner.find import variant_experiments
+
+    pairs = variant_experiments(experiments_of(args), store, registry_of(args))
+    return planned_runs([experiment for _, experiment in pairs], store)
+
+
+def planned_runs(experiments: list[Any], store: Any) -> list[Any]:
+    """Every run the experiments' methods plan, once each (shared runs are shared)."""
     from lthbench.runner.jobs import Job
 
     runs: dict[str, Any] = {}
-    for _, experiment in variant_experiments(experiments_of(args), store, registry_of(args)):
+    for experiment in experiments:
         for seed in experiment.seeds:
             job = Job(experiment, seed)
             for run in job.method.plan(job.results(store), experiment.params):
                 runs[run.id] = run
     return list(runs.values())
+
+
+PUBLISHED_BUNDLE = "results.zip"
+"""The results behind a set of pages, beside them: anyone can ``lthbench compare`` a store of
+their own with it, claim by claim."""
+
+
+def publish_results(experiments: list[Any], store: Any, out: Path, banner: str | None) -> None:
+    """Write the bundle behind full-budget pages (results and figures, no weights) into
+    ``out``; dated by the newest result, so the same store gives the same bytes."""
+    from lthbench.store.bundle import export
+
+    if banner is not None:
+        return
+    runs = [run for run in planned_runs(experiments, store) if run.complete]
+    if not runs:
+        return
+    newest = max(str((run.result() or {}).get("finished_at", "")) for run in runs)
+    count = export(runs, out / PUBLISHED_BUNDLE, created=newest or None)
+    print(f"{count} runs behind these pages written to {out / PUBLISHED_BUNDLE}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from lthbench.cli.common import (
     store_of,
     verdicts_of,
 )
+from lthbench.cli.exchange import publish_results
 from lthbench.errors import UserError
 
 
@@ -86,6 +87,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     estimates = estimates_of(experiments, store_of(args))
     for path in render(experiments, records, verdicts, out, banner, estimates):
         print(path)
+    publish_results(experiments, store_of(args), out, banner)
     return 0
 
 

@@ -19,6 +19,7 @@ from lthbench.cli.common import (
     summary_line,
     verdicts_of,
 )
+from lthbench.cli.exchange import publish_results
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -104,6 +105,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     _tensorboard(args, plan(experiments), store)
     records, verdicts = verdicts_of(args, experiments)
     render(experiments, records, verdicts, out, banner, estimates_of(experiments, store))
+    publish_results(experiments, store, out, banner)
     print_verdicts(verdicts, as_json=False)
     print(f"leaderboards written to {args.out}/")
     return print_summary(verdicts)

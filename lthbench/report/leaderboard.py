@@ -21,6 +21,7 @@ from lthbench.report.tables import (
     VERDICT_RULE,
     Records,
     holm_family,
+    machine_note,
     provenance,
     seeds_needed_text,
     verdict_counts,
@@ -107,7 +108,7 @@ def render(
         "index.md",
         "lthbench leaderboards",
         f"Claims checked: {verdict_counts(verdicts)}.\n\nHolm view: {holm_family(verdicts)}."
-        f"\n\n{VERDICT_RULE}\n\n"
+        f"\n\n{machine_note(all_records, verdicts)}\n\n{VERDICT_RULE}\n\n"
         + tabulate(index_rows, headers=headers, tablefmt="github")
         + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods)
         + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),

@@ -149,6 +149,16 @@ def holm_family(verdicts: list[Verdict]) -> str:
             "test here, each one-sided at 2.5%, Holm's step-down adjustment)")  # fmt: skip
 
 
+def machine_note(records: Records, verdicts: list[Verdict]) -> str:
+    """Which machine computed these pages, and which verdicts another machine may change."""
+    fragile = sum(v.fragile and v.verdict != "missing" for v in verdicts)
+    return (f"These results were computed on {device_list(records)}. Another machine rounds "
+            "differently, which acts like a new sample of the same seeds: the "
+            f"{fragile} verdicts marked **fragile** (replication probability below {STABLE:g}) "
+            "may differ there; the others are expected to hold. To compare your own run with "
+            "these pages: `lthbench compare STORE leaderboards/results.zip`.")  # fmt: skip
+
+
 def seeds_needed_text(v: Verdict) -> str:
     if v.verdict in ("reproduced", "refuted", "missing", "not applicable"):
         return "–"

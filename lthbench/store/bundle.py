@@ -7,7 +7,7 @@ The format is plain and documented so that others can read it without lthbench:
   "provenance": {machine, platform, python, torch, cuda, lthbench, commit}, "files":
   {member name: sha256 hex}}``;
 - ``runs/<run id>/<file>``: a run's ``config.json`` (its identity and resolved settings),
-  ``result.json``, ``log.json``, ``timing.json``, cached ``figures-*.json``, and its weights
+  ``result.json``, ``log.json``, ``timing.json``, its cached figures (``<name>.json``), and its weights
   (``*.pt``) only when exported with them.
 
 An import checks everything before it writes anything: the manifest, every member's name
@@ -35,7 +35,13 @@ FORMAT = "lthbench-bundle"
 VERSION = 1
 MANIFEST = "manifest.json"
 MEMBER = re.compile(r"^runs/([0-9a-f]{20})/([A-Za-z0-9][A-Za-z0-9_.-]{0,100})$")
-TEXT_FILES = re.compile(r"^(config|result|log|timing|released|figures-[A-Za-z0-9_.-]+)\.json$")
+TEXT_FILES = re.compile(
+    r"^(?!(imported|checkpoint|detector)\.json$)[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.json$"
+)
+"""A run's text files: config, result, log, timing, released, and the figures its method
+cached under any plain name (a lottery round's ``figures-<rule>``, Early-Bird's ``slim``,
+``early-bird-detection``, ``costs-early-bird-dense``, PaI's ``pai-mask``): records are read
+from them, so a bundle without them reads as 'missing'. Never the import's own note."""
 WEIGHT_FILES = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.pt$")
 MAX_JSON_BYTES = 64 * 2**20
 MAX_WEIGHT_BYTES = 4 * 2**30
@@ -64,9 +70,11 @@ def provenance() -> dict[str, Any]:
     return facts
 
 
-def export(runs: Iterable[Run], path: Path, weights: bool = False) -> int:
+def export(runs: Iterable[Run], path: Path, weights: bool = False,
+           created: str | None = None) -> int:  # fmt: skip
     """Write the complete ``runs`` (their text files; weights with ``weights``) into a bundle
-    at ``path``; returns how many runs it holds."""
+    at ``path``; returns how many runs it holds. With ``created`` given, the bundle is the
+    same bytes for the same runs on the same machine (members carry no timestamps)."""
     files: dict[str, str] = {}
     count = 0
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -81,13 +89,22 @@ def export(runs: Iterable[Run], path: Path, weights: bool = False) -> int:
                 name = f"runs/{run.id}/{file.name}"
                 data = file.read_bytes()
                 files[name] = hashlib.sha256(data).hexdigest()
-                bundle.writestr(name, data)
-        manifest = {"format": FORMAT, "version": VERSION,
-                    "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                        timespec="seconds"),
+                bundle.writestr(_member(name, created), data)
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        manifest = {"format": FORMAT, "version": VERSION, "created": created or now,
                     "provenance": provenance(), "files": files}  # fmt: skip
-        bundle.writestr(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        bundle.writestr(_member(MANIFEST, created), json.dumps(manifest, indent=1, sort_keys=True))
     return count
+
+
+def _member(name: str, created: str | None) -> str | zipfile.ZipInfo:
+    """A member name, or with ``created`` one dated 1980-01-01 (zip's epoch), so that the
+    bytes do not depend on when the bundle was written."""
+    if created is None:
+        return name
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def verify(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
