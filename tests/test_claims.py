@@ -366,7 +366,7 @@ def test_pages_count_paper_claims_apart_from_lthbench_checks_and_show_seeds_need
     entry = entry_with([paper, own])
     verdicts = check_entries([entry], {entry.id: records(values)})
     assert verdict_counts(verdicts) == (
-        "paper claims: 1 inconclusive · lthbench checks: 0/1 reproduced, 1 inconclusive"
+        "paper claims: 1 inconclusive (1 stable) · lthbench checks: 0/1 reproduced, 1 inconclusive"
     )
     table = verdict_table(verdicts)
     assert "seeds needed" in table and f" {verdicts[0].seeds_needed} |" in table

@@ -77,7 +77,7 @@ def test_a_given_only_refutation_is_counted_apart_and_shows_its_own_verdict() ->
     assert save.verdict == "refuted" and save.own_verdict == "reproduced"
     assert save.given_only and save.given_by == ("ACC",)
     counts = verdict_counts(list(verdicts.values()))
-    assert "1 refuted, 1 refuted only through given" in counts
+    assert "1 refuted (1 stable), 1 refuted only through given (1 stable)" in counts
     # refuted on its own margin: not 'only through given'
     own = claim(id="SAVE", metric=ACC, op=">=", reference=0.95, where={"round": 1},
                 given=["ACC"])  # fmt: skip

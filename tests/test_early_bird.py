@@ -134,6 +134,21 @@ def test_slim_inherits_the_surviving_weights_exactly() -> None:
     assert torch.equal(model.get_submodule(first_bn).weight, original.get_submodule(first_bn).weight[keep])  # fmt: skip
 
 
+def test_a_layer_the_mask_empties_is_named_not_silently_given_a_channel_back() -> None:
+    """The global threshold can drop every channel of a layer (the 25-channel MNIST-1D CNN at
+    p = 70%); the slim network keeps one so that it computes, and the plan says which layer
+    was emptied, so the run's record and the page can report it."""
+    model, input_size = _network("mnist1d_cnn")
+    mask = channel_mask(batchnorm_scales(model), 0.3)
+    first = next(iter(mask))
+    assert slim(copy.deepcopy(model), mask, torch.zeros((2, *input_size))).emptied == []
+    mask[first] = torch.zeros_like(mask[first])
+    plan = slim(model, mask, torch.zeros((2, *input_size)))
+    assert plan.emptied == ["features.0"]  # the convolution producing features.1's channels
+    assert first == "features.1"
+    assert int(plan.survivors[first].sum()) == 1
+
+
 # -- FLOPs --------------------------------------------------------------------------------
 
 

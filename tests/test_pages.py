@@ -30,7 +30,8 @@ def test_a_toy_method_from_the_tests_folder_runs_is_checked_and_gets_its_page(
     printed = capsys.readouterr().out
     assert "lthbench checks: 2/2 reproduced" in printed
     pages = tree(out)
-    assert set(pages) == {"index.md", "toy_half_budget.md"}  # no page for methods without entries
+    # no page for methods without entries; the results behind the pages beside them
+    assert set(pages) == {"index.md", "toy_half_budget.md", "results.zip"}
     page = pages["toy_half_budget.md"].decode()
     assert page.startswith("# toy_half_budget") and "### toy" in page and "T-learns" in page
     assert "4 stored results" in page  # two seeds × (full budget, half budget)

@@ -42,8 +42,8 @@ class SlimPlan:
     """(BatchNorm, the one layer reading it, input channels that layer keeps) for BatchNorms
     that keep their width but whose dropped channels leave their reader's input."""
     emptied: list[str] = field(default_factory=list)
-    """Layers the mask dropped entirely (a group's root, or a BatchNorm whose reader would
-    read nothing): each keeps its channel of largest |γ| so that the network still computes,
+    """Layers the mask dropped entirely (a group's root, the layer producing its channels, or
+    a BatchNorm whose reader would read nothing): each keeps its channel of largest |γ| so that the network still computes,
     and a claim reading such a network is not about the architecture the mask asked for."""
 
     def effective(self) -> ChannelMask:
