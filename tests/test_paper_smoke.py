@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lthbench.claims.check import WORDS
 from lthbench.cli import main
 from lthbench.methods import METHODS
 from lthbench.spec.load import default_registry
@@ -59,6 +60,12 @@ def test_every_paper_entry_starts_and_is_checked(
     # has no EB-Train result, so not every record has an accuracy
     assert any(r.get("final_test_accuracy") is not None for r in records)
     assert main(["check", entry, *flags, "--json"]) in (0, 1)  # 1: a required claim refuted
-    verdicts = json.loads(capsys.readouterr().out)  # every claim of the entry has a verdict
-    assert all(v["verdict"] in ("reproduced", "refuted", "inconclusive", "not applicable", "missing")
+    verdicts = json.loads(capsys.readouterr().out)
+    # every claim of the entry has a verdict on its own metric, one of the five words, with its
+    # replication probability where it has one
+    claims = yaml.safe_load((default_registry() / "paper" / f"{entry}.yaml").read_text())["claims"]
+    assert [(v["claim_id"], v["metric"]) for v in verdicts] == [
+        (c["id"], c["metric"]) for c in claims]  # fmt: skip
+    assert all(v["verdict"] in WORDS for v in verdicts)
+    assert all(v["verdict"] == "missing" or v["fragile"] or v["replication"] is not None
                for v in verdicts)  # fmt: skip
