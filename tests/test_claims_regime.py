@@ -173,3 +173,15 @@ def test_check_carries_the_holm_verdict_of_every_paper_claim() -> None:
         raw_alone = v.p_value <= 0.025
         assert (v.verdict == "reproduced") == raw_alone
         assert (v.holm_verdict == "reproduced") == (v.p_value <= 0.025 / 3)
+
+
+def test_a_certain_verdict_keeps_its_word_under_holm() -> None:
+    """An exact metric on which every seed agrees (every seed drew its ticket) has p = 0:
+    Holm rejects it first, it is not lost as if it had no test."""
+    drawn = claim(id="D", metric="drawn", op=">=", reference=1.0, where={"round": 1})
+    entry = entry_with([drawn])
+    rows = [{"seed": s, "round": 1, "control": None, "density": 0.5, "drawn": 1.0}
+            for s in range(3)]  # fmt: skip
+    (verdict,) = check_entries([entry], {entry.id: rows})
+    assert verdict.p_value == 0.0 and verdict.verdict == verdict.holm_verdict == "reproduced"
+    assert verdict.replication == 1.0 and not verdict.fragile

@@ -163,6 +163,10 @@ def evaluate(
             outcomes = replication.comparison_outcomes(margin, spread, n, step, strict)
         if outcomes is not None and collapsed:
             outcomes = replication.guarded(outcomes)
+        stable_at = None
+        unstable = outcomes is not None and outcomes.get(word, 0.0) < replication.STABLE
+        if unstable and margin is not None and n >= 2 and not collapsed:
+            stable_at = replication.seeds_for_stable(margin, spread, step, strict)
         return Verdict(
             entry_id=entry.id, claim_id=claim.id, statement=claim.statement,
             verdict=NOT_APPLICABLE if reason else word, required=claim.required,
@@ -175,7 +179,7 @@ def evaluate(
             detail=detail, metric=claim.metric, op=claim.op, bounds=bounds,
             results_from=results_from, unit=unit, own_verdict=word, reason=reason,
             margin=margin, p_value=p_value, reported=claim.reported,
-            spread=spread if n >= 2 else None, outcomes=outcomes,
+            spread=spread if n >= 2 else None, outcomes=outcomes, seeds_for_stable=stable_at,
         )  # fmt: skip
 
     if n == 0:

@@ -16,7 +16,11 @@ def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
     read)."""
     if not givens or verdict.verdict in ("missing", NOT_APPLICABLE):
         return verdict
-    verdict = replace(verdict, outcomes=_composed(replication.conjunction, verdict, givens))
+    verdict = replace(
+        verdict,
+        outcomes=_composed(replication.conjunction, verdict, givens),
+        seeds_for_stable=_most(verdict, givens),
+    )
     words = [g.verdict for g in givens]
     names = ", ".join(f"{g.claim_id} {g.verdict}" for g in givens)
     detail = f"{verdict.detail}; given {names}"
@@ -48,7 +52,11 @@ def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
     inconclusive while one is inconclusive, missing while one has no results."""
     if not preconditions or verdict.verdict == "missing":
         return verdict
-    verdict = replace(verdict, outcomes=_composed(replication.in_regime, verdict, preconditions))
+    verdict = replace(
+        verdict,
+        outcomes=_composed(replication.in_regime, verdict, preconditions),
+        seeds_for_stable=_most(verdict, preconditions),
+    )
     failed = [p for p in preconditions if p.verdict == "refuted"]
     if failed:
         reason = "; ".join(f"precondition {p.claim_id} refuted ({p.statement})" for p in failed)
@@ -70,7 +78,7 @@ def with_holm(verdicts: list[Verdict], alpha: float = ALPHA) -> list[Verdict]:
     inconclusive. lthbench's checks are not the papers' and are left as they are."""
     family = [i for i, v in enumerate(verdicts) if v.kind == "paper" and v.p_value is not None
               and v.verdict != NOT_APPLICABLE]  # fmt: skip
-    rejected = holm_rejections([verdicts[i].p_value or 1.0 for i in family], alpha)
+    rejected = holm_rejections([_p(verdicts[i]) for i in family], alpha)
     kept = {i for i, r in zip(family, rejected, strict=True) if r}
     by_claim = {(v.entry_id, v.claim_id): i for i, v in enumerate(verdicts)}
     out = []
@@ -95,18 +103,26 @@ def _composed(rule: object, verdict: Verdict, parts: list[Verdict]) -> dict[str,
 
 
 def with_replication(verdicts: list[Verdict]) -> list[Verdict]:
-    """Every verdict with its replication probability, fragile flag and the seeds that would
-    make it stable (:mod:`lthbench.claims.replication`)."""
+    """Every verdict with its replication probability and fragile flag
+    (:mod:`lthbench.claims.replication`); the seeds that would make it stable only where it
+    is fragile."""
     out = []
     for v in verdicts:
         if v.verdict == "missing":
-            out.append(replace(v, replication=None, fragile=False))
+            out.append(replace(v, replication=None, fragile=False, seeds_for_stable=None))
             continue
         probability = None if v.outcomes is None else v.outcomes.get(v.verdict, 0.0)
         fragile = probability is None or probability < replication.STABLE
-        needed = None
-        if fragile and v.margin is not None and v.spread is not None and v.seeds >= 2:
-            strict = v.op in (">", "<")
-            needed = replication.seeds_for_stable(v.margin, v.spread, v.resolution, strict)
-        out.append(replace(v, replication=probability, fragile=fragile, seeds_for_stable=needed))
+        out.append(replace(v, replication=probability, fragile=fragile,
+                           seeds_for_stable=v.seeds_for_stable if fragile else None))  # fmt: skip
     return out
+
+
+def _most(verdict: Verdict, parts: list[Verdict]) -> int | None:
+    """The seeds a composite verdict needs to be stable: as many as its neediest part."""
+    needed = [v.seeds_for_stable for v in (verdict, *parts) if v.seeds_for_stable is not None]
+    return max(needed, default=None)
+
+
+def _p(verdict: Verdict) -> float:
+    return 1.0 if verdict.p_value is None else verdict.p_value
