@@ -68,6 +68,7 @@ def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
     names = ", ".join(f"{p.claim_id} {p.verdict}" for p in open_)
     return replace(verdict, verdict="inconclusive", seeds_needed=None,
                    advice=f"establish the regime first: {names}",
+                   reason=f"regime not established: precondition {names}",
                    detail=f"{verdict.detail}; preconditions {names}")  # fmt: skip
 
 

@@ -63,7 +63,8 @@ class Verdict:
     given_by: tuple[str, ...] = ()
     """The ``given`` claims that refuted it (with ``given_only``)."""
     reason: str = ""
-    """Why a verdict is not applicable (the failed precondition, the emptied layer)."""
+    """Why a verdict is not applicable (the failed precondition, the emptied layer), or only
+    inconclusive where its own margin decides (a precondition not established)."""
     margin: float | None = None
     """Mean margin by which the claim holds (negative: violated), tolerance included."""
     p_value: float | None = None

@@ -129,7 +129,7 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     print(tabulate(rows, headers=headers))
     for v in verdicts:
         if v.reason:
-            print(f"{v.entry_id}/{v.claim_id} not applicable: {v.reason}")
+            print(f"{v.entry_id}/{v.claim_id} {v.verdict}: {v.reason}")
 
 
 def print_summary(verdicts: list[Any], quiet: bool = False) -> int:
