@@ -49,7 +49,7 @@ def combine(verdict: Verdict, givens: list[Verdict]) -> Verdict:
 def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
     """A claim inside the regime its preconditions establish: not applicable when one is
     refuted (never refuted: the analogue does not test the paper there), at best
-    inconclusive while one is inconclusive, missing while one has no results."""
+    inconclusive while one is inconclusive or has no results."""
     if not preconditions or verdict.verdict == "missing":
         return verdict
     verdict = replace(
