@@ -73,12 +73,27 @@ def test_outcomes_are_distributions_that_follow_the_margin() -> None:
     assert far["reproduced"] > 0.95 and near["reproduced"] < STABLE
     # an exact metric on which every seed agrees replicates for certain
     assert comparison_outcomes(0.0, 0.0, 5, 0.0) == {"reproduced": 1.0}
+
     # more seeds make a borderline verdict stable; within a step, none can
-    needed = seeds_for_stable(0.012, 0.01, 0.0)
+    def near_at(n: int) -> float:
+        return comparison_outcomes(0.012, 0.01, n, 0.0)["reproduced"]
+
+    needed = seeds_for_stable(near_at)
     assert needed is not None and needed > 5
-    assert comparison_outcomes(0.012, 0.01, needed, 0.0)["reproduced"] >= STABLE
-    assert comparison_outcomes(0.012, 0.01, needed - 1, 0.0)["reproduced"] < STABLE
-    assert seeds_for_stable(0.0009, 0.01, 0.001) is None
+    assert near_at(needed) >= STABLE and near_at(needed - 1) < STABLE
+    assert (
+        seeds_for_stable(lambda n: comparison_outcomes(0.0009, 0.01, n, 0.001)["reproduced"])
+        is None
+    )
+
+    # a 'within' claim near both bounds needs more seeds than its nearer bound alone says
+    def inside_at(n: int) -> float:
+        return within_outcomes(0.5, (0.48, 0.52), 0.02, n, 0.0)["reproduced"]
+
+    def one_bound_at(n: int) -> float:
+        return comparison_outcomes(0.02, 0.02, n, 0.0)["reproduced"]
+
+    assert (seeds_for_stable(inside_at) or 0) > (seeds_for_stable(one_bound_at) or 0)
 
 
 def test_composite_claims_combine_their_parts_as_independent_replications() -> None:

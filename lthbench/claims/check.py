@@ -166,7 +166,17 @@ def evaluate(
         stable_at = None
         unstable = outcomes is not None and outcomes.get(word, 0.0) < replication.STABLE
         if unstable and margin is not None and n >= 2 and not collapsed:
-            stable_at = replication.seeds_for_stable(margin, spread, step, strict)
+            aim = "reproduced" if margin > 0 else "refuted"
+
+            def probability_at(seeds: int) -> float:
+                if bounds is not None:
+                    mean = numbers["mean"] or 0.0
+                    at = replication.within_outcomes(mean, bounds, spread, seeds, step)
+                else:
+                    at = replication.comparison_outcomes(margin, spread, seeds, step, strict)
+                return at.get(aim, 0.0)
+
+            stable_at = replication.seeds_for_stable(probability_at)
         return Verdict(
             entry_id=entry.id, claim_id=claim.id, statement=claim.statement,
             verdict=NOT_APPLICABLE if reason else word, required=claim.required,

@@ -26,7 +26,7 @@ replication probability is below STABLE is *fragile*: another machine may well s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lthbench.claims.resolution import MAX_SEEDS_ESTIMATE, QUANTISATION_SD, half_width
@@ -159,21 +159,16 @@ def for_all(parts: Iterable[Outcomes]) -> Outcomes:
     return out
 
 
-def seeds_for_stable(margin: float, spread: float, step: float, strict: bool = False,
+def seeds_for_stable(probability_at: Callable[[int], float],
                      threshold: float = STABLE) -> int | None:  # fmt: skip
-    """Seeds at which a verdict with this margin and spread would replicate with probability
-    at least ``threshold`` (its direction: reproduced for a positive margin, refuted for a
-    negative one); None where no number up to the estimate's bound does (a margin within a
-    step or so of the boundary needs a finer measure, not more seeds)."""
-    word = "reproduced" if margin > 0 else "refuted"
-
-    def stable(n: int) -> bool:
-        return comparison_outcomes(margin, spread, n, step, strict).get(word, 0.0) >= threshold
-
-    if not stable(MAX_SEEDS_ESTIMATE):
+    """The fewest seeds n at which ``probability_at(n)`` (a verdict's replication probability
+    had it been read from n seeds with the same margin and spread) reaches ``threshold``;
+    None where no number up to the estimate's bound does (a margin within a step or so of
+    the boundary needs a finer measure, not more seeds)."""
+    if probability_at(MAX_SEEDS_ESTIMATE) < threshold:
         return None
-    low, high = 1, MAX_SEEDS_ESTIMATE  # stable(high); the probability grows with n
+    low, high = 1, MAX_SEEDS_ESTIMATE  # stable at high; the probability grows with n
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if stable(middle) else (middle, high)
+        low, high = (low, middle) if probability_at(middle) >= threshold else (middle, high)
     return high
