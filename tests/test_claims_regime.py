@@ -185,3 +185,20 @@ def test_a_certain_verdict_keeps_its_word_under_holm() -> None:
     (verdict,) = check_entries([entry], {entry.id: rows})
     assert verdict.p_value == 0.0 and verdict.verdict == verdict.holm_verdict == "reproduced"
     assert verdict.replication == 1.0 and not verdict.fragile
+
+
+def test_a_conjunction_is_reproduced_under_holm_only_where_its_givens_are() -> None:
+    """'Saves FLOPs at comparable accuracy': when Holm leaves the accuracy claim
+    inconclusive, the saving is inconclusive under Holm too, whatever its own test."""
+    spread = {0: -0.0031, 1: 0.0, 2: 0.0031}
+    borderline = DENSE | {(s, 1, None): DENSE[(s, 0, None)] + d for s, d in spread.items()}
+    accuracy = claim(id="ACC", metric=ACC, where={"round": 1}, tolerance=0.01)
+    twin = {**accuracy, "id": "ACC2"}  # the same test twice: Holm needs p ≤ 0.025 / 2 first
+    saving = claim(id="SAVE", metric=ACC, op=">=", reference=0.0, where={"round": 1},
+                   given=["ACC"])  # fmt: skip
+    verdicts = _check([accuracy, twin, saving], borderline)
+    assert 0.025 / 2 < verdicts["ACC"].p_value < 0.025
+    assert verdicts["ACC"].verdict == verdicts["SAVE"].verdict == "reproduced"
+    assert verdicts["ACC"].holm_verdict == "inconclusive"
+    assert verdicts["SAVE"].p_value < 0.025 / 3  # its own test stands...
+    assert verdicts["SAVE"].holm_verdict == "inconclusive"  # ...its condition does not

@@ -190,6 +190,7 @@ def evaluate(
             results_from=results_from, unit=unit, own_verdict=word, reason=reason,
             margin=margin, p_value=p_value, reported=claim.reported,
             spread=spread if n >= 2 else None, outcomes=outcomes, seeds_for_stable=stable_at,
+            given=tuple(claim.given),
         )  # fmt: skip
 
     if n == 0:

@@ -74,24 +74,28 @@ def in_regime(verdict: Verdict, preconditions: list[Verdict]) -> Verdict:
 
 def with_holm(verdicts: list[Verdict], alpha: float = ALPHA) -> list[Verdict]:
     """Every verdict with its Holm-adjusted word: the paper claims with a test (two or more
-    seeds, applicable) are the family; a reproduced or refuted verdict whose own test, and
-    for a refutation through ``given`` the given's, Holm does not reject becomes
-    inconclusive. lthbench's checks are not the papers' and are left as they are."""
+    seeds, applicable) are the family. A reproduced or refuted verdict whose own test Holm
+    does not reject becomes inconclusive; a conjunction is reproduced only where every claim
+    it is given still is, and refuted through ``given`` only where the given's refutation
+    stands. lthbench's checks are not the papers' and are left as they are."""
     family = [i for i, v in enumerate(verdicts) if v.kind == "paper" and v.p_value is not None
               and v.verdict != NOT_APPLICABLE]  # fmt: skip
     rejected = holm_rejections([_p(verdicts[i]) for i in family], alpha)
     kept = {i for i, r in zip(family, rejected, strict=True) if r}
-    by_claim = {(v.entry_id, v.claim_id): i for i, v in enumerate(verdicts)}
+
+    def own(i: int, v: Verdict) -> str:
+        decided = v.kind == "paper" and v.verdict in ("reproduced", "refuted")
+        return "inconclusive" if decided and i not in kept else v.verdict
+
+    plain = {(v.entry_id, v.claim_id): own(i, v) for i, v in enumerate(verdicts)}
     out = []
-    for i, v in enumerate(verdicts):
-        word = v.verdict
-        if v.kind == "paper" and word in ("reproduced", "refuted"):
-            if v.given_only:
-                givens = [by_claim.get((v.entry_id, g)) for g in v.given_by]
-                held = any(j in kept for j in givens if j is not None)
-            else:
-                held = i in kept
-            word = word if held else "inconclusive"
+    for v in verdicts:
+        word = plain[(v.entry_id, v.claim_id)]
+        givens = [plain.get((v.entry_id, g), "missing") for g in v.given]
+        if v.given_only:
+            word = "refuted" if "refuted" in givens else "inconclusive"
+        elif word == "reproduced" and any(g != "reproduced" for g in givens):
+            word = "inconclusive"
         out.append(replace(v, holm_verdict=word))
     return out
 

@@ -58,6 +58,8 @@ class Verdict:
     convention's)."""
     own_verdict: str = ""
     """The verdict on this claim's own margin, before its ``given`` claims and preconditions."""
+    given: tuple[str, ...] = ()
+    """The claims of the entry this one is given (its conjunction)."""
     given_only: bool = False
     """Refuted only through a ``given`` claim (its own margin is not refuted)."""
     given_by: tuple[str, ...] = ()
