@@ -49,11 +49,9 @@ from lthbench.claims.verdict import NOT_APPLICABLE, WORDS, Verdict
 from lthbench.methods import METHODS
 from lthbench.methods.units import unit_of
 from lthbench.run.experiment import Experiment
-from lthbench.spec.density import DENSITY_MATCH
 from lthbench.spec.entry import Claim
 
 __all__ = [
-    "DENSITY_MATCH",
     "WORDS",
     "Verdict",
     "check_entries",
