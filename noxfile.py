@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "tests", "ray", "paper_smoke"]
 nox.options.reuse_existing_virtualenvs = True
 
+# Every session that needs torch shares one environment: PyPI's torch is a CUDA build of about
+# 5.5 GB, and one copy per session filled CI's disk (`No space left on device` in the third).
+SHARED_ENV = Path(__file__).parent / ".nox" / "lthbench"
+
+
+class Shared:
+    """The shared environment, created once and brought up to date by every session that uses
+    it; `run` puts its bin/ first on PATH, so programs a script starts come from it too."""
+
+    def __init__(self, session: nox.Session) -> None:
+        self.session = session
+        python = SHARED_ENV / "bin" / "python"
+        if not python.exists():
+            session.run(sys.executable, "-m", "venv", str(SHARED_ENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "--quiet", "--no-cache-dir",
+                    "-e", ".[test,ray]", external=True)  # fmt: skip
+        bin_dir = SHARED_ENV / "bin"
+        self.bin_dir = bin_dir
+        self.env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+                    "VIRTUAL_ENV": str(SHARED_ENV)}  # fmt: skip
+
+    def run(self, program: str, *args: str, **kwargs: object) -> None:
+        own = self.bin_dir / program
+        self.session.run(str(own) if own.exists() else program, *args, env=self.env,
+                         external=True, **kwargs)  # fmt: skip
+
+
 SMOKE_BUDGET = ["--budget", "0.04", "--set", "seeds=[0]"]
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """The test suite (tests marked slow are deselected: the paper smoke, its own session)."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not slow", *session.posargs)
+    Shared(session).run("pytest", "-m", "not slow", *session.posargs)
 
 
 RAY_PORT = 6390
@@ -31,14 +61,13 @@ LTHBENCH_RAY_ADDRESS=127.0.0.1:{RAY_PORT} pytest -m ray -p no:cacheprovider "$@"
 """
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def ray(session: nox.Session) -> None:
     """A real two-node Ray cluster on loopback only (a private network namespace: Ray binds
     the external interface otherwise), the Ray tests against it, and the cluster stopped even
     when they fail."""
-    session.install("-e", ".[test,ray]")
-    session.run("unshare", "-n", "--", "bash", "-c", RAY_CLUSTER, "ray-cluster",
-                *session.posargs, external=True)  # fmt: skip
+    Shared(session).run("unshare", "-n", "--", "bash", "-c", RAY_CLUSTER, "ray-cluster",
+                        *session.posargs)  # fmt: skip
 
 
 @nox.session
@@ -48,23 +77,20 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def smoke(session: nox.Session) -> None:
     """Every embedded entry end to end at a tiny budget, in a throwaway store."""
-    session.install("-e", ".")
+    env = Shared(session)
     store = session.create_tmp() + "/smoke-store"
-    session.run("lthbench", "validate", "registry")
-    session.run("lthbench", "run", "--tier", "embedded", "--store", store, "--quiet", *SMOKE_BUDGET)
-    session.run(
-        "lthbench", "run", "--tier", "embedded", "--store", store, "--dry-run", *SMOKE_BUDGET
-    )
+    env.run("lthbench", "validate", "registry")
+    env.run("lthbench", "run", "--tier", "embedded", "--store", store, "--quiet", *SMOKE_BUDGET)
+    env.run("lthbench", "run", "--tier", "embedded", "--store", store, "--dry-run", *SMOKE_BUDGET)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def reproduce(session: nox.Session) -> None:
     """The README's main job: the embedded tier at full budget, its claims, the pages."""
-    session.install("-e", ".")
-    session.run("lthbench", "reproduce", *session.posargs)
+    Shared(session).run("lthbench", "reproduce", *session.posargs)
 
 
 STALE_PAGES = """
@@ -83,30 +109,28 @@ print("leaderboards/ matches the store")
 """
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def leaderboard(session: nox.Session) -> None:
     """Re-render every tier's pages from the store (``-- --store PATH``; default
     $LTHBENCH_STORE) into a scratch folder and fail when the committed leaderboards/ differ
     (performance.md is the bench's and results.zip names the machine that wrote it: neither is
     compared)."""
-    session.install("-e", ".")
+    env = Shared(session)
     out = session.create_tmp() + "/pages"
-    session.run("lthbench", "plan", "--json", *session.posargs, silent=True)
-    session.run("lthbench", "leaderboard", "--out", out, *session.posargs, silent=True)
-    session.run("python", "-c", STALE_PAGES, out, "leaderboards")
+    env.run("lthbench", "plan", "--json", *session.posargs, silent=True)
+    env.run("lthbench", "leaderboard", "--out", out, *session.posargs, silent=True)
+    env.run("python", "-c", STALE_PAGES, out, "leaderboards")
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def paper_smoke(session: nox.Session) -> None:
     """Every paper-tier entry end to end on synthetic files in the real formats (MNIST IDX,
     CIFAR pickles, an ImageNet folder): about a dozen steps each, one seed, claims checked."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "-m", "slow", "tests/test_paper_smoke.py", *session.posargs)
+    Shared(session).run("pytest", "-m", "slow", "tests/test_paper_smoke.py", *session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
     """lthbench against a plain PyTorch loop and this machine's matmul FLOP/s, vectorised
     multi-run throughput, cost in rounds, the embedded tier: writes leaderboards/performance.md."""
-    session.install("-e", ".")
-    session.run("python", "benchmarks/performance.py", *session.posargs)
+    Shared(session).run("python", "benchmarks/performance.py", *session.posargs)

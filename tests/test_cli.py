@@ -90,7 +90,6 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_result(
     deadline = time.monotonic() + 120
     while not list(killed_store.glob("runs/*/checkpoint.pt")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
