@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lthbench.cli import main
-from lthbench.run.cost import ASSUMED_TFLOPS, estimate_key, planned
+from lthbench.runner.cost import ASSUMED_TFLOPS, estimate_key, planned
 from lthbench.runner.resolve import resolve_entry
 from lthbench.spec.load import load_entry
 

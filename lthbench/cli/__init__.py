@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "with these overrides (see run --set)")  # fmt: skip
     config.set_defaults(func=cmd_config)
 
-    from lthbench.run.cost import ASSUMED_TFLOPS
+    from lthbench.runner.cost import ASSUMED_TFLOPS
 
     plan = commands.add_parser(
         "plan", help="what entries will cost to train: FLOPs and GPU-hours (nothing runs)"

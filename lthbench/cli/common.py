@@ -69,7 +69,7 @@ def verdicts_of(
 def estimates_of(experiments: list[Any], store: Any) -> dict[str, Any]:
     """The cost estimates ``lthbench plan`` cached for these entries (read, never computed:
     the pages build no model); the entries without one are named on stderr."""
-    from lthbench.run.cost import stored_estimate
+    from lthbench.runner.cost import stored_estimate
 
     found = {e.id: stored_estimate(e, store) for e in experiments}
     missing = sorted(name for name, estimate in found.items() if estimate is None)

@@ -69,7 +69,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from lthbench.run.cost import ensure_estimate, flops_label, hours_label
+    from lthbench.runner.cost import ensure_estimate, flops_label, hours_label
 
     if not args.tflops > 0:
         raise UserError(f"--tflops: {args.tflops} is not a positive throughput")

@@ -15,13 +15,13 @@ Its leaderboard page is a :class:`lthbench.report.pages.MethodPage` registered u
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from lthbench.methods.units import Unit
 from lthbench.run import Experiment, SeedResults
-from lthbench.run.cost import PlannedTraining
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
 
@@ -39,6 +39,18 @@ RUN_METRICS = frozenset({
     "final_train_loss", "final_test_loss", "test_loss_at_early_stop", "iterations", "wall_time_s",
 })  # fmt: skip
 """What every trained run reports (see lthbench.train.loop.summarise)."""
+
+
+@dataclass(frozen=True)
+class PlannedTraining:
+    """Networks a method trains for one seed, each for ``iterations`` steps (what
+    ``lthbench plan`` prices: :mod:`lthbench.runner.cost`)."""
+
+    what: str
+    iterations: int
+    networks: int = 1
+    at_most: bool = False
+    """An upper bound: the run may stop earlier or train a smaller (slimmed) network."""
 
 
 class NoParams(BaseModel):

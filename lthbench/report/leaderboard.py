@@ -27,8 +27,8 @@ from lthbench.report.tables import (
     verdict_counts,
     verdict_table,
 )
-from lthbench.run.cost import ASSUMED_TFLOPS, CostEstimate, flops_label
 from lthbench.run.experiment import Experiment
+from lthbench.runner.cost import ASSUMED_TFLOPS, CostEstimate, flops_label
 
 __all__ = ["render", "seeds_needed_text", "verdict_counts", "verdict_table"]
 

@@ -10,11 +10,11 @@ from typing import Any
 from lthbench.run.experiment import Experiment
 from lthbench.run.results import SeedResults
 
-__all__ = ["Context", "Experiment", "RunSpec", "SeedResults", "source_commit"]
+__all__ = ["Context", "Experiment", "RunSpec", "SeedResults"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Context", "RunSpec", "source_commit"):
+    if name in ("Context", "RunSpec"):
         from lthbench.run import context
 
         return getattr(context, name)

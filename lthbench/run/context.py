@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-import platform
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,47 +25,13 @@ import lthbench
 from lthbench.data import DATASETS, Splits
 from lthbench.data.base import DataInfo
 from lthbench.models import create_model
+from lthbench.provenance import device_model, source_commit
 from lthbench.run.results import SeedResults
 from lthbench.spec.entry import DatasetSpec, TrainingHparams
 from lthbench.store import Run
 from lthbench.train import TrainHooks, TrainResult, train
 from lthbench.train.loop import to_layout
 from lthbench.train.vectorised import train_many
-
-
-@functools.cache
-def device_model(device: str) -> str:
-    """What a run computes on, beyond ``cuda:0`` or ``cpu``: the GPU's name, or the CPU's model
-    name (kernels, and so the last bits, differ between models)."""
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-@functools.cache
-def source_commit() -> str:
-    """The git commit lthbench runs from ('+dirty' with local changes), or 'unknown'."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists():
-        return "unknown"
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=10, check=True)  # fmt: skip
-        return done.stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short=12", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
 
 
 @functools.lru_cache(maxsize=8)

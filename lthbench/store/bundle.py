@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lthbench.errors import UserError
+from lthbench.provenance import source_commit
 from lthbench.store.runs import RESULT, Run, RunStore, atomic_write, run_id
 
 FORMAT = "lthbench-bundle"
@@ -61,12 +62,7 @@ def provenance() -> dict[str, Any]:
         facts["cuda"] = torch.version.cuda
     except ImportError:
         pass
-    try:
-        from lthbench.run.context import source_commit
-
-        facts["commit"] = source_commit()
-    except ImportError:
-        pass
+    facts["commit"] = source_commit()
     return facts
 
 

@@ -338,7 +338,7 @@ class RunStore:
         return known if isinstance(known, list) else []
 
     def save_estimate(self, key: str, estimate: dict[str, Any]) -> None:
-        """Cache an entry's cost estimate (see :mod:`lthbench.run.cost`) under ``key``."""
+        """Cache an entry's cost estimate (see :mod:`lthbench.runner.cost`) under ``key``."""
         text = json.dumps(estimate, indent=1, sort_keys=True).encode()
         path = self.root / "estimates" / f"{_plain(key)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from lthbench.methods import METHODS
+from lthbench.methods.base import PlannedTraining
 from lthbench.run.experiment import Experiment
 
 if TYPE_CHECKING:
@@ -31,17 +33,6 @@ ASSUMED_TFLOPS = 15.0
 the FP32 peak of a V100 (15.7 TFLOP/s) and three quarters of an A100's (19.5); the papers
 trained in FP32. Small CIFAR networks at batch 64–128 rarely sustain a GPU's peak, so read the
 hours as a lower bound on wall time."""
-
-
-@dataclass(frozen=True)
-class PlannedTraining:
-    """Networks a method trains for one seed, each for ``iterations`` steps."""
-
-    what: str
-    iterations: int
-    networks: int = 1
-    at_most: bool = False
-    """An upper bound: the run may stop earlier or train a smaller (slimmed) network."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +95,6 @@ def estimate_key(experiment: Experiment) -> str:
 
 
 def planned(experiment: Experiment) -> list[PlannedTraining]:
-    from lthbench.methods import METHODS
-
     return METHODS[experiment.method_name].planned_training(experiment)
 
 
