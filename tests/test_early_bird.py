@@ -16,6 +16,7 @@ from torch import nn
 
 from lthbench.cli import main
 from lthbench.methods.early_bird import EarlyBird, EarlyBirdParams
+from lthbench.methods.early_bird.identity import search_extra, slim_extra
 from lthbench.prune.channels import batchnorm_scales, channel_mask, flatten
 from lthbench.prune.channels import decode_mask as _bits
 from lthbench.prune.channels import encode_mask as _hex
@@ -293,8 +294,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
     entry = load_experiment(path)
     context = Context(entry, 0, RunStore(store), NO_ROOT, CPU, False)
     params = EarlyBirdParams(**TINY_PARAMS)
-    method = EarlyBird()
-    search = context.run_for(method._search_extra(params))
+    search = context.run_for(search_extra(params))
     per_epoch = context.iterations_per_epoch
     total = 6 * per_epoch
     dense = by_phase[("dense", None)]
@@ -313,7 +313,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
                 detector.update(_bits(record["channel_masks"][f"{p:g}"]))
         assert detector.draw_index is not None and detector.draw_index + 1 == epoch
         # EB-Train starts from the drawn weights, slimmed: the kept channels, bit for bit
-        eb_run = context.run_for(method._extra(params, p, "eb_train"))
+        eb_run = context.run_for(slim_extra(params, p, "eb_train"))
         drawn = search.state("ticket", tag=f"{p:g}")
         start = eb_run.state("init")
         keep = eb_run.mask("channels")
@@ -327,7 +327,7 @@ def test_eb_train_inherits_the_drawn_ticket_and_is_accounted(
         slimming = by_phase[("network_slimming", p)]
         assert slimming["training_flops"] == dense["step_flops"] * total + slimming["step_flops"] * total  # fmt: skip
         assert ticket["training_flops_saving_vs_slimming"] > ticket["training_flops_saving_vs_dense"] > 1  # fmt: skip
-        scratch_run = context.run_for(method._extra(params, p, "scratch"))
+        scratch_run = context.run_for(slim_extra(params, p, "scratch"))
         assert not torch.equal(scratch_run.state("init")["features.0.weight"],
                                start["features.0.weight"])  # fmt: skip
     # rerunning trains nothing and gives the same records
@@ -344,13 +344,13 @@ def test_int8_search_stops_at_the_draw_and_retrains_at_full_precision(
     records = _run(path, store)
     assert [r["phase"] for r in records] == ["dense", "eb_train", "eb_train"]
     context = Context(load_experiment(path), 0, RunStore(store), NO_ROOT, CPU, False)
-    search = context.run_for(EarlyBird()._search_extra(EarlyBirdParams(**params)))
+    search = context.run_for(search_extra(EarlyBirdParams(**params)))
     last_draw = max(r["draw_epoch"] for r in records[1:])
     per_epoch = context.iterations_per_epoch
     assert search.result()["iterations"] == last_draw * per_epoch < 6 * per_epoch
     ticket = search.state("ticket", tag="0.5")
     assert _on_grid(ticket["features.0.weight"])  # searched at 8 bits
-    eb_final = context.run_for(EarlyBird()._extra(EarlyBirdParams(**params), 0.5, "eb_train")).state("final")  # fmt: skip
+    eb_final = context.run_for(slim_extra(EarlyBirdParams(**params), 0.5, "eb_train")).state("final")  # fmt: skip
     assert not _on_grid(eb_final["features.0.weight"])  # retrained at full precision
     assert all(r["final_test_accuracy"] > 0.2 for r in records)
 
@@ -433,11 +433,10 @@ def test_eb_train_and_scratch_keep_the_l1_penalty_and_network_slimming_does_not(
     assert params.penalised("eb_train") and params.penalised("scratch")
     assert not params.penalised("network_slimming")
     assert not EarlyBirdParams(retrain_penalty=False).penalised("eb_train")
-    method = EarlyBird()
-    assert method._extra(params, 0.5, "eb_train")["retrain_penalty"] == 1e-4
-    assert "retrain_penalty" not in method._extra(params, 0.5, "network_slimming")
+    assert slim_extra(params, 0.5, "eb_train")["retrain_penalty"] == 1e-4
+    assert "retrain_penalty" not in slim_extra(params, 0.5, "network_slimming")
     off = EarlyBirdParams(retrain_penalty=False)
-    assert "retrain_penalty" not in method._extra(off, 0.5, "eb_train")
+    assert "retrain_penalty" not in slim_extra(off, 0.5, "eb_train")
 
 
 def test_lottery_oneshot_is_the_slimming_channels_reset_to_theta0(
@@ -449,10 +448,10 @@ def test_lottery_oneshot_is_the_slimming_channels_reset_to_theta0(
     path = write_entry(early_bird_entry(params))
     records = _run(path, store)
     context = Context(load_experiment(path), 0, RunStore(store), NO_ROOT, CPU, False)
-    method, typed = EarlyBird(), EarlyBirdParams(**params)
-    search = context.run_for(method._search_extra(typed))
-    lottery = context.run_for(method._extra(typed, 0.5, "lottery_oneshot"))
-    slimming = context.run_for(method._extra(typed, 0.5, "network_slimming"))
+    typed = EarlyBirdParams(**params)
+    search = context.run_for(search_extra(typed))
+    lottery = context.run_for(slim_extra(typed, 0.5, "lottery_oneshot"))
+    slimming = context.run_for(slim_extra(typed, 0.5, "network_slimming"))
     keep = lottery.mask("channels")
     assert all(torch.equal(keep[k], v) for k, v in slimming.mask("channels").items())
     theta0, start = search.state("init"), lottery.state("init")

@@ -13,6 +13,7 @@ import torch
 
 from lthbench.cli import main
 from lthbench.methods import METHODS
+from lthbench.methods.instability.identity import copy_run, parent_extra, ticket_extra
 from lthbench.methods.instability.train import barrier, interpolate
 from lthbench.run import SeedResults
 from lthbench.runner.resolve import resolve_entry
@@ -53,12 +54,12 @@ def test_copies_start_from_theta_k_and_the_path_reproduces_their_errors(
     assert main(["run", "tiny-lmc", *flags, "--quiet"]) == 0
     capsys.readouterr()
     experiment = resolve_entry(load_entry(path))
-    method, params = METHODS["instability"], experiment.params
+    params = experiment.params
     for seed in (0, 1):
         results = SeedResults(experiment, seed, RunStore(store))
-        parent = results.run_for(method.parent_extra(params))
+        parent = results.run_for(parent_extra(params))
         for k, start in (("0it", parent.state("init")), ("40it", parent.state("rewind", "40it"))):
-            first, second = (method.copy_run(results, k, c) for c in (1, 2))
+            first, second = (copy_run(results, k, c) for c in (1, 2))
             for copy in (first, second):  # each copy starts from θ_k of this seed
                 assert all(torch.equal(copy.state("init")[n], v) for n, v in start.items())
             finals = first.state("final"), second.state("final")
@@ -105,16 +106,16 @@ def test_an_imp_tickets_copies_hold_its_mask_and_share_the_lottery_entrys_runs(
     lottery_runs = {p.name for p in (store / "runs").iterdir()}
     assert main(["run", "lmc", *flags, "--quiet"]) == 0
     experiment = resolve_entry(load_entry(path))
-    method, params = METHODS["instability"], experiment.params
+    params = experiment.params
     results = SeedResults(experiment, 0, RunStore(store))
-    ticket = results.run_for(method.ticket_extra(params))
+    ticket = results.run_for(ticket_extra(params))
     assert ticket.id in lottery_runs and ticket.mask() is not None
     chain_runs = {r.id for r in METHODS["lottery"].plan(results, params.ticket.lottery)}
     assert chain_runs <= lottery_runs  # read, not retrained
     mask = ticket.mask()
     for k in ("0it", "40it"):
         for copy in (1, 2):
-            run = method.copy_run(results, k, copy, "ticket")
+            run = copy_run(results, k, copy, "ticket")
             init, final = run.state("init"), run.state("final")
             for name, keep in mask.items():
                 assert not init[name][~keep].any() and not final[name][~keep].any()

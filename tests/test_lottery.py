@@ -13,7 +13,8 @@ from torch import nn
 
 from lthbench.cli import main
 from lthbench.methods import METHODS
-from lthbench.methods.lottery import Lottery, LotteryParams
+from lthbench.methods.lottery import LotteryParams
+from lthbench.methods.lottery.identity import dense_extra, round_extra
 from lthbench.methods.lottery.train import Chain
 from lthbench.models import create_model
 from lthbench.prune.magnitude import prune_global, prune_layerwise, random_mask_like
@@ -186,12 +187,11 @@ def test_resets_restore_theta0_exactly(write_entry: Callable[..., Path], store: 
     )
     run_entry(path, store)
     context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
     params = context.experiment.params
     theta0 = context.run_for().state("init")
     assert all(torch.equal(theta0[k], v) for k, v in context.build_model().state_dict().items())
     for round_ in (1, 2):
-        run = context.run_for(method._extra(params, round_))
+        run = context.run_for(round_extra(params, round_))
         start, mask = run.state("init"), run.mask()
         final = run.state("final")
         for name, keep in mask.items():
@@ -201,11 +201,11 @@ def test_resets_restore_theta0_exactly(write_entry: Callable[..., Path], store: 
         biases = [k for k in theta0 if k not in mask]
         assert all(torch.equal(start[k], theta0[k]) for k in biases)
         # controls start from the ticket's stored mask
-        reinit = context.run_for(method._extra(params, round_, "random_reinit"))
+        reinit = context.run_for(round_extra(params, round_, "random_reinit"))
         assert all(torch.equal(reinit.mask()[k], mask[k]) for k in mask)
         reinit_start = reinit.state("init")
         assert not torch.equal(reinit_start["hidden.0.weight"], start["hidden.0.weight"])
-        shuffled = context.run_for(method._extra(params, round_, "random_prune"))
+        shuffled = context.run_for(round_extra(params, round_, "random_prune"))
         random_mask, random_start = (
             shuffled.mask(),
             shuffled.state("init"),
@@ -219,7 +219,6 @@ def test_rewinding_restores_theta_k_exactly(write_entry: Callable[..., Path], st
     path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "reset": "10it"}))
     run_entry(path, store)
     context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
     params = context.experiment.params
     theta_k = context.run_for({"saves_state_at": "10it"}).state("rewind")
     # θ_k is what 10 iterations of the same training give
@@ -231,7 +230,7 @@ def test_rewinding_restores_theta_k_exactly(write_entry: Callable[..., Path], st
     assert all(torch.equal(theta_k[k], after_ten[k]) for k in theta_k)
     theta0 = context.run_for({"saves_state_at": "10it"}).state("init")
     assert not torch.equal(theta_k["hidden.0.weight"], theta0["hidden.0.weight"])
-    run = context.run_for(method._extra(params, 1))
+    run = context.run_for(round_extra(params, 1))
     start, mask = run.state("init"), run.mask()
     for name, keep in mask.items():
         assert torch.equal(start[name][keep], theta_k[name][keep])
@@ -313,7 +312,7 @@ def test_extending_rounds_reruns_nothing_and_a_kill_resumes_in_its_round(
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # rounds 0-2 untouched
     monkeypatch.setattr(Chain, "_prepare_ticket", original)
     params = context.experiment.params
-    round3 = context.run_for(Lottery()._extra(params, 3))
+    round3 = context.run_for(round_extra(params, 3))
     assert round3.load()["iteration"] == 40  # resumes inside round 3
     resumed = run_entry(longer, store)
     assert [r["run_id"] for r in resumed[:3]] == [r["run_id"] for r in short]
@@ -372,8 +371,8 @@ def test_early_bird_stop_ends_each_round_once_the_magnitude_mask_is_stable(
     assert [round(r["density"] * prunable) for r in records] == [prunable, 1434, 1147]
     context = context_for(path, store)
     plain = context_for(write_entry(lottery({"rounds": 2, "prune_fraction": 0.2}, duration="300it"), name="plain"), store)  # fmt: skip
-    assert context.run_for(Lottery()._dense_extra(LotteryParams(**params))).path != plain.run_for().path  # fmt: skip
-    stored = context.run_for(Lottery()._dense_extra(LotteryParams(**params))).detector()  # fmt: skip
+    assert context.run_for(dense_extra(LotteryParams(**params))).path != plain.run_for().path  # fmt: skip
+    stored = context.run_for(dense_extra(LotteryParams(**params))).detector()  # fmt: skip
     assert stored["iterations"] == [20, 40]
     # never stops when the masks cannot get that close
     strict = {"rounds": 1, "prune_fraction": 0.2, "early_bird_stop": {"window": 2, "epsilon": 1e-9}}
@@ -398,10 +397,9 @@ def test_mask_figures_are_cached_per_pruning_rule_and_equal_recomputed_ones(
 # -- the official codes' semantics ---------------------------------------------------------
 
 
-def _lottery_of(path: Path, store: Path) -> tuple[Context, Lottery, LotteryParams]:
+def _lottery_of(path: Path, store: Path) -> tuple[Context, LotteryParams]:
     context = context_for(path, store)
-    method: Lottery = METHODS["lottery"]  # type: ignore[assignment]
-    return context, method, context.experiment.params
+    return context, context.experiment.params
 
 
 def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
@@ -416,19 +414,19 @@ def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
     )  # fmt: skip
     dense, ticket = run_entry(path, store)
     assert dense["iterations"] == ticket["iterations"] == 60
-    context, method, params = _lottery_of(path, store)
-    extra = method._extra(params, 1)
+    context, params = _lottery_of(path, store)
+    extra = round_extra(params, 1)
     assert extra["trains_from"] == "rewind_point"
     log = context.run_for(extra).log()
     assert [r["iteration"] for r in log] == [20, 40, 60]  # evaluated at θ_k, then at 40 and 60
-    dense_log = context.run_for(method._dense_extra(params)).log()
+    dense_log = context.run_for(dense_extra(params)).log()
     assert [r["lr"] for r in log] == [r["lr"] for r in dense_log if r["iteration"] >= 20]
     assert log[-1]["lr"] == pytest.approx(0.5e-3)  # the milestone at 40 applies, not restarted
     # a rewound ticket's start is θ_k under its mask, and reset to θ0 does not start at k
     init = context_for(write_entry(lottery({"rounds": 1, "prune_fraction": 0.5}), name="b"),
                        store)  # fmt: skip
     init_params = init.experiment.params
-    assert "trains_from" not in method._extra(init_params, 1)
+    assert "trains_from" not in round_extra(init_params, 1)
 
 
 def test_biases_are_masked_with_their_layer_and_held_exactly(
@@ -447,8 +445,8 @@ def test_biases_are_masked_with_their_layer_and_held_exactly(
     path = write_entry(lottery({"rounds": 2, "prune_fraction": 0.5, "prune_biases": True,
                                 "include_output": True}))  # fmt: skip
     records = run_entry(path, store)
-    context, method, params = _lottery_of(path, store)
-    run = context.run_for(method._extra(params, 2))
+    context, params = _lottery_of(path, store)
+    run = context.run_for(round_extra(params, 2))
     stored_mask, final = run.mask(), run.state("final")
     assert any(name.endswith(".bias") for name in stored_mask)
     for name, keep in stored_mask.items():
@@ -467,14 +465,14 @@ def test_prune_at_prunes_from_that_iterations_weights(
     mask is the magnitude mask of the round's weights at that step, not of its final ones."""
     path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "prune_at": "20it"}))
     run_entry(path, store)
-    context, method, params = _lottery_of(path, store)
-    dense = context.run_for(method._dense_extra(params))
+    context, params = _lottery_of(path, store)
+    dense = context.run_for(dense_extra(params))
     at_20, final = dense.state("prune_from"), dense.state("final")
     model = context.build_model()
     weights = params.rule.weights(model)
     expected = params.rule.prune(model, at_20, full_mask(weights), 1)
     from_final = params.rule.prune(model, final, full_mask(weights), 1)
-    stored = context.run_for(method._extra(params, 1)).mask()
+    stored = context.run_for(round_extra(params, 1)).mask()
     assert all(torch.equal(stored[k], expected[k]) for k in expected)
     assert not all(torch.equal(stored[k], from_final[k]) for k in expected)
 
@@ -486,11 +484,11 @@ def test_prune_at_the_first_step_prunes_from_the_initial_weights(
     0), saved before training; no step fires a hook at iteration 0."""
     path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, "prune_at": "0it"}))
     run_entry(path, store)
-    context, method, params = _lottery_of(path, store)
-    dense = context.run_for(method._dense_extra(params))
+    context, params = _lottery_of(path, store)
+    dense = context.run_for(dense_extra(params))
     theta0 = dense.state("init")
     assert all(torch.equal(v, theta0[k]) for k, v in dense.state("prune_from").items())
     model = context.build_model()
     expected = params.rule.prune(model, theta0, full_mask(params.rule.weights(model)), 1)
-    stored = context.run_for(method._extra(params, 1)).mask()
+    stored = context.run_for(round_extra(params, 1)).mask()
     assert all(torch.equal(stored[k], expected[k]) for k in expected)

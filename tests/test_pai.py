@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lthbench.cli import main
+from lthbench.methods.pai.identity import pruned_extra
 from lthbench.models import create_model
 from lthbench.runner.resolve import resolve_entry
 from lthbench.spec.load import load_entry
@@ -52,12 +53,11 @@ def trained(write_entry: Callable[..., Path], store: Path, capsys: pytest.Captur
 def _runs(path: Path, store: Path, seed: int) -> dict[tuple[float, str | None], Any]:
     """The seed's pruned runs by (target density, control)."""
     experiment = resolve_entry(load_entry(path))
-    from lthbench.methods import METHODS
     from lthbench.run import SeedResults
 
-    method, params = METHODS["pai"], experiment.params
+    params = experiment.params
     results = SeedResults(experiment, seed, RunStore(store))
-    return {(d, c): results.run_for(method.extra(params, d, c))
+    return {(d, c): results.run_for(pruned_extra(params, d, c))
             for d in params.densities for c in (None, *params.controls)}  # fmt: skip
 
 
@@ -139,13 +139,10 @@ def test_data_free_synflow_runs_and_bad_params_are_refused(
 def test_entries_differing_only_in_the_criterion_share_their_random_runs(
     write_entry: Callable[..., Path],
 ) -> None:
-    from lthbench.methods import METHODS
-
-    method = METHODS["pai"]
     experiments = [resolve_entry(load_entry(write_entry(pai_entry(c, **scoring), name=c)))
                    for c, scoring in (("snip", {}), ("grasp", {"score_examples": None,
                                       "score_examples_per_class": 3}))]  # fmt: skip
-    ids = [{c: RunStore("unused").run({"x": method.extra(e.params, 0.2, c)}).id
+    ids = [{c: RunStore("unused").run({"x": pruned_extra(e.params, 0.2, c)}).id
             for c in (None, *CONTROLS)} for e in experiments]  # fmt: skip
     assert ids[0]["random"] == ids[1]["random"]
     assert all(ids[0][c] != ids[1][c] for c in (None, "shuffle", "reinit", "invert"))

@@ -41,7 +41,7 @@ def known_names() -> frozenset[str]:
         pass
     import timm
 
-    import lthbench.models.factory  # noqa: F401 - registers lthbench's nets into timm
+    from lthbench.models import mnist1d_nets, paper_nets  # noqa: F401 - register into timm
 
     names = sorted(timm.list_models())
     try:
@@ -61,7 +61,7 @@ def check_model_name(name: str) -> str | None:
         return None
     import timm
 
-    import lthbench.models.factory  # noqa: F401 - registers lthbench's nets into timm
+    from lthbench.models import mnist1d_nets, paper_nets  # noqa: F401 - register into timm
 
     if timm.is_model(name):
         return None

@@ -16,26 +16,20 @@ from lthbench.methods.base import (
     reference_problem,
     register_method,
 )
+from lthbench.methods.early_bird.identity import (
+    DENSE_COSTS,
+    DETECTION,
+    SLIM_COSTS,
+    eb_trains,
+    search_extra,
+    slim_extra,
+)
 from lthbench.methods.early_bird.params import EarlyBirdParams, ratio_key
 from lthbench.methods.units import AT_AN_EVALUATION, Unit
 from lthbench.store import Run
 
 if TYPE_CHECKING:
     from lthbench.run.context import Context
-
-DENSE_COSTS = "costs-early-bird-dense"
-"""Figures kept with the dense run: its per-step training FLOPs, inference FLOPs, parameters."""
-SLIM_COSTS = "slim"
-"""Figures kept with a slim run: the same for the slimmed network, and its channel density."""
-DETECTION = "early-bird-detection"
-"""Figures kept with the search run: per ratio, the draw, the distance matrix, the detector's
-cost (computed from the search's mask log once it is complete)."""
-
-
-def eb_trains(draw: int | None, total: int) -> bool:
-    """Whether EB-Train has steps to take: a ticket drawn at the budget's last evaluation has
-    none left (the search was the whole training), so it has no EB-Train run."""
-    return draw is not None and draw < total
 
 
 def draw_step(reference: float, cost: float, shift: float) -> float:
@@ -103,28 +97,9 @@ class EarlyBird(Method):
                 "milestone to the start, and training.milestones is empty"
             )
 
-    # -- identities ---------------------------------------------------------------------
-    def _search_extra(self, params: EarlyBirdParams) -> dict[str, Any]:
-        extra: dict[str, Any] = {"early_bird_search": params.search_identity()}
-        if not params.full_search:
-            extra["stops_at_draw"] = True
-        return extra
-
-    def _extra(self, params: EarlyBirdParams, ratio: float, phase: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {
-            "early_bird": params.search_identity(),
-            "ratio": ratio,
-            "phase": phase,
-        }
-        if phase == "network_slimming" and params.finetune is not None:
-            extra["finetune"] = str(params.finetune)
-        if params.penalised(phase):
-            extra["retrain_penalty"] = params.sparsity
-        return extra
-
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
         """Every run; once the search's draws are known, none for a ticket never drawn."""
-        search = results.run_for(self._search_extra(params))
+        search = results.run_for(search_extra(params))
         detection = search.figures(DETECTION) or {}
         runs = [results.run_for(), search]
         total = results.experiment.total_iterations
@@ -135,7 +110,7 @@ class EarlyBird(Method):
                     continue
                 if phase == "scratch" and draw is None:
                     continue
-                runs.append(results.run_for(self._extra(params, ratio, phase)))
+                runs.append(results.run_for(slim_extra(params, ratio, phase)))
         return runs
 
     def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
@@ -159,10 +134,10 @@ class EarlyBird(Method):
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.early_bird.train import Search
 
-        Search(self, context, params).train()
+        Search(context, params).train()
 
     def pending(self, results: SeedResults, params: Any) -> bool:
-        search = results.run_for(self._search_extra(params))
+        search = results.run_for(search_extra(params))
         return (
             super().pending(results, params)
             or results.run_for().figures(DENSE_COSTS) is None
@@ -185,11 +160,11 @@ class EarlyBird(Method):
                 "channel_density": 1.0,
             }  # fmt: skip
             records.append(dense)
-        search = results.result(self._search_extra(params))
+        search = results.result(search_extra(params))
         if search is None or costs is None:
             return records
         dense_step = costs["step_flops"]
-        detection = results.run_for(self._search_extra(params)).figures(DETECTION)
+        detection = results.run_for(search_extra(params)).figures(DETECTION)
         if detection is None:
             print(f"warning: run {search['run_id']}: its ticket draws are not computed yet "
                   "(`lthbench run` computes them); not counted", file=sys.stderr)  # fmt: skip
@@ -218,7 +193,7 @@ class EarlyBird(Method):
         """A slim run's result with its costs (None: not stored, or not this entry's)."""
         if phase != "eb_train" and phase not in params.baselines:
             return None
-        extra = self._extra(params, ratio, phase)
+        extra = slim_extra(params, ratio, phase)
         result = results.result(extra)
         if result is None:
             return None

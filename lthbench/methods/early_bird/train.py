@@ -9,12 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from lthbench.methods.early_bird.method import (
+from lthbench.methods.early_bird.identity import (
     DENSE_COSTS,
     DETECTION,
     SLIM_COSTS,
-    EarlyBird,
     eb_trains,
+    search_extra,
+    slim_extra,
 )
 from lthbench.methods.early_bird.params import SCRATCH_SEED_OFFSET, EarlyBirdParams, ratio_key
 from lthbench.prune.channels import (
@@ -61,8 +62,7 @@ class Search:
     """Trains one seed: the dense run and its costs, the search and its draws, then per ratio
     network slimming, EB-Train from the draw, the one-shot structured ticket and scratch."""
 
-    def __init__(self, method: EarlyBird, context: Context, params: EarlyBirdParams) -> None:
-        self.method = method
+    def __init__(self, context: Context, params: EarlyBirdParams) -> None:
         self.context = context
         self.params = params
 
@@ -71,7 +71,7 @@ class Search:
         draw (when there is one), the one-shot structured ticket, scratch (when drawn)."""
         self.context.train_run(label="dense")
         self._cache_dense_costs()
-        self.context.train_run(self.method._search_extra(self.params), self._prepare_search(),
+        self.context.train_run(search_extra(self.params), self._prepare_search(),
                                "search", training=self._search_training())  # fmt: skip
         detection = self.detection()
         training = self.context.training
@@ -149,13 +149,13 @@ class Search:
 
     def _train_slim(self, ratio: float, phase: str,
                     training: TrainingHparams) -> None:  # fmt: skip
-        self.context.train_run(self.method._extra(self.params, ratio, phase),
+        self.context.train_run(slim_extra(self.params, ratio, phase),
                           self._prepare_slim(ratio, phase),
                           f"p={ratio:g} {phase}", training=training)  # fmt: skip
 
     def _prepare_slim(self, ratio: float,
                       phase: str) -> Any:  # fmt: skip
-        search = self.context.run_for(self.method._search_extra(self.params))
+        search = self.context.run_for(search_extra(self.params))
         key = ratio_key(ratio)
 
         def prepare(model: nn.Module, run: Run) -> TrainHooks | None:
@@ -203,7 +203,7 @@ class Search:
         """Per ratio, from the search's log: the draw iteration (None: never) and the search's
         time up to it, the distance matrix between the masks of all evaluations (at their
         epochs), and the detector's cost up to the draw; kept with the search run."""
-        search = self.context.run_for(self.method._search_extra(self.params))
+        search = self.context.run_for(search_extra(self.params))
         cached = search.figures(DETECTION)
         if cached is not None:
             return cached

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -15,19 +14,22 @@ from lthbench.methods.base import (
     SeedResults,
     register_method,
 )
-from lthbench.methods.instability.params import COPY_SEED_OFFSET, InstabilityParams
+from lthbench.methods.instability.identity import (
+    COPIES,
+    copy_extra,
+    copy_results,
+    copy_run,
+    groups,
+    parent_extra,
+    path_figures,
+)
+from lthbench.methods.instability.params import InstabilityParams
+from lthbench.methods.lottery.method import Lottery
 from lthbench.methods.units import points
 from lthbench.store import Run
 
 if TYPE_CHECKING:
     from lthbench.run.context import Context
-
-COPIES = (1, 2)
-
-
-def path_figures(params: InstabilityParams) -> str:
-    """The path's errors and barriers, kept with copy 2 (per number of points)."""
-    return f"instability-path-{params.points}"
 
 
 @register_method
@@ -80,49 +82,17 @@ class Instability(Method):
                                         networks=chain.rounds * (1 + len(chain.controls))))  # fmt: skip
         return plan
 
-    # -- identities ---------------------------------------------------------------------
-    def parent_extra(self, params: InstabilityParams) -> dict[str, Any]:
-        return {"saves_states_at": [str(k) for k in params.rewind_points]}
-
-    def groups(self, params: InstabilityParams) -> list[str | None]:
-        """The networks analysed: the dense one (None) and the IMP ticket when given."""
-        return [None] if params.ticket is None else [None, "ticket"]
-
-    def ticket_extra(self, params: InstabilityParams) -> dict[str, Any]:
-        """The lottery run whose mask is the ticket (its identity as the lottery method's)."""
-        from lthbench.methods.lottery import Lottery
-
-        assert params.ticket is not None
-        return Lottery()._extra(params.ticket.lottery, params.ticket.round)
-
-    def copy_extra(self, results: SeedResults, k: Any, copy: int,
-                   group: str | None = None) -> dict[str, Any]:  # fmt: skip
-        extra = {"trains_from_seed": results.seed, "rewind_point": str(k), "copy": copy}
-        if group == "ticket":
-            params: InstabilityParams = results.experiment.params
-            extra["ticket"] = self.ticket_extra(params)
-        return extra
-
-    def copy_results(self, results: SeedResults, copy: int) -> SeedResults:
-        """The copy's runs: their own seed (its data order), θ_k from this seed."""
-        return dataclasses.replace(results, seed=results.seed + copy * COPY_SEED_OFFSET)
-
-    def copy_run(self, results: SeedResults, k: Any, copy: int, group: str | None = None) -> Run:
-        return self.copy_results(results, copy).run_for(self.copy_extra(results, k, copy, group))
-
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
-        runs = [results.run_for(self.parent_extra(params))]
+        runs = [results.run_for(parent_extra(params))]
         if params.ticket is not None:
-            from lthbench.methods.lottery import Lottery
-
             runs += Lottery().plan(results, params.ticket.lottery)
-        return runs + [self.copy_run(results, k, c, g) for g in self.groups(params)
+        return runs + [copy_run(results, k, c, g) for g in groups(params)
                        for k in params.rewind_points for c in COPIES]  # fmt: skip
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         return super().pending(results, params) or any(
-            self.copy_run(results, k, 2, g).figures(path_figures(params)) is None
-            for g in self.groups(params)
+            copy_run(results, k, 2, g).figures(path_figures(params)) is None
+            for g in groups(params)
             for k in params.rewind_points
         )
 
@@ -130,16 +100,16 @@ class Instability(Method):
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.instability.train import train_seed
 
-        train_seed(self, context, params)
+        train_seed(context, params)
 
     # -- reading ------------------------------------------------------------------------
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
         records = []
-        for group, (round_, k) in itertools.product(self.groups(params),
+        for group, (round_, k) in itertools.product(groups(params),
                                                     enumerate(params.rewind_points)):  # fmt: skip
-            ends = [self.copy_results(results, c).result(self.copy_extra(results, k, c, group))
+            ends = [copy_results(results, c).result(copy_extra(results, k, c, group))
                     for c in COPIES]  # fmt: skip
-            path = self.copy_run(results, k, 2, group).figures(path_figures(params))
+            path = copy_run(results, k, 2, group).figures(path_figures(params))
             if None in ends or path is None:
                 continue
             first, second = ends

@@ -3,48 +3,52 @@ every θ_k, two copies from each θ_k, and the error along the straight path bet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
-from lthbench.methods.instability.method import COPIES, path_figures
+from lthbench.methods.instability.identity import (
+    COPIES,
+    copy_extra,
+    copy_results,
+    copy_run,
+    groups,
+    parent_extra,
+    path_figures,
+    ticket_extra,
+)
 from lthbench.methods.instability.params import InstabilityParams
+from lthbench.methods.lottery.train import Chain
 from lthbench.prune.mask import Mask, apply_mask, density, mask_hooks
 from lthbench.run.context import Context
 from lthbench.store import Run
 from lthbench.train import TrainHooks
 from lthbench.train.loop import evaluate
 
-if TYPE_CHECKING:
-    from lthbench.methods.instability.method import Instability
 
-
-def train_seed(method: Instability, context: Context, params: InstabilityParams) -> None:
+def train_seed(context: Context, params: InstabilityParams) -> None:
     ks = {context.experiment.iterations(k): str(k) for k in params.rewind_points}
-    parent = context.run_for(method.parent_extra(params))
-    context.train_run(method.parent_extra(params), _keep_states(ks), "from θ0")
+    parent = context.run_for(parent_extra(params))
+    context.train_run(parent_extra(params), _keep_states(ks), "from θ0")
     mask = None
     if params.ticket is not None:  # the lottery chain up to the ticket (stored runs are read)
-        from lthbench.methods.lottery import Lottery
-        from lthbench.methods.lottery.train import Chain
-
-        Chain(Lottery(), context, params.ticket.lottery).train()
-        mask = context.run_for(method.ticket_extra(params)).mask()
+        Chain(context, params.ticket.lottery).train()
+        mask = context.run_for(ticket_extra(params)).mask()
         if mask is None:
             raise RuntimeError("the ticket's lottery run has no stored mask")
-    for group in method.groups(params):
+    for group in groups(params):
         for k in params.rewind_points:
             start = context.experiment.iterations(k)
             held = mask if group == "ticket" else None
             for copy in COPIES:
-                child = method.copy_results(context, copy)
+                child = copy_results(context, copy)
                 assert isinstance(child, Context)
-                child.train_run(method.copy_extra(context, k, copy, group),
+                child.train_run(copy_extra(context, k, copy, group),
                                 _start_from(parent, k, start, held),
                                 f"{group or 'dense'} copy {copy} from {k}",
                                 start_iteration=start)  # fmt: skip
-            _cache_path(method, context, params, k, group, held)
+            _cache_path(context, params, k, group, held)
 
 
 def _keep_states(ks: dict[int, str]) -> Any:
@@ -97,13 +101,13 @@ def barrier(errors: list[float]) -> float:
     return max(errors) - (errors[0] + errors[-1]) / 2
 
 
-def _cache_path(method: Instability, context: Context, params: InstabilityParams, k: Any,
+def _cache_path(context: Context, params: InstabilityParams, k: Any,
                 group: str | None, mask: Mask | None) -> None:  # fmt: skip
-    last = method.copy_run(context, k, 2, group)
+    last = copy_run(context, k, 2, group)
     name = path_figures(params)
     if last.figures(name) is not None:
         return
-    ends = [method.copy_run(context, k, c, group).state("final") for c in COPIES]
+    ends = [copy_run(context, k, c, group).state("final") for c in COPIES]
     if ends[0] is None or ends[1] is None:
         raise RuntimeError(f"the copies from {k} have no final weights")
     splits = context.splits()

@@ -16,27 +16,16 @@ from lthbench.methods.base import (
     reference_problem,
     register_method,
 )
+from lthbench.methods.lottery.identity import dense_extra, figures_name, round_extra
 from lthbench.methods.lottery.params import LotteryParams
 from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.store import Run
-from lthbench.store.runs import StateKind, run_id
+from lthbench.store.runs import StateKind
 
 if TYPE_CHECKING:
     from torch import nn
 
     from lthbench.run.context import Context
-
-
-def mask_seed(seed: int, round_: int) -> int:
-    """The seed of a criterion's randomness for the mask of ``round_`` (apart from the
-    random_prune control's stream)."""
-    return (seed * 1000 + round_) * 2 + 1
-
-
-def figures_name(params: LotteryParams) -> str:
-    """Mask figures depend on the pruning rule too (round 0 is shared by entries), so they
-    are cached per rule."""
-    return f"figures-{run_id(params.chain_identity())[:12]}"
 
 
 @register_method
@@ -143,34 +132,10 @@ class Lottery(Method):
                     "always be missing"
                 )
 
-    # -- identities ---------------------------------------------------------------------
-    def _dense_extra(self, params: LotteryParams) -> dict[str, Any]:
-        rewind = params.rewind_point
-        extra = {} if rewind is None else {"saves_state_at": str(rewind)}
-        if params.prune_at is not None:
-            extra["saves_pruning_weights_at"] = str(params.prune_at)
-        if params.early_bird_stop is not None:
-            extra["early_bird_stop"] = params.early_bird_stop.model_dump(mode="json")
-        return extra
-
-    def _extra(
-        self, params: LotteryParams, round_: int, control: str | None = None
-    ) -> dict[str, Any]:
-        if round_ == 0:
-            return self._dense_extra(params)
-        extra: dict[str, Any] = {"lottery": params.chain_identity(), "round": round_}
-        if params.rewind_point is not None:
-            extra["trains_from"] = "rewind_point"
-        if params.vectorise:  # batched convolutions round by group: the group is named
-            extra["vectorised"] = ["ticket", *params.controls]
-        if control is not None:
-            extra["control"] = control
-        return extra
-
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
-        extras = [self._extra(params, r, c) for r in range(1, params.rounds + 1)
+        extras = [round_extra(params, r, c) for r in range(1, params.rounds + 1)
                   for c in (None, *params.controls)]  # fmt: skip
-        return [results.run_for(extra) for extra in [self._dense_extra(params), *extras]]
+        return [results.run_for(extra) for extra in [dense_extra(params), *extras]]
 
     def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
         """Round 0 for the whole duration (or until its Early-Bird stop), then each round's
@@ -189,7 +154,7 @@ class Lottery(Method):
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.lottery.train import Chain
 
-        Chain(self, context, params).train()
+        Chain(context, params).train()
         if not context.experiment.training.keep_weights:
             for run, kind in self.releasable(context, params):
                 run.release_state(kind)
@@ -208,15 +173,15 @@ class Lottery(Method):
         round's are kept for a future extension), a one-shot ticket's never."""
         name = figures_name(params)
         done = [r for r in range(1, params.rounds + 1)
-                if results.run_for(self._extra(params, r)).complete]  # fmt: skip
+                if results.run_for(round_extra(params, r)).complete]  # fmt: skip
         out: list[tuple[Run, StateKind]] = []
         for round_ in done:
             for control in (None, *params.controls):
-                run = results.run_for(self._extra(params, round_, control))
+                run = results.run_for(round_extra(params, round_, control))
                 if not run.complete or run.figures(name) is None:
                     continue
                 out.append((run, "init"))
-                later = results.run_for(self._extra(params, round_ + 1))
+                later = results.run_for(round_extra(params, round_ + 1))
                 pruned_from = (
                     control is None
                     and params.strategy == "iterative"
@@ -240,7 +205,7 @@ class Lottery(Method):
 
     def _record(self, results: SeedResults, params: LotteryParams, round_: int,
                 control: str | None) -> dict[str, Any] | None:  # fmt: skip
-        extra = self._extra(params, round_, control)
+        extra = round_extra(params, round_, control)
         result = results.result(extra)
         if result is None:
             return None

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lthbench.methods.lottery.method import Lottery, figures_name, mask_seed
+from lthbench.methods.lottery.identity import dense_extra, figures_name, mask_seed, round_extra
 from lthbench.methods.lottery.params import REINIT_SEED_OFFSET, LotteryParams
 from lthbench.prune.distance import EarlyBirdDetector
 from lthbench.prune.magnitude import random_mask_like
@@ -32,13 +32,12 @@ class Chain:
     """Trains one seed's chain: round 0 (the dense run, saving what later rounds read), then
     each round's ticket and controls, and caches every run's mask figures."""
 
-    def __init__(self, method: Lottery, context: Context, params: LotteryParams) -> None:
-        self.method = method
+    def __init__(self, context: Context, params: LotteryParams) -> None:
         self.context = context
         self.params = params
 
     def train(self) -> None:
-        self.context.train_run(self.method._dense_extra(self.params), self._prepare_dense(),
+        self.context.train_run(dense_extra(self.params), self._prepare_dense(),
                                "round 0")  # fmt: skip
         self._cache_figures(0, None)
         for round_ in range(1, self.params.rounds + 1):
@@ -60,7 +59,7 @@ class Chain:
         start = 0 if rewind is None else self.context.experiment.iterations(rewind)
         return [
             RunSpec(
-                self.method._extra(self.params, round_, control),
+                round_extra(self.params, round_, control),
                 self._prepare_ticket(round_, start)
                 if control is None
                 else self._prepare_control(round_, control),
@@ -74,7 +73,7 @@ class Chain:
                  model: nn.Module) -> Mask:  # fmt: skip
         if round_ == 0:
             return full_mask(self.params.rule.weights(model))
-        stored = self.context.run_for(self.method._extra(self.params, round_)).mask()
+        stored = self.context.run_for(round_extra(self.params, round_)).mask()
         if stored is None:
             raise RuntimeError(f"round {round_} has no stored mask")
         return stored
@@ -85,7 +84,7 @@ class Chain:
         source = round_ - 1 if self.params.strategy == "iterative" else 0
         steps = 1 if self.params.strategy == "iterative" else round_
         kind: StateKind = "final" if self.params.prune_at is None else "prune_from"
-        trained = self.context.run_for(self.method._extra(self.params, source)).state(kind)
+        trained = self.context.run_for(round_extra(self.params, source)).state(kind)
         if trained is None:
             raise RuntimeError(f"round {source} has no {kind} weights")
         previous = self._mask_of(source, model)
@@ -95,7 +94,7 @@ class Chain:
 
     def _reset_state(self) -> dict[str, torch.Tensor]:
         kind: StateKind = "init" if self.params.rewind_point is None else "rewind"
-        state = self.context.run_for(self.method._dense_extra(self.params)).state(kind)
+        state = self.context.run_for(dense_extra(self.params)).state(kind)
         if state is None:
             raise RuntimeError(f"round 0 has no {kind} weights")
         return state
@@ -186,7 +185,7 @@ class Chain:
         """Compute a trained run's mask figures once and keep them with it, so reading
         results builds no model: density, per-layer densities, and how far the weights the
         next pruning keeps moved from their start compared with all unpruned ones."""
-        run = self.context.run_for(self.method._extra(self.params, round_, control))
+        run = self.context.run_for(round_extra(self.params, round_, control))
         if run.result() is None or run.figures(figures_name(self.params)) is not None:
             return
         model = self.context.build_model()

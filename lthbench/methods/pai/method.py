@@ -15,7 +15,8 @@ from lthbench.methods.base import (
     reference_problem,
     register_method,
 )
-from lthbench.methods.pai.params import SCORING, PaiParams
+from lthbench.methods.pai.identity import FIGURES, pruned_extra
+from lthbench.methods.pai.params import PaiParams
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
     from lthbench.run.context import Context
 
-FIGURES = "pai-mask"
-"""Figures kept with a pruned run: its density and per-layer densities (read without torch)."""
 DENSITY_KEYS = ("density", "min_density", "max_density")
 
 
@@ -73,22 +72,9 @@ class Pai(Method):
                 PlannedTraining("pruned", total, networks=len(params.densities) * per_density)]  # fmt: skip
 
     # -- identities ---------------------------------------------------------------------
-    def extra(
-        self, params: PaiParams, density: float, control: str | None = None
-    ) -> dict[str, Any]:
-        """A pruned network's identity; random pruning does not depend on the criterion, so
-        entries that differ only in it share their ``random`` runs."""
-        identity = params.identity()
-        if control == "random":
-            identity = {k: v for k, v in identity.items() if k not in SCORING}
-        extra: dict[str, Any] = {"pruned_at_init": identity, "density": density}
-        if control is not None:
-            extra["control"] = control
-        return extra
-
     def plan(self, results: SeedResults, params: Any) -> list[Run]:
         return [results.run_for()] + [
-            results.run_for(self.extra(params, d, c))
+            results.run_for(pruned_extra(params, d, c))
             for d in params.densities for c in (None, *params.controls)
         ]  # fmt: skip
 
@@ -102,7 +88,7 @@ class Pai(Method):
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.pai.train import train_seed
 
-        train_seed(self, context, params)
+        train_seed(context, params)
 
     # -- reading ------------------------------------------------------------------------
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
@@ -113,7 +99,7 @@ class Pai(Method):
                     "criterion": params.criterion}]  # fmt: skip
         for round_, target in enumerate(params.densities, start=1):
             for control in (None, *params.controls):
-                extra = self.extra(params, target, control)
+                extra = pruned_extra(params, target, control)
                 result = results.result(extra)
                 if result is None:
                     continue

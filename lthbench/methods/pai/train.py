@@ -4,13 +4,13 @@ density the network pruned at θ0 and each ablation, every mask held exactly by 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from lthbench.data.base import TensorSplit
-from lthbench.methods.pai.method import FIGURES
+from lthbench.methods.pai.identity import FIGURES, pruned_extra
 from lthbench.methods.pai.params import REINIT_SEED_OFFSET, PaiParams
 from lthbench.prune.criteria import CRITERIA
 from lthbench.prune.magnitude import random_mask_like
@@ -27,17 +27,14 @@ from lthbench.run.context import Context
 from lthbench.store import Run
 from lthbench.train import TrainHooks
 
-if TYPE_CHECKING:
-    from lthbench.methods.pai.method import Pai
 
-
-def train_seed(method: Pai, context: Context, params: PaiParams) -> None:
+def train_seed(context: Context, params: PaiParams) -> None:
     context.train_run(label="dense")
     for round_, target in enumerate(params.densities, start=1):
         for control in (None, *params.controls):
-            extra = method.extra(params, target, control)
+            extra = pruned_extra(params, target, control)
             label = f"Pm {100 * target:g}%" + (f" {control}" if control else "")
-            prepare = _prepare(method, context, params, round_, target, control)
+            prepare = _prepare(context, params, round_, target, control)
             context.train_run(extra, prepare, label)
             _cache_figures(context.run_for(extra))
 
@@ -82,7 +79,7 @@ def _pruned_mask(context: Context, params: PaiParams, target: float, model: nn.M
                       invert=invert, batch=batch, input_size=context.data_info.input_size)  # fmt: skip
 
 
-def _prepare(method: Pai, context: Context, params: PaiParams, round_: int, target: float,
+def _prepare(context: Context, params: PaiParams, round_: int, target: float,
              control: str | None) -> Any:  # fmt: skip
     def prepare(model: nn.Module, run: Run) -> TrainHooks:
         mask = run.mask()
@@ -93,7 +90,7 @@ def _prepare(method: Pai, context: Context, params: PaiParams, round_: int, targ
             elif control == "random":
                 mask = _pruned_mask(context, params, target, model, "random")
             else:
-                ticket = context.run_for(method.extra(params, target)).mask()
+                ticket = context.run_for(pruned_extra(params, target)).mask()
                 if ticket is None:
                     raise RuntimeError(f"the network pruned to {target:g} has no stored mask")
                 generator = torch.Generator().manual_seed(context.seed * 1000 + round_)
