@@ -19,6 +19,7 @@ from lthbench.cli.read import cmd_check, cmd_leaderboard, cmd_list, cmd_show, cm
 from lthbench.cli.store import cmd_export_csv, cmd_gc
 from lthbench.cli.train import cmd_reproduce, cmd_run
 from lthbench.errors import UserError
+from lthbench.plugins import load_plugins
 
 __all__ = ["build_parser", "main"]
 
@@ -28,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lthbench", description="Reproducibility benchmark suite for lottery-ticket research."
     )
     parser.add_argument("--version", action="version", version=f"lthbench {__version__}")
+    parser.add_argument("--plugin", action="append", metavar="MODULE_OR_PATH",
+                        help="load a plugin (a module, a .py file or a package folder) before "
+                             "the command, anywhere on the line; repeatable. Installed plugins "
+                             "(entry points in 'lthbench.plugins') and $LTHBENCH_PLUGINS load "
+                             "too; `lthbench list --plugins` shows what each added")  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
 
     def variant_flags(sub: argparse.ArgumentParser, budget_help: str, set_help: str) -> None:
@@ -66,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(listing)
     listing.add_argument("--tier", choices=["embedded", "paper"])
     listing.add_argument("--json", action="store_true", help="print the entries as JSON")
+    listing.add_argument("--plugins", action="store_true", dest="plugins_only",
+                         help="list the loaded plugins and what each registered instead")  # fmt: skip
     listing.set_defaults(func=cmd_list, entries=[])
 
     validate = commands.add_parser("validate", help="validate entry files or folders")
@@ -223,9 +231,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def plugin_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(the --plugin values, the other arguments): plugins load before the parser is built
+    (they add executors, and methods that entries name), wherever the flag stands."""
+    plugins, rest = [], []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument == "--plugin":
+            plugins.append(next(arguments, ""))
+        elif argument.startswith("--plugin="):
+            plugins.append(argument.split("=", 1)[1])
+        else:
+            rest.append(argument)
+    return plugins, rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    plugins, argv = plugin_flags(sys.argv[1:] if argv is None else list(argv))
+    try:
+        load_plugins(plugins)
+    except UserError as error:
+        print(f"lthbench: error: {error}", file=sys.stderr)
+        return error.exit_status
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.plugins = plugins
     if getattr(args, "seed", None) is not None and args.seed < 0:
         parser.exit(2, "lthbench: error: --seed must be a non-negative integer\n")
     try:

@@ -24,6 +24,9 @@ from lthbench.errors import UserError
 def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    if args.plugins_only:
+        return list_plugins(args.json)
+
     experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
     if args.json:
         print(json.dumps([
@@ -45,12 +48,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     import sys
 
     from lthbench.runner.resolve import resolve_entry
-    from lthbench.spec.load import default_registry, entry_files, load_entry
+    from lthbench.spec.load import entry_files, load_entry, registry_folders
 
     valid: list[str] = []
     problems: list[str] = []
     where: dict[str, str] = {}
-    for file in entry_files(args.paths or [default_registry()]):
+    for file in entry_files(args.paths or registry_folders()):
         try:
             experiment = resolve_entry(load_entry(file), fit=True)
         except UserError as error:
@@ -157,3 +160,29 @@ def _run_records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
     result = (run.result() if run else None) or {"run_id": matches[0], "status": "incomplete"}
     seed = run.identity.get("seed") if run else None
     return [{"entry_id": "(no registry entry plans it)", "seed": seed, **result}]
+
+
+def list_plugins(as_json: bool) -> int:
+    """Each loaded plugin, where it came from, and what it registered by kind."""
+    from tabulate import tabulate
+
+    from lthbench.methods import METHODS  # noqa: F401 - the built-ins, to tell them apart
+    from lthbench.plugins import LOADED, added_by
+    from lthbench.spec.load import PLUGIN_ENTRIES
+
+    shown = [{"plugin": p.module, "from": p.origin, "spec": p.spec, "added": added_by(p)}
+             for p in LOADED.values()]  # fmt: skip
+    if as_json:
+        print(json.dumps({"plugins": shown, "entry_folders": [str(f) for f in PLUGIN_ENTRIES]},
+                         indent=1))  # fmt: skip
+        return 0
+    if not shown:
+        print("no plugins loaded (entry points in 'lthbench.plugins', $LTHBENCH_PLUGINS, --plugin)")
+        return 0
+    rows = [[p["plugin"], p["from"],
+             "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p["added"].items())
+             or "nothing registered"] for p in shown]  # fmt: skip
+    print(tabulate(rows, headers=["plugin", "loaded from", "added"]))
+    for folder in PLUGIN_ENTRIES:
+        print(f"entries: {folder}")
+    return 0

@@ -84,7 +84,8 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     settings = Settings(store.root, data_root_of(args), str(device),
                         progress=in_process and not args.quiet and interactive(),
                         download=getattr(args, "download", False),
-                        verify=not getattr(args, "no_verify", False))  # fmt: skip
+                        verify=not getattr(args, "no_verify", False),
+                        plugins=tuple(getattr(args, "plugins", None) or ()))  # fmt: skip
     with SuiteProgress(jobs, store, quiet=args.quiet, as_json=getattr(args, "json", False)):
         executor.run(jobs, settings, lambda job, records: None)
 

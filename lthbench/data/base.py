@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import platformdirs
 
 from lthbench.errors import UserError
+from lthbench.registry import Registry
 from lthbench.spec.entry import DatasetSpec
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class DatasetPlugin:
         raise NotImplementedError
 
 
-DATASETS: dict[str, DatasetPlugin] = {}
+DATASETS: Registry[DatasetPlugin] = Registry("dataset")
 
 
 def _like(value: Any, default: Any) -> bool:
@@ -175,8 +176,9 @@ def _like(value: Any, default: Any) -> bool:
 
 
 def register_dataset(cls: type[DatasetPlugin]) -> type[DatasetPlugin]:
-    """Class decorator: make a dataset available to entries under ``cls.name``."""
-    DATASETS[cls.name] = cls()
+    """Class decorator: make a dataset available to entries under ``cls.name`` (a name taken
+    by another module is an error)."""
+    DATASETS.add(cls.name, cls(), cls.__module__)
     return cls
 
 

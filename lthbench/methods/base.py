@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from lthbench.methods.units import Unit
+from lthbench.registry import Registry
 from lthbench.run import Experiment, SeedResults
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
@@ -132,10 +133,11 @@ def reference_problem(reference: Any, results: set[str]) -> str | None:
     return None
 
 
-METHODS: dict[str, Method] = {}
+METHODS: Registry[Method] = Registry("method")
 
 
 def register_method(cls: type[Method]) -> type[Method]:
-    """Class decorator: entries name the method by ``cls.name``."""
-    METHODS[cls.name] = cls()
+    """Class decorator: entries name the method by ``cls.name`` (a name taken by another
+    module is an error)."""
+    METHODS.add(cls.name, cls(), cls.__module__)
     return cls

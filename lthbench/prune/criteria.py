@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from lthbench.registry import Registry
+
 if TYPE_CHECKING:
     import torch
 
@@ -34,12 +36,13 @@ class Criterion:
         raise NotImplementedError
 
 
-CRITERIA: dict[str, Criterion] = {}
+CRITERIA: Registry[Criterion] = Registry("criterion")
 
 
 def register_criterion(cls: type[Criterion]) -> type[Criterion]:
-    """Class decorator: entries name the criterion by ``cls.name``."""
-    CRITERIA[cls.name] = cls()
+    """Class decorator: entries name the criterion by ``cls.name`` (a name taken by another
+    module is an error)."""
+    CRITERIA.add(cls.name, cls(), cls.__module__)
     return cls
 
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.registry import Registry
 from lthbench.report.tables import (
     RUN_SUMMARY_HEADERS,
     Records,
@@ -66,14 +67,14 @@ class MethodPage:
         return "\n\n".join(parts)
 
 
-PAGES: dict[str, MethodPage] = {}
+PAGES: Registry[MethodPage] = Registry("page")
 
 
 def register_page(method: str) -> Callable[[type[MethodPage]], type[MethodPage]]:
     """Class decorator: the page of entries whose method is ``method``."""
 
     def register(cls: type[MethodPage]) -> type[MethodPage]:
-        PAGES[method] = cls()
+        PAGES.add(method, cls(), cls.__module__)
         return cls
 
     return register

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -36,6 +37,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from lthbench.errors import UserError
+from lthbench.plugins import load_plugins
+from lthbench.registry import Registry
 
 if TYPE_CHECKING:  # the jobs module imports torch; this one stays light for the CLI's parser
     from lthbench.runner.jobs import Job
@@ -74,6 +77,9 @@ class Settings:
     """``--download``: torchvision may fetch missing real datasets (in every worker)."""
     verify: bool = True
     """``--no-verify`` clears it: datasets are read without torchvision's checksums."""
+    plugins: tuple[str, ...] = ()
+    """The command's ``--plugin`` values: a worker loads them (and the installed entry points,
+    and ``$LTHBENCH_PLUGINS`` where it inherits the environment) before it reads a job."""
 
 
 def _checkpoint_interval() -> float:
@@ -86,6 +92,7 @@ def run_job(job: Job, settings: Settings) -> Records:
     """Execute one job (in whichever process or Ray worker this is) and return its records."""
     import torch
 
+    load_plugins(settings.plugins)
     from lthbench.data import vision
     from lthbench.runner.jobs import choose_device, execute
     from lthbench.store import RunStore
@@ -101,18 +108,25 @@ def run_job(job: Job, settings: Settings) -> Records:
                    settings.checkpoint_seconds)  # fmt: skip
 
 
+def run_pickled_job(job: bytes, settings: Settings) -> Records:
+    """A Ray task: the job travels pickled and is read after the plugins load (Ray would
+    unpickle an argument before the task's first line)."""
+    load_plugins(settings.plugins)
+    return run_job(pickle.loads(job), settings)
+
+
 class Executor(Protocol):
     def run(self, jobs: list[Job], settings: Settings, on_records: OnRecords) -> None:
         """Run every job; call ``on_records`` in this process as each one finishes."""
 
 
-EXECUTORS: dict[str, Callable[[Any], Executor]] = {}
+EXECUTORS: Registry[Callable[[Any], Executor]] = Registry("executor")
 """Executor factories by name; each takes the parsed CLI arguments (``jobs``, ``ray_address``)."""
 
 
 def register_executor(cls: Any) -> Any:
     """Class decorator: ``--executor cls.name`` builds ``cls.from_args(args)``."""
-    EXECUTORS[cls.name] = cls.from_args
+    EXECUTORS.add(cls.name, cls.from_args, cls.__module__)
     return cls
 
 
@@ -145,6 +159,13 @@ def end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def start_worker(parent: int, plugins: tuple[str, ...]) -> None:
+    """Worker initializer: end with the parent, and load the plugins before any job is
+    unpickled (a job's typed params may be a plugin's class)."""
+    end_with_parent(parent)
+    load_plugins(plugins)
+
+
 @register_executor
 class ProcessExecutor:
     """A pool of spawned worker processes; a pool broken by a dead worker is replaced and the
@@ -173,8 +194,8 @@ class ProcessExecutor:
             if not pending:
                 return
             with ProcessPoolExecutor(self.workers, mp_context=context,
-                                     initializer=end_with_parent,
-                                     initargs=(os.getpid(),)) as pool:  # fmt: skip
+                                     initializer=start_worker,
+                                     initargs=(os.getpid(), settings.plugins)) as pool:  # fmt: skip
                 running: dict[Future[Records], Job] = {
                     pool.submit(run_job, job, settings): job for job in pending
                 }
@@ -219,12 +240,12 @@ class RayExecutor:
             ) from None
         ray.init(address=self.address, log_to_driver=False, include_dashboard=False)
         try:
-            task = ray.remote(max_retries=self.retries)(run_job)
+            task = ray.remote(max_retries=self.retries)(run_pickled_job)
             running = {}
             for job in jobs:
                 resources = job.experiment.resources
                 options = {"num_cpus": resources.cpus, "num_gpus": resources.gpus}
-                ref = task.options(**options).remote(job, settings)
+                ref = task.options(**options).remote(pickle.dumps(job), settings)
                 running[ref] = job
             while running:
                 done, _ = ray.wait(list(running), num_returns=1)

@@ -24,7 +24,13 @@ from lthbench.models import check_model_name
 from lthbench.run.experiment import Experiment, Variant
 from lthbench.spec.duration import Duration
 from lthbench.spec.entry import Entry
-from lthbench.spec.load import default_registry, describe, find_entries, load_entries, load_entry
+from lthbench.spec.load import (
+    describe,
+    find_entries,
+    load_entries,
+    load_entry,
+    registry_folders,
+)
 
 MAX_TOTAL_ITERATIONS = 100_000_000
 
@@ -226,7 +232,7 @@ def select(
     that tier's entries, before resolution (a paper-tier budget need not fit embedded ones)."""
     names, overrides = list(names), list(overrides)
     entries = (
-        load_entries([registry or default_registry()], overrides)
+        load_entries(registry_folders(registry), overrides)
         if not names
         else find_entries(names, registry, overrides)
     )

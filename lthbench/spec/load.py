@@ -212,6 +212,27 @@ def default_registry() -> Path:
     return checkout if checkout.is_dir() else package / "registry"
 
 
+PLUGIN_ENTRIES: list[Path] = []
+"""Folders of entries that plugins added (:func:`register_entries`), searched after the
+registry."""
+
+
+def register_entries(folder: Path | str) -> None:
+    """A plugin's folder of entries: listed, run, checked and published beside the registry's
+    (an id taken twice is an error, as within the registry)."""
+    path = Path(folder).resolve()
+    if not path.is_dir():
+        raise UserError(f"register_entries: {path} is not a folder")
+    if path not in PLUGIN_ENTRIES:
+        PLUGIN_ENTRIES.append(path)
+
+
+def registry_folders(registry: Path | None = None) -> list[Path]:
+    """Where entries are found: the registry (``registry`` or the default) and the folders of
+    plugins."""
+    return [registry or default_registry(), *PLUGIN_ENTRIES]
+
+
 def entry_files(paths: Iterable[Path | str]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
@@ -245,17 +266,19 @@ def find_entries(
     names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = ()
 ) -> list[Entry]:
     """Entries by id (looked up in the registry) or by path to a file or folder."""
-    registry = registry or default_registry()
+    folders = registry_folders(registry)
     resolved: list[Entry] = []
     for name in names:
         candidate = Path(name)
         if candidate.suffix in (".yaml", ".yml") or candidate.is_dir() or os.sep in name:
             resolved.extend(load_entries([candidate], overrides))
             continue
-        matches = sorted(registry.rglob(f"{name}.yaml")) if registry.is_dir() else []
+        matches = [m for folder in folders if folder.is_dir()
+                   for m in sorted(folder.rglob(f"{name}.yaml"))]  # fmt: skip
         if not matches:
+            searched = ", ".join(str(f) for f in folders)
             raise UserError(
-                f"unknown entry {name!r}: no {name}.yaml under {registry} (see `lthbench list`)"
+                f"unknown entry {name!r}: no {name}.yaml under {searched} (see `lthbench list`)"
             )
         if len(matches) > 1:
             raise UserError(f"entry id {name!r} is defined twice: {matches[0]} and {matches[1]}")
