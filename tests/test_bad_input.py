@@ -208,7 +208,41 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
                 }
             ],
         },
-        "where.ratio: lottery results are selected by density, round and control",
+        "claims[0].where.ratio: not a field of method 'lottery''s records (LotteryRecord); "
+        "allowed: control, density,",
+    ),
+    "claim where key misspelt": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "kind": "lthbench",
+                    "metric": "density",
+                    "op": ">=",
+                    "reference": 0.5,
+                    "where": {"densty": 0.8},
+                }
+            ],
+        },
+        "claims[0].where.densty: not a field of method 'lottery''s records (LotteryRecord)",
+    ),
+    "claim metric misspelt": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "kind": "lthbench",
+                    "metric": "final_test_acuracy",
+                    "op": ">=",
+                    "reference": 0.5,
+                }
+            ],
+        },
+        "claims[0].metric: unknown metric 'final_test_acuracy' for method 'lottery'",
     ),
     "prune fraction zero": (
         {**LOTTERY, "method": {"name": "lottery", "params": {"rounds": 2, "prune_fraction": 0.0}}},

@@ -9,9 +9,15 @@ from pydantic import BaseModel, ConfigDict
 
 from lthbench.methods import Context, Method, SeedResults, register_method
 from lthbench.methods.base import RUN_METRICS
+from lthbench.methods.records import RunRecord
 from lthbench.methods.units import points
 from lthbench.spec.duration import Duration
 from lthbench.store import Run
+
+
+class HalfRecord(RunRecord):
+    budget_fraction: float
+    test_error: float
 
 
 class HalfParams(BaseModel):
@@ -24,6 +30,7 @@ class HalfParams(BaseModel):
 class HalfBudget(Method):
     name = "toy_half_budget"
     Params = HalfParams
+    Record = HalfRecord
     metrics = RUN_METRICS | {"budget_fraction", "test_error"}
     units = {
         "test_error": points("test")

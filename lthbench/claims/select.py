@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from lthbench.methods.records import SELECTION_KEYWORDS
 from lthbench.spec.density import SAME_DENSITY, stands_for
 
 Records = list[dict[str, Any]]
@@ -38,10 +39,9 @@ def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any]
     candidates = [
         r for r in records if r["seed"] == seed and r.get("control") == where.get("control")
     ]
-    if "round" in where:
-        candidates = [r for r in candidates if r.get("round") == where["round"]]
-    if "ratio" in where:
-        candidates = [r for r in candidates if r.get("ratio") == where["ratio"]]
+    for key, value in where.items():  # round, ratio, or any field of a method's records
+        if key not in ("control", "density") and key not in SELECTION_KEYWORDS:
+            candidates = [r for r in candidates if r.get(key) == value]
     if "density" in where:
         return nearest(candidates, where)
     return candidates[0] if len(candidates) == 1 else None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from lthbench.methods.records import RunRecord, numeric_fields
 from lthbench.methods.units import Unit
 from lthbench.registry import Registry
 from lthbench.run import Experiment, SeedResults
@@ -64,7 +65,11 @@ class Method:
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
+    Record: ClassVar[type[RunRecord]] = RunRecord
+    """The model of this method's result records (:mod:`lthbench.methods.records`): every
+    record ``records`` returns is validated against it."""
     metrics: ClassVar[frozenset[str]] = RUN_METRICS
+    """What claims may compare: numeric fields of ``Record`` (checked at registration)."""
     units: ClassVar[Mapping[str, Unit]] = {}
     """Units of the metrics whose names the conventions of :func:`lthbench.methods.units.unit_of`
     do not cover (their grid, for claims; their print, for pages)."""
@@ -139,5 +144,9 @@ METHODS: Registry[Method] = Registry("method")
 def register_method(cls: type[Method]) -> type[Method]:
     """Class decorator: entries name the method by ``cls.name`` (a name taken by another
     module is an error)."""
+    loose = sorted(cls.metrics - numeric_fields(cls.Record))
+    if loose:
+        raise TypeError(f"method {cls.name!r}: metrics {loose} are not numeric fields of its "
+                        f"Record model {cls.Record.__name__}")  # fmt: skip
     METHODS.add(cls.name, cls(), cls.__module__)
     return cls

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lthbench.data import DATASETS
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
+from lthbench.methods.records import checked
 from lthbench.run import Experiment, SeedResults
 from lthbench.runner.resolve import check_fit, select
 from lthbench.store import RunStore
@@ -51,10 +52,12 @@ class Job:
         return Context(self.experiment, self.seed, store, data_root, device, progress, seconds)
 
     def records(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Result records with the entry's identity in front (runs may be shared by entries)."""
+        """Result records with the entry's identity in front (runs may be shared by entries),
+        each checked against the method's record contract."""
+        method, model = self.experiment.method_name, self.method.Record
         return [
-            {"entry_id": self.experiment.id, "seed": self.seed,
-             "method": self.experiment.method_name, **r}
+            checked(method, model, {"entry_id": self.experiment.id, "seed": self.seed,
+                                    "method": method, **r})
             for r in results
         ]  # fmt: skip
 

@@ -20,6 +20,7 @@ from lthbench.data import DATASETS
 from lthbench.data.base import iterations_per_epoch
 from lthbench.errors import UserError
 from lthbench.methods import METHODS
+from lthbench.methods.records import where_keys
 from lthbench.models import check_model_name
 from lthbench.run.experiment import Experiment, Variant
 from lthbench.spec.duration import Duration
@@ -131,6 +132,13 @@ def _check_claims(entry: Entry, method: Any, params: BaseModel) -> None:
                 f"claims[{index}].metric: unknown metric {claim.metric!r} for method "
                 f"{entry.method.name!r}; allowed: {allowed}"
             )
+        allowed_where = where_keys(method.Record)
+        for key in claim.where:
+            if key not in allowed_where:
+                raise UserError(
+                    f"claims[{index}].where.{key}: not a field of method {entry.method.name!r}'s "
+                    f"records ({method.Record.__name__}); allowed: {', '.join(sorted(allowed_where))}"
+                )
         problem = method.claim_problem(claim, params)
         if problem:
             raise UserError(f"claims[{index}].{problem}")

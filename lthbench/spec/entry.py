@@ -142,13 +142,11 @@ class Claim(_Strict):
     offset: float = 0.0
     """Then this is added (0.034 for '3.4 pp above dense')."""
     tolerance: Annotated[float, Field(ge=0)] = 0.0
-    where: dict[
-        Literal["density", "min_density", "max_density", "round", "control", "ratio", "for_all"],
-        bool | float | int | str,
-    ] = Field(default_factory=dict)
-    """Which results the claim is about: the round nearest a density (only among rounds within
-    ``min_density``..``max_density`` when given: the range the paper states), a round, a
-    control, a channel pruning ratio (early_bird). ``for_all: true`` with a density range
+    where: dict[str, bool | float | int | str] = Field(default_factory=dict)
+    """Which results the claim is about: fields of the method's records (checked against its
+    record contract when the entry is validated), e.g. the round nearest a density (only among
+    rounds within ``min_density``..``max_density`` when given: the range the paper states), a
+    round, a control, a channel pruning ratio (early_bird). ``for_all: true`` with a density range
     makes the claim one about every round inside the range ("surpasses random pruning" over
     the paper's densities): reproduced when reproduced at each, refuted when refuted at any."""
     preconditions: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(

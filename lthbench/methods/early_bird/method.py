@@ -25,6 +25,7 @@ from lthbench.methods.early_bird.identity import (
     slim_extra,
 )
 from lthbench.methods.early_bird.params import EarlyBirdParams, ratio_key
+from lthbench.methods.records import RunRecord
 from lthbench.methods.units import AT_AN_EVALUATION, Unit
 from lthbench.store import Run
 
@@ -47,9 +48,43 @@ def _after_full_search(dense_step: int, search: dict[str, Any], slim: dict[str, 
     return dense_step * search["iterations"] + slim["step_flops"] * slim["iterations"]
 
 
+class EarlyBirdRecord(RunRecord):
+    """The dense run (``phase`` 'dense'), EB-Train from a drawn ticket ('eb_train'), or a
+    baseline at a channel pruning ratio; costs are FLOPs and seconds, savings ratios."""
+
+    phase: str
+    ratio: float | None = None
+    drawn: float | None = None
+    """1.0 when the detector drew a ticket within the budget, 0.0 when not."""
+    draw_iteration: int | None = None
+    draw_epoch: float | None = None
+    draw_fraction: float | None = None
+    distance_matrix: list[Any] | None = None
+    mask_epochs: list[Any] | None = None
+    search_precision: str | None = None
+    search_schedule: str | None = None
+    search_wall_time_s: float | None = None
+    total_wall_time_s: float | None = None
+    step_flops: int | None = None
+    inference_flops: int | None = None
+    parameters: int | None = None
+    training_flops: float | None = None
+    channel_density: float | None = None
+    requested_channel_density: float | None = None
+    emptied_layers: list[str] | None = None
+    training_flops_saving_vs_dense: float | None = None
+    training_flops_saving_vs_slimming: float | None = None
+    wall_time_saving_vs_dense: float | None = None
+    wall_time_saving_vs_slimming: float | None = None
+    steps: dict[str, float] | None = None
+    """The grid of a derived metric (a saving moves by this when the draw moves one
+    evaluation), for the claims' resolution."""
+
+
 @register_method
 class EarlyBird(Method):
     name = "early_bird"
+    Record = EarlyBirdRecord
     Params = EarlyBirdParams
     metrics = RUN_METRICS | {
         "ratio", "drawn", "draw_epoch", "draw_iteration", "draw_fraction", "training_flops",

@@ -25,6 +25,7 @@ from lthbench.methods.instability.identity import (
 )
 from lthbench.methods.instability.params import InstabilityParams
 from lthbench.methods.lottery.method import Lottery
+from lthbench.methods.records import RunRecord
 from lthbench.methods.units import points
 from lthbench.store import Run
 
@@ -32,10 +33,25 @@ if TYPE_CHECKING:
     from lthbench.run.context import Context
 
 
+class InstabilityRecord(RunRecord):
+    """Two copies trained from θ_k (``round``: k's place among the rewind points) and the
+    error barrier on the straight path between them; accuracies are the copies' mean."""
+
+    round: int
+    density: float
+    rewind_point: str
+    rewind_iteration: int
+    train_barrier: float
+    """Largest train error on the path minus the mean of its end points' (a fraction)."""
+    test_barrier: float
+    path: dict[str, Any]
+
+
 @register_method
 class Instability(Method):
     name = "instability"
     Params = InstabilityParams
+    Record = InstabilityRecord
     metrics = frozenset({"train_barrier", "test_barrier", "rewind_iteration",
                          "final_test_accuracy", "final_train_accuracy", "round"})  # fmt: skip
     units = {"train_barrier": points("train"), "test_barrier": points("test")}

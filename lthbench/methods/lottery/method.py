@@ -18,6 +18,7 @@ from lthbench.methods.base import (
 )
 from lthbench.methods.lottery.identity import dense_extra, figures_name, round_extra
 from lthbench.methods.lottery.params import LotteryParams
+from lthbench.methods.records import RunRecord
 from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
@@ -28,10 +29,25 @@ if TYPE_CHECKING:
     from lthbench.run.context import Context
 
 
+class LotteryRecord(RunRecord):
+    """A round's ticket (``control`` None) or control, after training."""
+
+    round: int
+    density: float
+    """Weights kept over prunable weights (a fraction)."""
+    layer_densities: dict[str, float]
+    strategy: str
+    weight_movement_kept: float | None = None
+    """How far the weights the next pruning keeps moved from their start, over all unpruned
+    weights' movement (Zhou et al.'s 'large final' criterion, as a ratio)."""
+    weight_movement_all: float | None = None
+
+
 @register_method
 class Lottery(Method):
     name = "lottery"
     Params = LotteryParams
+    Record = LotteryRecord
     metrics = RUN_METRICS | {"density", "round", "weight_movement_kept", "weight_movement_all"}
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:

@@ -17,6 +17,7 @@ from lthbench.methods.base import (
 )
 from lthbench.methods.pai.identity import FIGURES, pruned_extra
 from lthbench.methods.pai.params import PaiParams
+from lthbench.methods.records import RunRecord
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -27,10 +28,21 @@ if TYPE_CHECKING:
 DENSITY_KEYS = ("density", "min_density", "max_density")
 
 
+class PaiRecord(RunRecord):
+    """The dense network (round 0) or one pruned at initialisation to a target density."""
+
+    round: int
+    density: float
+    target_density: float | None = None
+    criterion: str | None = None
+    layer_densities: dict[str, float] | None = None
+
+
 @register_method
 class Pai(Method):
     name = "pai"
     Params = PaiParams
+    Record = PaiRecord
     metrics = RUN_METRICS | {"density", "target_density", "round"}
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
