@@ -1,4 +1,4 @@
-"""Sessions for CI and contributors: `nox -s lint tests ray paper_smoke` is what CI runs."""
+"""Sessions for CI and contributors: `nox -s lint docs tests ray paper_smoke` is what CI runs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests", "ray", "paper_smoke"]
+nox.options.sessions = ["lint", "docs", "tests", "ray", "paper_smoke"]
 nox.options.reuse_existing_virtualenvs = True
 
 # Every session that needs torch shares one environment: PyPI's torch is a CUDA build of about
@@ -75,6 +75,13 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Fail when the generated references (docs/cli.md, docs/entries.md, docs/methods/) differ
+    from the code; `python docs/generate.py` rewrites them."""
+    Shared(session).run("python", "docs/generate.py", "--check")
 
 
 @nox.session(venv_backend="none")

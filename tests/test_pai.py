@@ -133,7 +133,9 @@ def test_data_free_synflow_runs_and_bad_params_are_refused(
     claim = pai_entry()["claims"][0] | {"where": {"ratio": 0.5}}
     write_entry(pai_entry() | {"claims": [claim]}, name="bad")
     assert main(["validate", str(path.parent / "bad.yaml")]) == 2
-    assert "where.ratio: pai results are selected by density" in capsys.readouterr().err
+    assert "claims[0].where.ratio: not a field of method 'pai''s records (PaiRecord)" in (
+        capsys.readouterr().err
+    )
 
 
 def test_entries_differing_only_in_the_criterion_share_their_random_runs(

@@ -59,7 +59,7 @@ def test_lthbench_data_is_the_data_root_itself(
     assert "old layout" in capsys.readouterr().err
 
 
-def test_the_registry_is_the_working_directorys(
+def test_the_registry_is_the_variables_else_the_working_directorys(
     write_entry: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
@@ -69,12 +69,12 @@ def test_the_registry_is_the_working_directorys(
     (elsewhere / "my-new-entry.yaml").rename(elsewhere / "from-env.yaml")
     text = (elsewhere / "from-env.yaml").read_text().replace("my-new-entry", "from-env")
     (elsewhere / "from-env.yaml").write_text(text)
-    monkeypatch.setenv("LTHBENCH_REGISTRY", str(elsewhere))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LTHBENCH_REGISTRY", raising=False)
     assert default_registry() == tmp_path / "registry"
     assert main(["list"]) == 0
     assert "my-new-entry" in capsys.readouterr().out
-    monkeypatch.chdir(tmp_path / "registry")  # no registry/ here: the variable's
+    monkeypatch.setenv("LTHBENCH_REGISTRY", str(elsewhere))  # set: it beats ./registry
     assert default_registry() == elsewhere
     assert main(["list"]) == 0
     assert "from-env" in capsys.readouterr().out

@@ -18,6 +18,7 @@ from typing import Any
 
 from lthbench.methods.records import SELECTION_KEYWORDS
 from lthbench.spec.density import SAME_DENSITY, stands_for
+from lthbench.spec.entry import sibling_of
 
 Records = list[dict[str, Any]]
 
@@ -96,8 +97,9 @@ def reference_result(
     """The result a named reference points to for ``left``'s seed."""
     if reference == "dense":
         return select(records, left["seed"], {"round": 0})
-    if reference.startswith("entry:"):
-        other = siblings.get(reference.removeprefix("entry:"), [])
+    sibling = sibling_of(reference)
+    if sibling is not None:
+        other = siblings.get(sibling, [])
         if left.get("density"):
             mine = [r for r in other if r["seed"] == left["seed"] and r.get("control") is None]
             return at_density(mine, float(left["density"]), (metric, "final_test_accuracy"))

@@ -24,6 +24,7 @@ from lthbench.methods.records import RunRecord, numeric_fields
 from lthbench.methods.units import Unit
 from lthbench.registry import Registry
 from lthbench.run import Experiment, SeedResults
+from lthbench.spec.entry import sibling_of
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
 
@@ -78,7 +79,7 @@ class Method:
         """What is wrong with a claim's reference or selectors for this method (None: fine).
 
         A single-run method has one result per seed: claims compare it with numbers only."""
-        if isinstance(claim.reference, str) and not claim.reference.startswith("entry:"):
+        if isinstance(claim.reference, str) and sibling_of(claim.reference) is None:
             return f"reference: {claim.reference!r} is not a result of method {self.name!r}"
         if claim.where:
             return f"where: method {self.name!r} has one result per seed; nothing to select"
@@ -129,11 +130,7 @@ class Method:
 
 def reference_problem(reference: Any, results: set[str]) -> str | None:
     """A named reference must be one of this entry's results or a sibling ('entry:<id>')."""
-    if (
-        isinstance(reference, str)
-        and not reference.startswith("entry:")
-        and reference not in results
-    ):
+    if isinstance(reference, str) and sibling_of(reference) is None and reference not in results:
         return f"reference: {reference!r} is not a result of this entry; allowed: {sorted(results)} or entry:<id>"
     return None
 

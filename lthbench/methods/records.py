@@ -62,6 +62,8 @@ class RunRecord(BaseModel):
     finished_at: str | None = None
     source: str | None = None
     """Where an imported result was computed (the bundle and its machine)."""
+    vectorised_runs: int | None = None
+    """How many runs were trained together as one batched model (``vectorise``)."""
 
 
 class RecordError(TypeError):
@@ -81,19 +83,24 @@ def checked(method: str, model: type[RunRecord], record: dict[str, Any]) -> dict
     return record
 
 
-def _numeric(annotation: Any) -> bool:
+def _of(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether ``annotation`` is one of ``kinds`` (optionally None)."""
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
-        return bool(args) and all(_numeric(a) for a in args)
-    return annotation in (int, float) or annotation == "int" or annotation == "float"
+        return bool(args) and all(_of(a, kinds) for a in args)
+    return annotation in kinds
 
 
 def numeric_fields(model: type[RunRecord]) -> frozenset[str]:
     """The fields a claim could compare (int or float, optionally None)."""
     return frozenset(name for name, field in model.model_fields.items()
-                     if _numeric(field.annotation))  # fmt: skip
+                     if _of(field.annotation, (int, float)))  # fmt: skip
 
 
 def where_keys(model: type[RunRecord]) -> frozenset[str]:
-    """The keys a claim's ``where`` may use with records of ``model``."""
-    return frozenset(model.model_fields) | SELECTION_KEYWORDS
+    """The keys a claim's ``where`` may use with records of ``model``: the selectors every
+    record has (``round``, ``control``) and the fields the method adds, not a run's figures,
+    identity or provenance (a claim is about every seed, wherever it ran)."""
+    own = {name for name, field in model.model_fields.items()
+           if name not in RunRecord.model_fields and _of(field.annotation, (int, float, str, bool))}  # fmt: skip
+    return frozenset(own | {"round", "control"}) | SELECTION_KEYWORDS

@@ -4,28 +4,33 @@ figure of accuracy against density, and the verdicts."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from tabulate import tabulate
 
 from lthbench.claims import Verdict
+from lthbench.claims.select import at_density
 from lthbench.report.pages import MethodPage, register_page
 from lthbench.report.plots import by_round, density_axis, mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
-from lthbench.spec.density import DENSITY_MATCH, stands_for
 
 ACCURACY = "final_test_accuracy"
 COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown", "tab:purple",
            "tab:pink", "tab:olive", "tab:cyan"]  # fmt: skip
 
 
-def _nearest(groups: list[tuple[float, Records]], density: float) -> Records:
-    """A sibling's results at the density nearest ``density`` (its densities differ), within
-    the factor a claim would accept; none farther (a ticket at 3.6% is not a 2% result)."""
-    near = [g for g in groups if stands_for(g[0], density)]
-    return min(near, key=lambda g: abs(math.log(g[0] / density)))[1] if near else []
+def _sibling_at(sibling: Records, group: Records) -> Records:
+    """A sibling's tickets read where this entry's results lie, seed by seed, exactly as its
+    claims read them (:func:`lthbench.claims.select.at_density`: the round at that density,
+    else interpolated in log density between the two around it; none outside its range)."""
+    read = []
+    for result in group:
+        mine = [s for s in sibling if s["seed"] == result["seed"] and s.get("control") is None]
+        at = at_density(mine, float(result["density"]), (ACCURACY,))
+        if at is not None:
+            read.append(at)
+    return read
 
 
 def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]],
@@ -70,7 +75,7 @@ class PaiPage(MethodPage):
         rs = records.get(entry.id, [])
         controls = list(entry.params.controls)
         criterion = entry.params.criterion
-        others = [(s, by_round(records[s], None)) for s in siblings(entry) if records.get(s)]
+        others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
         rows = []
         for density, group in by_round(rs, None):
             round_ = group[0]["round"]
@@ -80,7 +85,7 @@ class PaiPage(MethodPage):
                    metric(group, ACCURACY, 100)]  # fmt: skip
             row += [metric([r for r in rs if r["round"] == round_ and r.get("control") == c],
                            ACCURACY, 100) for c in controls]  # fmt: skip
-            row += [metric(_nearest(g, density), ACCURACY, 100) for _, g in others]
+            row += [metric(_sibling_at(g, group), ACCURACY, 100) for _, g in others]
             rows.append(row)
         headers = ["target Pm (%)", "Pm (%)", "seeds", f"{criterion} acc. (%)"]
         headers += [f"{c} acc. (%)" for c in controls]
@@ -92,8 +97,8 @@ class PaiPage(MethodPage):
             f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
             f"pruned at initialisation by `{criterion}` ({entry.params.scope}); dense: "
             f"{metric(dense, ACCURACY, 100)}% final test accuracy. A sibling's column reads its "
-            f"ticket at the nearest density within a factor {DENSITY_MATCH:g} (– where it has "
-            "none). Values are means ± standard deviations over seeds.",
+            "tickets at each seed's density, as the claims do: the round there, else interpolated "
+            "in log density between its two rounds around it (– outside its range). Values are means ± standard deviations over seeds.",
             tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         ]
         if rs:

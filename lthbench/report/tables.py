@@ -262,7 +262,4 @@ def verdict_table(verdicts: list[Verdict]) -> str:
 
 
 def siblings(entry: Experiment) -> list[str]:
-    return sorted({
-        c.reference.removeprefix("entry:") for c in entry.claims
-        if isinstance(c.reference, str) and c.reference.startswith("entry:")
-    })  # fmt: skip
+    return entry.entry.siblings

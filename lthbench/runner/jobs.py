@@ -145,12 +145,10 @@ def collect(
             for seed in experiment.seeds
             for record in stored_records(Job(experiment, seed), store)
         ]
-        for claim in experiment.claims:
-            if isinstance(claim.reference, str) and claim.reference.startswith("entry:"):
-                sibling = claim.reference.removeprefix("entry:")
-                if sibling not in records:
-                    try:
-                        todo.extend(select([sibling], registry, list(overrides), budget))
-                    except UserError:
-                        records[sibling] = []
+        for sibling in experiment.entry.siblings:
+            if sibling not in records:
+                try:
+                    todo.extend(select([sibling], registry, list(overrides), budget))
+                except UserError:
+                    records[sibling] = []
     return records

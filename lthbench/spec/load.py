@@ -200,13 +200,14 @@ def load_entry(path: Path | str, overrides: Iterable[str] = ()) -> Entry:
 
 
 def default_registry() -> Path:
-    """``./registry`` when the working directory has one (a user's clone, with their new
-    entries), else ``$LTHBENCH_REGISTRY``, else the one beside the installed package."""
+    """``$LTHBENCH_REGISTRY`` when set (an explicit choice beats an implicit one), else
+    ``./registry`` when the working directory has one (a user's clone, with their new
+    entries), else the one beside the installed package. ``--registry`` beats all three."""
+    if os.environ.get(REGISTRY_ENV):
+        return Path(os.environ[REGISTRY_ENV])
     here = Path.cwd() / "registry"
     if here.is_dir():
         return here
-    if os.environ.get(REGISTRY_ENV):
-        return Path(os.environ[REGISTRY_ENV])
     package = Path(__file__).resolve().parent.parent
     checkout = package.parent / "registry"
     return checkout if checkout.is_dir() else package / "registry"
