@@ -191,3 +191,15 @@ def test_a_bundle_carries_the_figures_pai_records_are_read_from(
     after = json.loads(capsys.readouterr().out)
     assert [v["verdict"] for v in after] == [v["verdict"] for v in before] != ["missing"]
     assert [v["mean"] for v in after] == [v["mean"] for v in before]
+
+
+def test_the_pai_page_reads_a_sibling_where_the_claims_do() -> None:
+    """Seed by seed at the pruned network's own density: the round there, else interpolated
+    in log density between the two around it (as claims/select.at_density), none outside."""
+    from lthbench.report.pai import _sibling_at
+
+    sibling = [{"seed": s, "round": r, "control": None, "density": d, "final_test_accuracy": a}
+               for s in (0, 1) for r, d, a in ((1, 0.5, 0.9), (2, 0.125, 0.7))]  # fmt: skip
+    group = [{"seed": 0, "density": 0.25}, {"seed": 1, "density": 0.5}, {"seed": 1, "density": 0.1}]
+    read = _sibling_at(sibling, group)
+    assert [r["final_test_accuracy"] for r in read] == pytest.approx([0.9 - 0.2 / 2, 0.9])

@@ -105,7 +105,7 @@ class PaiPage(MethodPage):
             figure = plots / f"{entry.id}.png"
             curves = [(criterion, by_round(rs, None))]
             curves += [(c, by_round(rs, c)) for c in controls]
-            curves += [(s, g) for s, g in others]
+            curves += [(s, by_round(g, None)) for s, g in others]
             pai_figure(entry.id, curves, dense, figure)
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
         if verdicts:
