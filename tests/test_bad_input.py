@@ -211,6 +211,23 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "claims[0].where.ratio: not a field of method 'lottery''s records (LotteryRecord); "
         "allowed: control, density,",
     ),
+    "claim compared with an entry that does not exist": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "kind": "lthbench",
+                    "metric": "final_test_accuracy",
+                    "op": ">=",
+                    "reference": "entry:no-such-entry",
+                    "where": {"density": 0.8},
+                }
+            ],
+        },
+        "claims[0].reference: entry:no-such-entry names no entry",
+    ),
     "claim where key misspelt": (
         {
             "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},

@@ -196,3 +196,28 @@ def test_the_readme_states_the_measured_time_of_its_main_command() -> None:
     )
     assert stated and measured, "both the README and the bench page give the figure"
     assert float(stated.group(1)) == round(float(measured.group(1)), 1)
+
+
+def test_tensorboard_keeps_variants_apart_and_is_refused_before_training_without_it(
+    write_entry: Callable[..., Path], store: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import importlib.util
+
+    path = write_entry({"training": {"duration": "40it", "eval_interval": "20it"}, "seeds": [0]})
+    board = tmp_path / "board"
+    base = ["run", str(path), "--store", str(store), "--quiet", "--tensorboard", str(board)]
+    assert main(base) == 0
+    assert main([*base, "--budget", "0.5"]) == 0
+    assert list((board / "tiny" / "seed_0" / "run").glob("events*"))
+    assert list((board / "tiny" / "budget_0.5" / "seed_0" / "run").glob("events*"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real(name, *a))  # fmt: skip
+    fresh = tmp_path / "fresh"
+    capsys.readouterr()
+    assert (
+        main(["run", str(path), "--store", str(fresh), "--quiet", "--tensorboard", str(board)]) == 2
+    )
+    assert "TensorBoard is not installed" in capsys.readouterr().err
+    assert not (fresh / "runs").exists()  # refused before anything trained

@@ -48,14 +48,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     import sys
 
     from lthbench.runner.resolve import resolve_entry
-    from lthbench.spec.load import entry_files, load_entry, registry_folders
+    from lthbench.spec.load import (
+        entry_files,
+        known_ids,
+        load_entry,
+        registry_folders,
+        unknown_siblings,
+    )
 
     valid: list[str] = []
     problems: list[str] = []
     where: dict[str, str] = {}
-    for file in entry_files(args.paths or registry_folders()):
+    files = entry_files(args.paths or registry_folders())
+    known = known_ids() | {file.stem for file in files}
+    for file in files:
         try:
-            experiment = resolve_entry(load_entry(file), fit=True)
+            entry = load_entry(file)
+            problem = unknown_siblings(entry, known)
+            if problem:
+                raise UserError(problem)
+            experiment = resolve_entry(entry, fit=True)
         except UserError as error:
             problems.append(str(error))
             continue

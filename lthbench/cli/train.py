@@ -30,6 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     vision.DOWNLOAD["enabled"] = args.download
     vision.VERIFY["enabled"] = not args.no_verify
+    _require_tensorboard(args)
     jobs = plan(experiments_of_tier(args), args.seed)
     store = store_of(args)
     todo = pending(jobs, store)
@@ -64,6 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_tensorboard(args: argparse.Namespace) -> None:
+    if args.tensorboard:
+        from lthbench.report.tensorboard import require_tensorboard
+
+        require_tensorboard()
+
+
 def _tensorboard(args: argparse.Namespace, jobs: list[Any], store: Any) -> None:
     if args.tensorboard:
         from lthbench.report.tensorboard import write_runs
@@ -96,6 +104,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
 
     vision.VERIFY["enabled"] = not args.no_verify
+    _require_tensorboard(args)
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)  # refused before anything trains
     store = store_of(args)

@@ -28,9 +28,11 @@ from lthbench.spec.entry import Entry
 from lthbench.spec.load import (
     describe,
     find_entries,
+    known_ids,
     load_entries,
     load_entry,
     registry_folders,
+    unknown_siblings,
 )
 
 MAX_TOTAL_ITERATIONS = 100_000_000
@@ -244,4 +246,9 @@ def select(
         if not names
         else find_entries(names, registry, overrides)
     )
+    known = known_ids(registry) | {e.id for e in entries}
+    for entry in entries:
+        problem = unknown_siblings(entry, known)
+        if problem:
+            raise UserError(problem)
     return [resolve_entry(e, budget, fit, overrides) for e in entries if tier in (None, e.tier)]

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lthbench.errors import UserError
-from lthbench.spec.entry import Entry
+from lthbench.spec.entry import Entry, sibling_of
 
 MAX_FILE_BYTES = 256 * 1024
 REGISTRY_ENV = "LTHBENCH_REGISTRY"
@@ -234,12 +234,30 @@ def registry_folders(registry: Path | None = None) -> list[Path]:
     return [registry or default_registry(), *PLUGIN_ENTRIES]
 
 
+def known_ids(registry: Path | None = None) -> set[str]:
+    """The ids of every entry file where entries are found (file names; nothing parsed)."""
+    return {path.stem for folder in registry_folders(registry) if folder.is_dir()
+            for path in folder.rglob("*") if path.suffix in (".yaml", ".yml") and path.is_file()}  # fmt: skip
+
+
+def unknown_siblings(entry: Entry, known: set[str]) -> str | None:
+    """What is wrong when a claim compares with an entry that does not exist (it would read
+    'missing' forever, the word for 'not run yet')."""
+    for index, claim in enumerate(entry.claims):
+        sibling = sibling_of(claim.reference)
+        if sibling is not None and sibling not in known:
+            return (f"{entry.file}: claims[{index}].reference: entry:{sibling} names no entry "
+                    "(see `lthbench list`)")  # fmt: skip
+    return None
+
+
 def entry_files(paths: Iterable[Path | str]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.suffix in (".yaml", ".yml") and p.is_file()))  # fmt: skip
         elif path.exists():
             files.append(path)
         else:
