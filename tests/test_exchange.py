@@ -115,8 +115,19 @@ def _escape(files: dict[str, bytes]) -> None:
     files["runs/../../escaped.json"] = b"{}"
 
 
+def _impossible(value: object) -> Callable[[dict[str, bytes]], None]:
+    def change(files: dict[str, bytes]) -> None:
+        name = _result_name(files)
+        files[name] = json.dumps({**json.loads(files[name]), "final_test_accuracy": value}).encode()
+
+    return change
+
+
 TAMPERED = {
     "a changed result (hash mismatch)": (_changed_result, False, None, "does not match"),
+    "a string accuracy, rehashed": (_impossible("0.9"), True, None, "not a finite number"),
+    "an accuracy of 5.0, rehashed": (_impossible(5.0), True, None, "not a fraction in [0, 1]"),
+    "a true accuracy, rehashed": (_impossible(True), True, None, "not a finite number"),
     "a changed result, rehashed": (_changed_result, True, None, None),
     "a config that does not hash to its id": (_wrong_config, True, None, "does not hash"),
     "a ../ path": (_escape, True, None, "not a run file"),
@@ -204,3 +215,26 @@ def test_a_result_from_another_device_is_kept_beside_and_read_only_when_asked(
     assert next(v for v in mixed if v["claim_id"] == "ROUND1")["seeds"] == 2
     assert main(["check", "tiny", *flags, "--results-from", "nope"]) == 2
     assert "bundles with results kept beside: gpu" in capsys.readouterr().err
+
+
+def test_a_hand_edited_result_is_not_counted_and_is_redone(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An impossible figure in a stored result (a hand edit: NaN, a string, 500%) makes the run
+    damaged: reads skip it with a warning instead of crashing, and the next run redoes it."""
+    path = write_entry({"seeds": [0], "training": {"duration": "40it", "eval_interval": "20it"}})
+    flags = ["--store", str(store), "--quiet"]
+    assert main(["run", str(path), *flags]) == 0
+    (result,) = store.glob("runs/*/result.json")
+    original = json.loads(result.read_text())
+    result.write_text(json.dumps({**original, "final_test_accuracy": "NaN"}))
+    capsys.readouterr()
+    assert main(["check", str(path), "--store", str(store)]) in (0, 1)
+    assert "not a finite number" in capsys.readouterr().err
+    assert main(["run", str(path), *flags]) == 0  # set aside and trained again
+    assert json.loads(result.read_text()) == original | {
+        k: v
+        for k, v in json.loads(result.read_text()).items()
+        if k in ("finished_at", "wall_time_s")
+    }
+    assert list(store.glob("runs/*.corrupt-1"))

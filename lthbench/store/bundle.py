@@ -30,7 +30,7 @@ from typing import Any
 
 from lthbench.errors import UserError
 from lthbench.provenance import source_commit
-from lthbench.store.runs import RESULT, Run, RunStore, atomic_write, run_id
+from lthbench.store.runs import RESULT, Run, RunStore, atomic_write, result_problem, run_id
 
 FORMAT = "lthbench-bundle"
 VERSION = 1
@@ -182,10 +182,9 @@ def _check_run(identifier: str, files: dict[str, bytes], bad: Any) -> None:
     result = _json(files[RESULT], f"runs/{identifier}/{RESULT}", bad)
     if not isinstance(result, dict) or result.get("run_id") != identifier:
         raise bad(f"runs/{identifier}/{RESULT}: not this run's result")
-    for key in ("final_test_accuracy", "min_val_loss", "early_stop_iteration", "wall_time_s"):
-        value = result.get(key)
-        if value is not None and not isinstance(value, int | float):
-            raise bad(f"runs/{identifier}/{RESULT}: {key} is not a number")
+    problem = result_problem(result)
+    if problem is not None:
+        raise bad(f"runs/{identifier}/{RESULT}: {problem}")
     if not isinstance(_json(files["log.json"], f"runs/{identifier}/log.json", bad), list):
         raise bad(f"runs/{identifier}/log.json: not an evaluation log")
     for name, data in files.items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
@@ -47,6 +48,38 @@ channel mask (tagged by its pruning ratio)."""
 _MASK_FILES = {"weights": "mask", "channels": "channel_mask", "ticket_channels": "ticket_mask"}
 _RESERVED = {"checkpoint", "config", "result", "log", "timing", "detector", "released", "imported"}
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+
+FRACTIONS = ("final_test_accuracy", "test_accuracy_at_early_stop", "final_val_accuracy",
+             "val_accuracy_at_early_stop", "final_train_accuracy")  # fmt: skip
+LOSSES = ("min_val_loss", "final_val_loss", "final_train_loss", "final_test_loss",
+          "test_loss_at_early_stop")  # fmt: skip
+COUNTS = ("iterations", "early_stop_iteration")
+
+
+def result_problem(result: dict[str, Any]) -> str | None:
+    """What makes a result's figures impossible (None: each is a finite number in its range):
+    accuracies are fractions in [0, 1], losses and times finite and ≥ 0, counts whole numbers
+    ≥ 0. A string, NaN or 5.0 where an accuracy belongs is a damaged (or forged) result."""
+
+    def number(value: Any) -> bool:
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
+
+    for key in (*FRACTIONS, *LOSSES, *COUNTS, "wall_time_s"):
+        value = result.get(key)
+        if value is None:
+            continue
+        if not number(value):
+            return f"{key} is {value!r}, not a finite number"
+        if key in FRACTIONS and not 0.0 <= value <= 1.0:
+            return f"{key} is {value!r}, not a fraction in [0, 1]"
+        if key in COUNTS and (value < 0 or value != int(value)):
+            return f"{key} is {value!r}, not a count"
+        if value < 0:
+            return f"{key} is {value!r}, below 0"
+    return None
 
 
 def default_store() -> Path:
@@ -229,8 +262,12 @@ class Run:
             return "checkpoint.pt is not a readable checkpoint"
         if not (self.path / RESULT).exists():
             return None
-        if self.result() is None:
+        result = self.result()
+        if result is None:
             return f"{RESULT} is unreadable or belongs to another run"
+        figures = result_problem(result)
+        if figures is not None:
+            return f"{RESULT}: {figures}"
         if not isinstance(self._read_json("log.json"), list):
             return "log.json is missing or unreadable"
         final = self.path / "final.pt"
