@@ -238,3 +238,28 @@ def test_a_hand_edited_result_is_not_counted_and_is_redone(
         if k in ("finished_at", "wall_time_s")
     }
     assert list(store.glob("runs/*.corrupt-1"))
+
+
+def test_an_exported_entry_carries_the_runs_its_claims_compare_with(
+    write_entry: Callable[..., Path], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    lottery = {"method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.5}},
+               "seeds": [0, 1], "training": {"duration": "40it", "eval_interval": "20it"}}  # fmt: skip
+    write_entry({**lottery, "method": {"name": "lottery", "params": {
+        "rounds": 1, "prune_fraction": 0.5, "strategy": "oneshot", "scope": "global"}}},
+        name="other")  # fmt: skip
+    path = write_entry({**lottery, "claims": [{
+        "id": "VS", "statement": "s", "kind": "lthbench", "metric": "final_test_accuracy",
+        "op": ">=", "reference": "entry:other", "tolerance": 1.0, "where": {"density": 0.5}}]},
+        name="mine")  # fmt: skip
+    registry = ["--registry", str(path.parent)]
+    assert main(["run", "mine", "other", "--store", str(store), "--quiet", *registry]) == 0
+    bundle = tmp_path / "mine.zip"
+    assert main(["export", "mine", "--store", str(store), "--out", str(bundle), *registry]) == 0
+    empty = tmp_path / "empty"
+    assert main(["import", str(bundle), "--store", str(empty)]) == 0
+    capsys.readouterr()
+    assert main(["check", "mine", "--store", str(empty), "--json", *registry]) == 0
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] != "missing"

@@ -28,10 +28,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _planned_runs(args: argparse.Namespace, store: Any) -> list[Any]:
+    """The entries' runs at every stored variant, and the runs of the entries their claims
+    compare with (``entry:<id>``) at the same variant: imported alone, a bundle's claims then
+    read what they read here."""
     from lthbench.runner.find import variant_experiments
+    from lthbench.runner.resolve import select
 
-    pairs = variant_experiments(experiments_of(args), store, registry_of(args))
-    return planned_runs([experiment for _, experiment in pairs], store)
+    pairs = list(variant_experiments(experiments_of(args), store, registry_of(args)))
+    experiments = {e.id + e.variant.label: e for _, e in pairs}
+    for _, experiment in pairs:
+        variant = experiment.variant
+        for sibling in experiment.entry.siblings:
+            with contextlib.suppress(UserError):  # a budget the sibling cannot take
+                for other in select(
+                    [sibling], registry_of(args), variant.overrides, variant.budget
+                ):
+                    experiments.setdefault(other.id + other.variant.label, other)
+    return planned_runs(list(experiments.values()), store)
 
 
 def planned_runs(experiments: list[Any], store: Any) -> list[Any]:
