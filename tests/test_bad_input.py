@@ -424,3 +424,31 @@ def test_a_set_typo_is_blamed_on_the_set(
     err = capsys.readouterr().err
     assert "--set training.duraton=300it: unknown key; did you mean 'duration'?" in err
     assert not store.exists()
+
+
+def test_refused_commands_write_nothing(
+    write_entry: Callable[..., Path], store: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Ray missing, --jobs 0, more threads than cores, or pages with no results over the
+    published ones: one line, exit 2, and nothing written (no variants index, no pages)."""
+    import importlib.util
+
+    path = write_entry({"training": {"duration": "40it"}})
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real(name, *a))  # fmt: skip
+    reduced = ["run", str(path), "--store", str(store), "--budget", "0.5", "--quiet"]
+    assert main([*reduced, "--executor", "ray"]) == 2
+    assert main([*reduced, "--jobs", "0"]) == 2
+    many = write_entry({"resources": {"cpus": 512}}, name="greedy")
+    assert main(["run", str(many), "--store", str(store), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Ray is not installed" in err and "--jobs: 0" in err and "resources.cpus: 512 torch threads" in err
+    assert tree(store) == {}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "leaderboards").mkdir()
+    (tmp_path / "leaderboards" / "index.md").write_text("published")
+    assert main(["leaderboard", str(path), "--store", str(store), "--out", "leaderboards"]) == 2
+    assert "holds no result of these entries" in capsys.readouterr().err
+    assert (tmp_path / "leaderboards" / "index.md").read_text() == "published"

@@ -169,6 +169,18 @@ PUBLISHED = "leaderboards"
 """The committed pages: only full-budget, unmodified runs are published there by default."""
 
 
+def refuse_empty_pages(out: Path, records: dict[str, Any], store: Any) -> None:
+    """Pages with no result at all do not replace the published ones (a mistyped --store, a
+    fresh clone's empty store, a store of another budget)."""
+    published = out.resolve() == (Path.cwd() / PUBLISHED).resolve()
+    if published and not any(records.values()):
+        raise UserError(
+            f"--out {out}: the store {store.root} holds no result of these entries, and the "
+            f"published {PUBLISHED}/ would be replaced by empty pages; check --store (and "
+            "--budget/--set), or give another --out"
+        )
+
+
 def pages_out(args: argparse.Namespace) -> tuple[Path, str | None]:
     """Where pages go and their banner (None: a full-budget run without overrides).
 

@@ -13,6 +13,7 @@ from lthbench.cli.common import (
     pages_out,
     print_summary,
     print_verdicts,
+    refuse_empty_pages,
     registry_of,
     store_of,
     verdicts_of,
@@ -99,6 +100,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)
     records, verdicts = verdicts_of(args, experiments)
+    refuse_empty_pages(out, records, store_of(args))
     estimates = estimates_of(experiments, store_of(args))
     for path in render(experiments, records, verdicts, out, banner, estimates):
         print(path)

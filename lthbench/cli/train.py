@@ -11,6 +11,7 @@ from typing import Any
 from lthbench.cli.common import (
     data_root_of,
     estimates_of,
+    experiments_of,
     experiments_of_tier,
     pages_out,
     print_summary,
@@ -20,6 +21,7 @@ from lthbench.cli.common import (
     verdicts_of,
 )
 from lthbench.cli.exchange import publish_results
+from lthbench.errors import UserError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -65,6 +67,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _page_entries(args: argparse.Namespace, trained: list[Any], store: Any) -> list[Any]:
+    """The entries the pages show. A whole tier's run shows every tier, the others as the
+    store holds them (missing until run) with their cost estimates computed, so the pages it
+    writes over the published ones keep the other tier's rows (as `plan && leaderboard` does);
+    named entries show only themselves."""
+    if args.entries:
+        return trained
+    from lthbench.runner.cost import ensure_estimate
+
+    every = experiments_of(argparse.Namespace(**{**vars(args), "tier": None}))
+    for experiment in every:
+        ensure_estimate(experiment, store)
+    return every
+
+
 def _require_tensorboard(args: argparse.Namespace) -> None:
     if args.tensorboard:
         from lthbench.report.tensorboard import require_tensorboard
@@ -82,12 +99,26 @@ def _tensorboard(args: argparse.Namespace, jobs: list[Any], store: Any) -> None:
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
     from lthbench.cli.progress import SuiteProgress, interactive
-    from lthbench.runner.executors import LocalExecutor, Settings, make_executor
+    from lthbench.runner.executors import (
+        LocalExecutor,
+        RayExecutor,
+        Settings,
+        make_executor,
+        usable_cores,
+    )
 
+    executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
+    if not isinstance(executor, RayExecutor):
+        cores = usable_cores()
+        for job in jobs:
+            cpus = job.experiment.resources.cpus
+            if cpus > cores:
+                raise UserError(f"{job.experiment.file}: resources.cpus: {cpus} torch threads per "
+                                f"run on a machine with {cores} usable cores would oversubscribe "
+                                "it many times over; run it on a Ray cluster that has them")  # fmt: skip
     for experiment in {job.experiment.id: job.experiment for job in jobs}.values():
         if not experiment.variant.full:  # so show, check and leaderboard can name it
             store.record_variant(experiment.id, experiment.variant.as_dict())
-    executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
     in_process = isinstance(executor, LocalExecutor)
     settings = Settings(store.root, data_root_of(args), str(device),
                         progress=in_process and not args.quiet and interactive(),
@@ -113,9 +144,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         check_trainable(todo, data_root_of(args))
         _execute(todo, store, args, choose_device(args.device))
     _tensorboard(args, plan(experiments), store)
-    records, verdicts = verdicts_of(args, experiments)
-    render(experiments, records, verdicts, out, banner, estimates_of(experiments, store))
-    publish_results(experiments, store, out, banner)
+    pages = _page_entries(args, experiments, store)
+    records, verdicts = verdicts_of(args, pages)
+    render(pages, records, verdicts, out, banner, estimates_of(pages, store))
+    publish_results(pages, store, out, banner)
+    trained = {e.id for e in experiments}
+    verdicts = [v for v in verdicts if v.entry_id in trained]
     print_verdicts(verdicts, as_json=False)
     print(f"leaderboards written to {args.out}/")
     return print_summary(verdicts)

@@ -24,6 +24,7 @@ resumes there. Local workers end with the process that started them, however it 
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
 import pickle
@@ -225,6 +226,8 @@ class RayExecutor:
 
     @classmethod
     def from_args(cls, args: Any) -> RayExecutor:
+        if importlib.util.find_spec("ray") is None:  # refused before anything is written
+            raise UserError("--executor ray: Ray is not installed; pip install 'lthbench[ray]'")
         return cls(args.ray_address)
 
     def __init__(self, address: str | None, retries: int = 3) -> None:
@@ -275,5 +278,7 @@ def make_executor(
     if name not in EXECUTORS:
         allowed = ", ".join(sorted(EXECUTORS))
         raise UserError(f"--executor: {name!r} is not an executor; allowed: {allowed}")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs: {jobs} is not a number of workers (1 or more)")
     return EXECUTORS[name](SimpleNamespace(jobs=jobs, ray_address=ray_address,
                                            job_count=job_count))  # fmt: skip
