@@ -444,7 +444,11 @@ def test_refused_commands_write_nothing(
     many = write_entry({"resources": {"cpus": 512}}, name="greedy")
     assert main(["run", str(many), "--store", str(store), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "Ray is not installed" in err and "--jobs: 0" in err and "resources.cpus: 512 torch threads" in err
+    assert (
+        "Ray is not installed" in err
+        and "--jobs: 0" in err
+        and "resources.cpus: 512 torch threads" in err
+    )
     assert tree(store) == {}
     monkeypatch.chdir(tmp_path)
     (tmp_path / "leaderboards").mkdir()

@@ -9,6 +9,7 @@ exits with status 2, before anything is written to the store. One module per kin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -260,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, "lthbench: error: --seed must be a non-negative integer\n")
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # `lthbench check --json | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 0
     except UserError as error:
         print(f"lthbench: error: {error}", file=sys.stderr)
         return error.exit_status

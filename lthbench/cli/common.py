@@ -32,6 +32,8 @@ def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
 def store_of(args: argparse.Namespace) -> Any:
     from lthbench.store import RunStore
 
+    if args.store and Path(args.store).exists() and not Path(args.store).is_dir():
+        raise UserError(f"--store {args.store}: a file, not a store folder")
     store = RunStore(args.store, getattr(args, "results_from", None))
     if store.alternative is not None and not store.alternative.is_dir():
         kept = ", ".join(store.alternatives()) or "none"

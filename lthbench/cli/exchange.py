@@ -21,6 +21,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from lthbench.store.bundle import export
 
     store = store_of(args)
+    target = Path(args.out)
+    if target.is_dir() or not target.parent.is_dir():
+        raise UserError(f"--out {args.out}: " + ("a folder; name the bundle file to write"
+                        if target.is_dir() else f"no folder {target.parent} to write into"))  # fmt: skip
+    if not (store.root / "runs").is_dir():
+        raise UserError(f"--store {store.root}: no runs stored there; nothing to export")
     runs = _planned_runs(args, store) if args.entries or args.tier else list(store)
     count = export(runs, Path(args.out), weights=args.weights)
     print(f"{count} runs exported to {args.out}" + (" (with weights)" if args.weights else ""))

@@ -84,7 +84,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"lthbench: error: {problem}", file=sys.stderr)
         bad = f", {len(problems)} with problems" if problems else ""
-        print(f"{len(valid)} entries valid{bad}")
+        print(f"{len(valid)} {'entry' if len(valid) == 1 else 'entries'} valid{bad}")
     return 2 if problems else 0
 
 

@@ -33,7 +33,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     vision.DOWNLOAD["enabled"] = args.download
     vision.VERIFY["enabled"] = not args.no_verify
     _require_tensorboard(args)
-    jobs = plan(experiments_of_tier(args), args.seed)
+    experiments = experiments_of_tier(args)
+    if args.seed is not None:
+        outside = [e.id for e in experiments if args.seed not in e.seeds]
+        if outside:
+            raise UserError(f"--seed {args.seed}: not a seed of {', '.join(outside[:3])} (its "
+                            "checks would never read it); add it with --set 'seeds=[...]'")  # fmt: skip
+    jobs = plan(experiments, args.seed)
     store = store_of(args)
     todo = pending(jobs, store)
     if todo:
@@ -41,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from lthbench.cli.progress import run_label
 
+        counts: dict[str, int] = {}
         for job in jobs:
             results = job.results(store)
             for run in job.method.plan(results, job.experiment.params):
@@ -53,6 +60,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     else ("resumable" if run.resumable else "new")
                 )
                 print(f"{run_label(job, run)}\t{run.id}\t{state}")
+                word = state.split(" ")[0]
+                counts[word] = counts.get(word, 0) + 1
+        shown = ", ".join(f"{n} {w}" for w, n in sorted(counts.items()))
+        print(f"{sum(counts.values())} runs: {shown or 'none planned'}", file=sys.stderr)
         return 0
     waiting = {id(job) for job in todo}
     for job in jobs:

@@ -36,10 +36,11 @@ VERIFY = {"enabled": True}
 checksums (a user's own copies, re-packed or subsetted)."""
 
 
-def _missing(name: str, where: Path, files: str) -> UserError:
+def _missing(name: str, where: Path, files: str, downloadable: bool = True) -> UserError:
+    fetch = ", or pass --download where a network is available" if downloadable else ""
     return UserError(
         f"dataset {name} not found: put {files} under {where} "
-        f"(or set --data-root / LTHBENCH_DATA, or pass --download where a network is available)"
+        f"(or set --data-root / LTHBENCH_DATA{fetch})"
     )
 
 
@@ -86,6 +87,12 @@ class _TorchvisionInMemory(DatasetPlugin):
             self._dataset(data_root, train=False)
         except RuntimeError:
             raise self._problem(data_root) from None
+        except Exception as error:  # files there but not in the format (garbage, truncated)
+            raise UserError(
+                f"dataset {self.name}: the files under {data_root / self.folder} cannot be read "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else '?'}); "
+                "replace them with the published files"
+            ) from None
 
     def _problem(self, root: Path) -> UserError:
         """Files missing, or there but failing torchvision's checksums: two different fixes."""
@@ -224,7 +231,9 @@ class ImageNet(DatasetPlugin):
         for split in ("train", "val"):
             folder = self._folder(data_root, split)
             if not folder.is_dir() or not any(folder.iterdir()):
-                raise _missing(self.name, folder, "one folder of images per class")
+                raise _missing(
+                    self.name, folder, "one folder of images per class", downloadable=False
+                )  # torchvision cannot fetch ImageNet
 
     def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
         import torch

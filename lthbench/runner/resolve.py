@@ -184,6 +184,12 @@ def _check_budget(experiment: Experiment) -> None:
             raise UserError(
                 f"training.milestones[{index}]: {milestone} is past training.duration {hp.duration}"
             )
+    points = [experiment.iterations(m) for m in hp.milestones]
+    if points != sorted(points):
+        raise UserError("training.milestones: list them in order, earliest first")
+    if experiment.eval_iterations > total:
+        raise UserError(f"training.eval_interval: {hp.eval_interval} is longer than "
+                        f"training.duration {hp.duration}: no evaluation would happen")  # fmt: skip
 
 
 def _scaled(entry: Entry, params: BaseModel, method: Any, factor: float) -> tuple[Entry, Any]:

@@ -296,9 +296,10 @@ def find_entries(
                    for m in sorted(folder.rglob(f"{name}.yaml"))]  # fmt: skip
         if not matches:
             searched = ", ".join(str(f) for f in folders)
-            raise UserError(
-                f"unknown entry {name!r}: no {name}.yaml under {searched} (see `lthbench list`)"
-            )
+            close = difflib.get_close_matches(name, sorted(known_ids(registry)), n=3)
+            hint = f"; did you mean: {', '.join(close)}" if close else ""
+            raise UserError(f"unknown entry {name!r}: no {name}.yaml under {searched} (see "
+                            f"`lthbench list`){hint}")  # fmt: skip
         if len(matches) > 1:
             raise UserError(f"entry id {name!r} is defined twice: {matches[0]} and {matches[1]}")
         resolved.append(load_entry(matches[0], overrides))
