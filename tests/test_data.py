@@ -118,7 +118,7 @@ def test_cifar_files_that_fail_the_checksum_are_corrupted_not_missing(
 ) -> None:
     """Files in torchvision's layout that are not the published ones (the real checksums
     apply): one line saying which and what to do; --no-verify reads them as they are."""
-    from lthbench.data import vision
+    from lthbench.data.base import DataAccess
 
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
@@ -134,9 +134,9 @@ def test_cifar_files_that_fail_the_checksum_are_corrupted_not_missing(
     message = str(error.value)
     assert "corrupted (checksum mismatch)" in message and "data_batch_1" in message
     assert "not found" not in message and "--no-verify" in message
-    monkeypatch.setitem(vision.VERIFY, "enabled", False)
-    DATASETS["cifar10"].check(spec, tmp_path)
-    splits = DATASETS["cifar10"].load(spec, tmp_path)
+    own_copies = DataAccess(verify=False)  # --no-verify
+    DATASETS["cifar10"].check(spec, tmp_path, own_copies)
+    splits = DATASETS["cifar10"].load(spec, tmp_path, own_copies)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (90, 10, 20)
 
 

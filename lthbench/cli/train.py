@@ -27,11 +27,9 @@ from lthbench.errors import UserError
 def cmd_run(args: argparse.Namespace) -> int:
     """Train what is not stored. Seeds whose runs are all stored are read, not resumed: a
     cache-hit run imports no torch."""
-    from lthbench.data import vision
+    from lthbench.data.base import DataAccess
     from lthbench.runner.jobs import check_trainable, pending, plan, stored_records
 
-    vision.DOWNLOAD["enabled"] = args.download
-    vision.VERIFY["enabled"] = not args.no_verify
     _require_tensorboard(args)
     experiments = experiments_of_tier(args)
     if args.seed is not None:
@@ -43,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = store_of(args)
     todo = pending(jobs, store)
     if todo:
-        check_trainable(todo, data_root_of(args))
+        check_trainable(todo, data_root_of(args), DataAccess(args.download, not args.no_verify))
     if args.dry_run:
         from lthbench.cli.progress import run_label
 
@@ -141,18 +139,17 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from lthbench.data import vision
+    from lthbench.data.base import DataAccess
     from lthbench.report.leaderboard import render
     from lthbench.runner.jobs import check_trainable, choose_device, pending, plan
 
-    vision.VERIFY["enabled"] = not args.no_verify
     _require_tensorboard(args)
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)  # refused before anything trains
     store = store_of(args)
     todo = pending(plan(experiments), store)
     if todo:
-        check_trainable(todo, data_root_of(args))
+        check_trainable(todo, data_root_of(args), DataAccess(False, not args.no_verify))
         _execute(todo, store, args, choose_device(args.device))
     _tensorboard(args, plan(experiments), store)
     pages = _page_entries(args, experiments, store)

@@ -94,6 +94,21 @@ class Splits:
     """Name of the tensor augmentation to apply to training batches (see data.loader)."""
 
 
+@dataclass(frozen=True)
+class DataAccess:
+    """How a command may reach real datasets' files: ``download`` lets torchvision fetch the
+    missing ones (``--download``; never otherwise), ``verify`` checks their published
+    checksums (``--no-verify`` reads a user's own copies as they are). Passed to every load and
+    check, and part of the split cache's key: no global flag to set or forget."""
+
+    download: bool = False
+    verify: bool = True
+
+
+OFFLINE = DataAccess()
+"""The default access: nothing downloaded, checksums verified."""
+
+
 class DatasetPlugin:
     """Subclass, set ``name`` and the class attributes, implement ``load``; register it."""
 
@@ -153,11 +168,11 @@ class DatasetPlugin:
             )
         return size
 
-    def check(self, spec: DatasetSpec, data_root: Path) -> None:
+    def check(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> None:
         """Raise UserError (one line: where the files belong) when the data files are not
         there (an embedded dataset has none to miss)."""
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         raise NotImplementedError
 
 

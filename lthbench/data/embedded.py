@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lthbench.data.base import (
+    OFFLINE,
+    DataAccess,
     DatasetPlugin,
     Splits,
     TensorSplit,
@@ -96,7 +98,7 @@ class Mnist1d(DatasetPlugin):
     def test_examples(self, spec: DatasetSpec) -> int:
         return self._sizes(spec)[1]
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         import torch
 
         generation = tuple(
@@ -149,7 +151,7 @@ class Mnist5k(DatasetPlugin):
     test_size = 1000
     default_validation_size = 500
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         import torch
 
         pixels, labels = _mnist5k_arrays()
@@ -170,7 +172,7 @@ class Digits(DatasetPlugin):
     test_size = 360
     default_validation_size = 200
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         import torch
         from sklearn.datasets import load_digits
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lthbench.data.base import (
+    OFFLINE,
     SPLIT_SEED,
+    DataAccess,
     DataInfo,
     DatasetPlugin,
     Splits,
@@ -27,13 +29,6 @@ from lthbench.spec.entry import DatasetSpec
 if TYPE_CHECKING:
     import torch
     from torch.utils.data import Dataset
-
-
-DOWNLOAD = {"enabled": False}
-"""Set by the CLI's --download; loaders never reach the network otherwise."""
-VERIFY = {"enabled": True}
-"""Cleared by the CLI's --no-verify: files are used as they are, without torchvision's
-checksums (a user's own copies, re-packed or subsetted)."""
 
 
 def _missing(name: str, where: Path, files: str, downloadable: bool = True) -> UserError:
@@ -71,7 +66,7 @@ class _TorchvisionInMemory(DatasetPlugin):
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
-    def _dataset(self, root: Path, train: bool) -> object:
+    def _dataset(self, root: Path, train: bool, access: DataAccess) -> object:
         raise NotImplementedError
 
     def spec_problem(self, spec: DatasetSpec) -> str | None:
@@ -79,12 +74,12 @@ class _TorchvisionInMemory(DatasetPlugin):
             return f"resize: not supported for {self.name}"
         return super().spec_problem(spec)
 
-    def check(self, spec: DatasetSpec, data_root: Path) -> None:
-        if DOWNLOAD["enabled"]:
+    def check(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> None:
+        if access.download:
             return
         try:
-            self._dataset(data_root, train=True)
-            self._dataset(data_root, train=False)
+            self._dataset(data_root, True, access)
+            self._dataset(data_root, False, access)
         except RuntimeError:
             raise self._problem(data_root) from None
         except Exception as error:  # files there but not in the format (garbage, truncated)
@@ -113,22 +108,24 @@ class _TorchvisionInMemory(DatasetPlugin):
         """The files and MD5 sums torchvision checks (none: it only checks they exist)."""
         return []
 
-    def _tensors(self, root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def _tensors(
+        self, root: Path, train: bool, access: DataAccess
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         import numpy as np
         import torch
 
         try:
-            dataset = self._dataset(root, train)
+            dataset = self._dataset(root, train, access)
         except RuntimeError:
             raise self._problem(root) from None
         data = torch.as_tensor(np.asarray(dataset.data))  # type: ignore[attr-defined]
         x = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
         return x.contiguous(), torch.as_tensor(np.asarray(dataset.targets)).long()  # type: ignore[attr-defined]
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         size = self.validation_size(spec)
-        train, val = carve_validation(*self._tensors(data_root, True), size)
-        test = TensorSplit(*self._tensors(data_root, False), self.mean, self.std)
+        train, val = carve_validation(*self._tensors(data_root, True, access), size)
+        test = TensorSplit(*self._tensors(data_root, False, access), self.mean, self.std)
         return Splits(
             train=TensorSplit(*train, self.mean, self.std),
             val=validation_split(TensorSplit(*val, self.mean, self.std), test, size),
@@ -150,10 +147,10 @@ class Mnist(_TorchvisionInMemory):
     files = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
     mean, std = (0.1307,), (0.3081,)
 
-    def _dataset(self, root: Path, train: bool) -> object:
+    def _dataset(self, root: Path, train: bool, access: DataAccess) -> object:
         from torchvision.datasets import MNIST
 
-        return MNIST(str(root), train=train, download=DOWNLOAD["enabled"])
+        return MNIST(str(root), train=train, download=access.download)
 
 
 @register_dataset
@@ -169,11 +166,11 @@ class Cifar10(_TorchvisionInMemory):
     files = "the python version of CIFAR-10 (data_batch_1..5, test_batch, batches.meta)"
     mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
-    def _dataset(self, root: Path, train: bool) -> object:
+    def _dataset(self, root: Path, train: bool, access: DataAccess) -> object:
         from torchvision.datasets import CIFAR10
 
-        reader = CIFAR10 if VERIFY["enabled"] else _unverified(CIFAR10)
-        return reader(str(root), train=train, download=DOWNLOAD["enabled"])
+        reader = CIFAR10 if access.verify else _unverified(CIFAR10)
+        return reader(str(root), train=train, download=access.download)
 
     def _listed_files(self) -> list[tuple[str, str]]:
         from torchvision.datasets import CIFAR10
@@ -195,11 +192,11 @@ class Cifar100(_TorchvisionInMemory):
     files = "the python version of CIFAR-100 (train, test, meta)"
     mean, std = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
 
-    def _dataset(self, root: Path, train: bool) -> object:
+    def _dataset(self, root: Path, train: bool, access: DataAccess) -> object:
         from torchvision.datasets import CIFAR100
 
-        reader = CIFAR100 if VERIFY["enabled"] else _unverified(CIFAR100)
-        return reader(str(root), train=train, download=DOWNLOAD["enabled"])
+        reader = CIFAR100 if access.verify else _unverified(CIFAR100)
+        return reader(str(root), train=train, download=access.download)
 
     def _listed_files(self) -> list[tuple[str, str]]:
         from torchvision.datasets import CIFAR100
@@ -227,7 +224,7 @@ class ImageNet(DatasetPlugin):
     def _folder(self, data_root: Path, split: str) -> Path:
         return data_root / "imagenet" / split
 
-    def check(self, spec: DatasetSpec, data_root: Path) -> None:
+    def check(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> None:
         for split in ("train", "val"):
             folder = self._folder(data_root, split)
             if not folder.is_dir() or not any(folder.iterdir()):
@@ -235,7 +232,7 @@ class ImageNet(DatasetPlugin):
                     self.name, folder, "one folder of images per class", downloadable=False
                 )  # torchvision cannot fetch ImageNet
 
-    def load(self, spec: DatasetSpec, data_root: Path) -> Splits:
+    def load(self, spec: DatasetSpec, data_root: Path, access: DataAccess = OFFLINE) -> Splits:
         import torch
         from torch.utils.data import Subset
         from torchvision import transforms

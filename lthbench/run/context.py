@@ -23,7 +23,7 @@ from torch import nn
 
 import lthbench
 from lthbench.data import DATASETS, Splits
-from lthbench.data.base import DataInfo
+from lthbench.data.base import DataAccess, DataInfo
 from lthbench.models import create_model
 from lthbench.provenance import device_model, source_commit
 from lthbench.run.results import SeedResults
@@ -35,10 +35,11 @@ from lthbench.train.vectorised import train_many
 
 
 @functools.lru_cache(maxsize=8)
-def _load_splits(dataset_json: str, data_root: Path, device: str) -> Splits:
-    """Cached by the dataset spec's JSON (the spec holds a dict, so is not hashable)."""
+def _load_splits(dataset_json: str, data_root: Path, device: str, access: DataAccess) -> Splits:
+    """Cached by the dataset spec's JSON (the spec holds a dict, so is not hashable), the
+    root, the device and the access (a split read without checksums is not one read with)."""
     entry_dataset = DatasetSpec.model_validate_json(dataset_json)
-    splits = DATASETS[entry_dataset.name].load(entry_dataset, data_root)
+    splits = DATASETS[entry_dataset.name].load(entry_dataset, data_root, access)
     if device != "cpu":
         for name in ("train", "val", "test"):
             split = getattr(splits, name)
@@ -66,6 +67,7 @@ class Context(SeedResults):
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
     checkpoint_seconds: float = 60.0
+    access: DataAccess = field(default_factory=DataAccess)
 
     @property
     def training(self) -> TrainingHparams:
@@ -77,7 +79,8 @@ class Context(SeedResults):
 
     def splits(self) -> Splits:
         dataset = self.experiment.dataset
-        return _load_splits(dataset.model_dump_json(), self.data_root, str(self.device))
+        return _load_splits(dataset.model_dump_json(), self.data_root, str(self.device),
+                            self.access)  # fmt: skip
 
     def build_model(self, seed: int | None = None) -> nn.Module:
         """The network at initialisation θ0, determined by the seed alone, in the entry's

@@ -94,19 +94,17 @@ def run_job(job: Job, settings: Settings) -> Records:
     import torch
 
     load_plugins(settings.plugins)
-    from lthbench.data import vision
+    from lthbench.data.base import DataAccess
     from lthbench.runner.jobs import choose_device, execute
     from lthbench.store import RunStore
 
-    vision.DOWNLOAD["enabled"] = settings.download
-    vision.VERIFY["enabled"] = settings.verify
     device = choose_device(settings.device)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=True)
     store = RunStore(settings.store_root)
     return execute(job, store, settings.data_root, device, settings.progress,
-                   settings.checkpoint_seconds)  # fmt: skip
+                   settings.checkpoint_seconds, DataAccess(settings.download, settings.verify))  # fmt: skip
 
 
 def run_pickled_job(job: bytes, settings: Settings) -> Records:

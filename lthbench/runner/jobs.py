@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lthbench.data import DATASETS
+from lthbench.data.base import OFFLINE, DataAccess
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
 from lthbench.methods.records import checked
@@ -45,11 +46,13 @@ class Job:
         device: torch.device,
         progress: bool,
         checkpoint_seconds: float | None = None,
+        access: DataAccess = OFFLINE,
     ) -> Context:
         from lthbench.run.context import Context
 
         seconds = checkpoint_interval() if checkpoint_seconds is None else checkpoint_seconds
-        return Context(self.experiment, self.seed, store, data_root, device, progress, seconds)
+        return Context(self.experiment, self.seed, store, data_root, device, progress, seconds,
+                       access)  # fmt: skip
 
     def records(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Result records with the entry's identity in front (runs may be shared by entries),
@@ -72,7 +75,7 @@ def pending(jobs: Iterable[Job], store: RunStore) -> list[Job]:
     return [job for job in jobs if job.method.pending(job.results(store), job.experiment.params)]
 
 
-def check_trainable(jobs: Iterable[Job], data_root: Path) -> None:
+def check_trainable(jobs: Iterable[Job], data_root: Path, access: DataAccess = OFFLINE) -> None:
     """What training needs beyond resolution, checked for every job before any trains: each
     network fits its data and method (built on the meta device) and the data files are there."""
     seen: set[str] = set()
@@ -83,7 +86,7 @@ def check_trainable(jobs: Iterable[Job], data_root: Path) -> None:
         seen.add(experiment.id)
         check_fit(experiment)
         try:
-            DATASETS[experiment.dataset.name].check(experiment.dataset, data_root)
+            DATASETS[experiment.dataset.name].check(experiment.dataset, data_root, access)
         except UserError as error:
             raise UserError(f"{experiment.file}: {error}") from None
 
@@ -100,9 +103,10 @@ def execute(
     device: torch.device,
     progress: bool = True,
     checkpoint_seconds: float | None = None,
+    access: DataAccess = OFFLINE,
 ) -> list[dict[str, Any]]:
     """Train the job's runs (stored ones are read), then read its records."""
-    context = job.context(store, data_root, device, progress, checkpoint_seconds)
+    context = job.context(store, data_root, device, progress, checkpoint_seconds, access)
     job.method.run(context, job.experiment.params)
     return job.records(job.method.records(context, job.experiment.params))
 
