@@ -409,7 +409,7 @@ def test_validate_reports_every_bad_file(
     assert "bad1.yaml: epochs: unknown key" in err
     assert "bad2.yaml: model.name: unknown timm model 'resnet10'" in err
     assert "did you mean: resnet10t," in err  # the close spelling first
-    assert "1 entries valid, 2 with problems" in out
+    assert "1 entry valid, 2 with problems" in out
     assert main(["validate", str(good.parent), "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] == [str(good)] and len(report["problems"]) == 2
