@@ -171,11 +171,12 @@ PUBLISHED = "leaderboards"
 """The committed pages: only full-budget, unmodified runs are published there by default."""
 
 
-def refuse_empty_pages(out: Path, records: dict[str, Any], store: Any) -> None:
+def refuse_empty_pages(out: Path, records: dict[str, Any], store: Any, meant: bool) -> None:
     """Pages with no result at all do not replace the published ones (a mistyped --store, a
-    fresh clone's empty store, a store of another budget)."""
+    fresh clone's empty store, a store of another budget) unless ``meant``
+    (``--publish-reduced``)."""
     published = out.resolve() == (Path.cwd() / PUBLISHED).resolve()
-    if published and not any(records.values()):
+    if published and not meant and not any(records.values()):
         raise UserError(
             f"--out {out}: the store {store.root} holds no result of these entries, and the "
             f"published {PUBLISHED}/ would be replaced by empty pages; check --store (and "

@@ -100,7 +100,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     experiments = experiments_of_tier(args)
     out, banner = pages_out(args)
     records, verdicts = verdicts_of(args, experiments)
-    refuse_empty_pages(out, records, store_of(args))
+    refuse_empty_pages(out, records, store_of(args), args.publish_reduced)
     estimates = estimates_of(experiments, store_of(args))
     for path in render(experiments, records, verdicts, out, banner, estimates):
         print(path)
