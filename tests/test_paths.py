@@ -100,8 +100,10 @@ def test_reduced_pages_carry_a_banner_and_are_refused_in_leaderboards(
     assert main([*overrides, "--publish-reduced"]) == 0
     assert "overrides `training.lr=0.01`" in (tmp_path / "leaderboards" / "index.md").read_text()
     full = ["leaderboard", str(path), "--store", str(store)]
-    assert main(full) == 0  # a full-budget render has no banner
-    assert "Reduced run" not in (tmp_path / "leaderboards" / "index.md").read_text()
+    assert main(full) == 2  # no full-budget result: it would replace the published pages
+    assert "holds no result of these entries" in capsys.readouterr().err
+    assert main([*full, "--out", "full-pages"]) == 0  # a full-budget render has no banner
+    assert "Reduced run" not in (tmp_path / "full-pages" / "index.md").read_text()
 
 
 def test_show_lists_every_stored_variant_and_check_names_the_flag(
