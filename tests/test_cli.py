@@ -168,3 +168,40 @@ def test_reads_and_a_cache_hit_run_import_no_torch(
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                               timeout=120, check=True)  # fmt: skip
         assert done.stdout.strip().splitlines()[-1] == "0 []", (command, done.stdout, done.stderr)
+
+
+def test_a_piped_suite_prints_each_entrys_verdicts_as_its_last_run_ends(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The cheapest entry goes first and its verdict line comes before any run of the next."""
+    claim = {"id": "LEARNS", "statement": "s", "kind": "lthbench", "op": ">=", "reference": 0.1,
+             "metric": "final_test_accuracy"}  # fmt: skip
+    write_entry({"seeds": [0], "training": {"duration": "40it", "eval_interval": "20it"},
+                 "claims": [claim]}, name="quick")  # fmt: skip
+    path = write_entry({"seeds": [0, 1], "training": {"duration": "400it"}, "claims": [claim]},
+                       name="slow")  # fmt: skip
+    env = {**os.environ, "LTHBENCH_EXECUTOR": "local"}
+    process = _cli("run", str(path.parent), "--store", str(tmp_path / "store"), env=env)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().strip().splitlines()
+    verdicts = [i for i, line in enumerate(lines) if line.startswith("verdicts: ")]
+    assert [lines[i].split(": ")[1] for i in verdicts] == ["quick", "slow"]
+    assert all("lthbench checks: " in lines[i] for i in verdicts)
+    assert lines[verdicts[0] - 1].startswith("quick seed 0") and lines[verdicts[0] + 1].startswith(
+        "slow"
+    )
+
+
+def test_the_eta_shares_the_planned_work_among_workers_at_each_familys_rate() -> None:
+    from lthbench.cli.progress import Clock
+
+    clock = Clock(workers=2, prior_flops_per_s=1e9)
+    clock.flops = {"a1": 4e9, "a2": 4e9, "b1": 2e9, "c1": 1e9}
+    clock.family = {"a1": "lenet", "a2": "lenet", "b1": "cnn", "c1": "cnn"}
+    clock.job = {"a1": 0, "a2": 0, "b1": 1, "c1": 2}
+    assert clock.left() == pytest.approx(max(11e9 / 1e9 / 2, 8.0))  # job 0's runs are in a row
+    clock.finished("a1", seconds=2.0)  # lenet at 2 GFLOP/s; cnn unmeasured: every run's rate
+    assert clock.left() == pytest.approx(max((4e9 / 2e9 + 3e9 / 2e9) / 2, 2.0))
+    clock.finished("b1", seconds=4.0)  # cnn at 0.5 GFLOP/s
+    assert clock.left() == pytest.approx(max(2.0, 2.0))  # two jobs left on two workers

@@ -315,3 +315,22 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_jobs_are_ordered_for_an_early_verdict_then_longest_first() -> None:
+    from types import SimpleNamespace
+
+    from lthbench.runner.jobs import ordered
+
+    def job(entry: str, seed: int, seeds: int, siblings: tuple[str, ...] = ()) -> Any:
+        experiment = SimpleNamespace(id=entry, seeds=list(range(seeds)),
+                                     entry=SimpleNamespace(siblings=list(siblings)))  # fmt: skip
+        return SimpleNamespace(experiment=experiment, seed=seed)
+
+    jobs = [job("big", s, 2) for s in range(2)] + [job("tiny", s, 3, ("big",)) for s in range(3)]
+    jobs += [job("small", s, 2) for s in range(2)] + [job("mid", s, 1) for s in range(1)]
+    cost = {"big": 100.0, "tiny": 1.0, "small": 4.0, "mid": 10.0}
+    order = [(j.experiment.id, j.seed) for j in ordered(jobs, cost)]
+    # tiny compares with big, so the cheapest entry standing alone (small) goes first
+    assert order[:2] == [("small", 0), ("small", 1)]
+    assert [e for e, _ in order[2:]] == ["big", "big", "mid", "tiny", "tiny", "tiny"]

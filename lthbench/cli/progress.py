@@ -1,18 +1,29 @@
-"""A suite's progress, counted in runs, whichever executor trains them.
+"""A suite's progress, whichever executor trains it: runs done, an honest ETA, and each
+entry's verdicts as soon as its last run ends.
 
 A thread in the command's process watches the store (a run is done when its result is
 written, started when its config is), so workers in other processes or on a Ray cluster need
 no channel back: on a terminal a bar with the runs done, an ETA and the runs in progress; when
 the output is a file or a pipe, a plain line every few seconds (no ``\\r``). Each run's result
 line is printed as the run ends.
+
+The ETA weighs every waiting run by its planned FLOPs (``lthbench plan``'s estimate of its
+entry, per run), converted to seconds at the rate measured so far for its model family (the
+FLOPs of its finished runs over their training time), else at the rate of every finished run,
+else, before any run ends, at this machine's matmul rate times a prior efficiency; the sum is
+shared among the workers. Counting runs instead (a 55-s test_resnet run and a 0.3-s LeNet run
+alike) gave ETAs off by 5× early in a suite.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from lthbench.store import Run
@@ -20,6 +31,9 @@ from lthbench.store import Run
 PLAIN_EVERY_S = 5.0
 """Seconds between progress lines when the output is not a terminal."""
 POLL_S = 1.0
+PRIOR_EFFICIENCY = 0.3
+"""The share of a 1024² matmul's FLOP/s a training step is assumed to reach before any run
+of the suite has ended (the bench page measured 7.5% to 63% across the embedded nets)."""
 
 
 def interactive(stream: TextIO | None = None) -> bool:
@@ -27,12 +41,69 @@ def interactive(stream: TextIO | None = None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+@dataclass
+class Clock:
+    """Seconds left from the planned FLOPs of the runs left, at the rates measured so far."""
+
+    workers: int
+    prior_flops_per_s: float
+    """One worker's rate before any run has ended."""
+    flops: dict[str, float] = field(default_factory=dict)
+    """Planned FLOPs of every waiting run, by run id."""
+    family: dict[str, str] = field(default_factory=dict)
+    """Each run's model family (its entry's model name): its loop's efficiency."""
+    job: dict[str, int] = field(default_factory=dict)
+    """Each run's job: a job's runs train one after the other."""
+    done_flops: dict[str, float] = field(default_factory=dict)
+    done_seconds: dict[str, float] = field(default_factory=dict)
+
+    def finished(self, run_id: str, seconds: float) -> None:
+        name = self.family.get(run_id, "?")
+        self.done_flops[name] = self.done_flops.get(name, 0.0) + self.flops.pop(run_id, 0.0)
+        self.job.pop(run_id, None)
+        self.done_seconds[name] = self.done_seconds.get(name, 0.0) + max(seconds, 1e-3)
+
+    def rate(self, name: str) -> float:
+        """One worker's FLOP/s for runs of family ``name``."""
+        if self.done_seconds.get(name):
+            return self.done_flops[name] / self.done_seconds[name]
+        seconds = sum(self.done_seconds.values())
+        return sum(self.done_flops.values()) / seconds if seconds else self.prior_flops_per_s
+
+    def left(self) -> float:
+        """The work left shared among the workers, but never less than the longest job's own
+        (its runs are sequential) and never more workers than jobs left."""
+        per_job: dict[int, float] = {}
+        for run_id, flops in self.flops.items():
+            seconds = flops / max(self.rate(self.family.get(run_id, "?")), 1.0)
+            key = self.job.get(run_id, 0)
+            per_job[key] = per_job.get(key, 0.0) + seconds
+        if not per_job:
+            return 0.0
+        workers = max(min(self.workers, len(per_job)), 1)
+        return max(sum(per_job.values()) / workers, max(per_job.values()))
+
+
+def matmul_flops_per_s(size: int = 512, repeats: int = 3) -> float:
+    """One core's FLOP/s on a square matrix product (the physical limit the prior scales)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
 class SuiteProgress:
     """Watch the runs ``jobs`` plan (those not stored yet) while an executor trains them."""
 
     def __init__(
-        self, jobs: list[Any], store: Any, quiet: bool = False, as_json: bool = False
-    ) -> None:
+        self, jobs: list[Any], store: Any, quiet: bool = False, as_json: bool = False,
+        clock: Clock | None = None,
+    ) -> None:  # fmt: skip
         planned: dict[str, tuple[Any, Run]] = {}
         for job in jobs:
             results = job.results(store)
@@ -44,18 +115,21 @@ class SuiteProgress:
         self.done = 0
         self.quiet = quiet
         self.as_json = as_json
+        self.clock = clock
         self.began = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._bar: Any = None
         self._last_line = 0.0
+        self._lock = threading.Lock()
 
     def __enter__(self) -> SuiteProgress:
         if interactive() and not self.quiet:
             from tqdm import tqdm
 
             self._bar = tqdm(total=self.total, desc="suite", unit="run", position=0,
-                             dynamic_ncols=True)  # fmt: skip
+                             dynamic_ncols=True, bar_format="{l_bar}{bar}| {n}/{total} "
+                             "[{elapsed}{postfix}]")  # fmt: skip
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
         return self
@@ -74,27 +148,40 @@ class SuiteProgress:
 
     def poll(self) -> None:
         """Print the result line of every run that ended since the last poll; refresh."""
-        running = []
-        for run_id, (job, run) in list(self.waiting.items()):
-            result = run.result() if (run.path / "result.json").exists() else None
-            if result is not None:
-                del self.waiting[run_id]
-                self.done += 1
-                self._write(run_json(job, run, result) if self.as_json
-                            else run_line(job, run, result))  # fmt: skip
-            elif (run.path / "config.json").exists():
-                running.append(run_label(job, run))
-        now = ", ".join(running[:4]) + (" …" if len(running) > 4 else "")
-        if self._bar is not None:
-            self._bar.n = self.done
-            self._bar.set_postfix_str(f"now: {now}" if now else "", refresh=True)
-        elif not self.quiet and time.monotonic() - self._last_line >= PLAIN_EVERY_S:
-            self._last_line = time.monotonic()
-            print(self.status_line(now), file=sys.stderr, flush=True)
+        with self._lock:
+            running = []
+            for run_id, (job, run) in list(self.waiting.items()):
+                result = run.result() if (run.path / "result.json").exists() else None
+                if result is not None:
+                    del self.waiting[run_id]
+                    self.done += 1
+                    if self.clock is not None:
+                        self.clock.finished(run_id, _occupied(run, result))
+                    self.write(run_json(job, run, result) if self.as_json
+                               else run_line(job, run, result))  # fmt: skip
+                elif (run.path / "config.json").exists():
+                    running.append(run_label(job, run))
+            now = ", ".join(running[:4]) + (" …" if len(running) > 4 else "")
+            if self._bar is not None:
+                self._bar.n = self.done
+                eta = self.eta()
+                shown = [f"ETA {_clock(eta)}"] if eta is not None else []
+                shown += [f"now: {now}"] if now else []
+                self._bar.set_postfix_str(", ".join(shown), refresh=True)
+            elif not self.quiet and time.monotonic() - self._last_line >= PLAIN_EVERY_S:
+                self._last_line = time.monotonic()
+                print(self.status_line(now), file=sys.stderr, flush=True)
+
+    def eta(self) -> float | None:
+        """Seconds left: the clock's, else (no plan) the mean time per run so far."""
+        if self.clock is not None:
+            return self.clock.left()
+        elapsed = time.monotonic() - self.began
+        return elapsed / self.done * (self.total - self.done) if self.done else None
 
     def status_line(self, now: str) -> str:
         elapsed = time.monotonic() - self.began
-        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        eta = self.eta()
         parts = [f"suite: {self.done}/{self.total} runs", f"elapsed {_clock(elapsed)}"]
         if eta is not None:
             parts.append(f"ETA {_clock(eta)}")
@@ -102,11 +189,44 @@ class SuiteProgress:
             parts.append(f"now: {now}")
         return ", ".join(parts)
 
-    def _write(self, line: str) -> None:
+    def write(self, line: str) -> None:
         if self._bar is not None:
             self._bar.write(line, file=sys.stdout)
         else:
             print(line, flush=True)
+
+
+def _occupied(run: Run, result: dict[str, Any]) -> float:
+    """How long the run held its worker: from its config (written as it starts) to its
+    result, model building, data and checkpoints included; else its training time."""
+    try:
+        return (run.path / "result.json").stat().st_mtime - (
+            run.path / "config.json"
+        ).stat().st_mtime
+    except OSError:
+        return float(result.get("wall_time_s") or 0.0)
+
+
+def suite_clock(jobs: list[Any], store: Any, workers: int) -> Clock:
+    """The ETA's clock for ``jobs``: each waiting run's share of its entry's planned FLOPs
+    (computed and cached by ``lthbench plan``'s estimate when missing)."""
+    from lthbench.runner.cost import ensure_estimate
+
+    clock = Clock(workers, matmul_flops_per_s() * PRIOR_EFFICIENCY)
+    per_run: dict[str, float] = {}
+    for index, job in enumerate(jobs):
+        experiment = job.experiment
+        if experiment.id not in per_run:
+            estimate = ensure_estimate(experiment, store)
+            per_run[experiment.id] = ((estimate.training_flops + estimate.evaluation_flops)
+                                      / max(estimate.runs, 1))  # fmt: skip
+        results = job.results(store)
+        for run in job.method.plan(results, experiment.params):
+            if run.id not in clock.flops and results.inspect(run)[1] is None:
+                clock.flops[run.id] = per_run[experiment.id]
+                clock.family[run.id] = experiment.model.name
+                clock.job[run.id] = index
+    return clock
 
 
 def run_label(job: Any, run: Run) -> str:
@@ -137,3 +257,40 @@ def _clock(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class VerdictsOnArrival:
+    """Print an entry's verdict line as soon as its last job (and its siblings') has ended,
+    instead of only after the whole suite: ``on_job`` is the executor's per-job callback."""
+
+    def __init__(self, jobs: list[Any], store: Any, registry: Any, write: Any,
+                 overrides: list[str], budget: float) -> None:  # fmt: skip
+        self.left: dict[str, int] = {}
+        self.experiments: dict[str, Any] = {}
+        for job in jobs:
+            self.left[job.experiment.id] = self.left.get(job.experiment.id, 0) + 1
+            self.experiments[job.experiment.id] = job.experiment
+        self.store, self.registry, self.write = store, registry, write
+        self.overrides, self.budget = overrides, budget
+        self.said: set[str] = set()
+
+    def on_job(self, job: Any, records: Any) -> None:
+        self.left[job.experiment.id] -= 1
+        for entry_id, experiment in self.experiments.items():
+            siblings = [s for s in experiment.entry.siblings if s in self.left]
+            ready = all(self.left.get(e, 0) == 0 for e in [entry_id, *siblings])
+            if ready and entry_id not in self.said:
+                self.said.add(entry_id)
+                if experiment.claims:
+                    self.write(self.line(experiment))
+
+    def line(self, experiment: Any) -> str:
+        from lthbench.claims import check_entries
+        from lthbench.report.tables import verdict_counts
+        from lthbench.runner.jobs import collect
+
+        with contextlib.redirect_stderr(io.StringIO()):  # the final summary says the warnings
+            records = collect([experiment], self.store, self.registry, self.overrides, self.budget)
+            verdicts = check_entries([experiment], records)
+        own = [v for v in verdicts if v.entry_id == experiment.id]
+        return f"verdicts: {experiment.id}: {verdict_counts(own) if own else 'no claims'}"

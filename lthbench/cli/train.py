@@ -16,6 +16,7 @@ from lthbench.cli.common import (
     pages_out,
     print_summary,
     print_verdicts,
+    registry_of,
     store_of,
     summary_line,
     verdicts_of,
@@ -107,7 +108,7 @@ def _tensorboard(args: argparse.Namespace, jobs: list[Any], store: Any) -> None:
 
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
-    from lthbench.cli.progress import SuiteProgress, interactive
+    from lthbench.cli.progress import SuiteProgress, VerdictsOnArrival, interactive, suite_clock
     from lthbench.runner.executors import (
         LocalExecutor,
         RayExecutor,
@@ -115,6 +116,7 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
         make_executor,
         usable_cores,
     )
+    from lthbench.runner.jobs import ordered
 
     executor = make_executor(args.executor, args.jobs, args.ray_address, len(jobs))
     if not isinstance(executor, RayExecutor):
@@ -134,8 +136,31 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
                         download=getattr(args, "download", False),
                         verify=not getattr(args, "no_verify", False),
                         plugins=tuple(getattr(args, "plugins", None) or ()))  # fmt: skip
-    with SuiteProgress(jobs, store, quiet=args.quiet, as_json=getattr(args, "json", False)):
-        executor.run(jobs, settings, lambda job, records: None)
+    as_json = getattr(args, "json", False)
+    clock = None
+    if not isinstance(executor, RayExecutor):  # a cluster's workers are not counted here
+        clock = suite_clock(jobs, store, getattr(executor, "workers", 1))
+        jobs = ordered(jobs, _entry_flops(jobs, clock))
+    with SuiteProgress(jobs, store, quiet=args.quiet, as_json=as_json, clock=clock) as progress:
+        arrival = VerdictsOnArrival(jobs, store, registry_of(args), progress.write,
+                                    list(args.set or []), args.budget)  # fmt: skip
+
+        def on_job(job: Any, records: Any) -> None:
+            progress.poll()  # the job's last result line before its verdict
+            if not as_json:
+                arrival.on_job(job, records)
+
+        executor.run(jobs, settings, on_job)
+
+
+def _entry_flops(jobs: list[Any], clock: Any) -> dict[str, float]:
+    """Each entry's planned FLOPs left (its waiting runs'), for the jobs' order."""
+    entry_of = {index: job.experiment.id for index, job in enumerate(jobs)}
+    left: dict[str, float] = {}
+    for run_id, flops in clock.flops.items():
+        entry = entry_of[clock.job[run_id]]
+        left[entry] = left.get(entry, 0.0) + flops
+    return left
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

@@ -70,6 +70,20 @@ def plan(experiments: Iterable[Experiment], seed: int | None = None) -> list[Job
     return [Job(e, s) for e in experiments for s in (e.seeds if seed is None else [seed])]
 
 
+def ordered(jobs: list[Job], cost: dict[str, float]) -> list[Job]:
+    """The order that shows a verdict early without lengthening the suite: first the jobs of
+    the cheapest entry whose claims compare with no other entry (its verdict can be printed
+    within minutes), then every other job longest first (the longest-processing-time rule,
+    which keeps every worker busy to the end). ``cost``: an entry's planned FLOPs."""
+    entries = {job.experiment.id: job.experiment for job in jobs}
+    alone = [e for e in entries.values() if not e.entry.siblings]
+    first = min(alone, key=lambda e: (cost.get(e.id, 0.0), e.id), default=None)
+    head = [job for job in jobs if first is not None and job.experiment.id == first.id]
+    rest = [job for job in jobs if first is None or job.experiment.id != first.id]
+    per_job = {e.id: cost.get(e.id, 0.0) / max(len(e.seeds), 1) for e in entries.values()}
+    return head + sorted(rest, key=lambda job: -per_job[job.experiment.id])
+
+
 def pending(jobs: Iterable[Job], store: RunStore) -> list[Job]:
     """The jobs with work left (a run to train, figures to cache): read from the store alone."""
     return [job for job in jobs if job.method.pending(job.results(store), job.experiment.params)]
