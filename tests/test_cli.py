@@ -76,7 +76,8 @@ def test_piped_output_is_plain_lines(write_entry: Callable[..., Path], tmp_path:
     assert process.returncode == 0, err.decode()
     assert b"\r" not in out and b"\r" not in err
     assert len(out.decode().strip().splitlines()) == 2  # a result line per run
-    assert all(line.startswith("suite: ") for line in err.decode().strip().splitlines())
+    progress = err.decode().strip().splitlines()
+    assert progress and all(line.startswith("suite: ") for line in progress)
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_result(
