@@ -40,7 +40,7 @@ def _ray_workers() -> list[int]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"ray::run_job" in cmdline.read_bytes():
+            if b"ray::run_pickled_job" in cmdline.read_bytes():  # the task's process title
                 found.append(int(cmdline.parent.name))
         except OSError:
             continue
