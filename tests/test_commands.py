@@ -221,3 +221,15 @@ def test_tensorboard_keeps_variants_apart_and_is_refused_before_training_without
     )
     assert "TensorBoard is not installed" in capsys.readouterr().err
     assert not (fresh / "runs").exists()  # refused before anything trained
+
+
+def test_new_refuses_an_id_the_other_tier_has(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(LOTTERY)
+    other = path.parent / "paper"
+    other.mkdir()
+    write_entry({"tier": "paper"}, name="taken").rename(other / "taken.yaml")
+    assert main(["new", "taken", "--from", "tiny", "--registry", str(path.parent)]) == 2
+    assert "an entry of that id exists" in capsys.readouterr().err
+    assert not (path.parent / "taken.yaml").exists()

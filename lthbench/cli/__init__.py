@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--set", action="append", metavar="KEY=VALUE", help=set_help)
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--registry", help="registry folder (default: the shipped registry/)")
+        sub.add_argument("--registry", help="registry folder (default: $LTHBENCH_REGISTRY, else "
+                         "./registry, else the shipped one)")  # fmt: skip
         sub.add_argument("--store", help="run store (default: $LTHBENCH_STORE or the user cache)")
         sub.add_argument(
             "--data-root", help="dataset root (default: $LTHBENCH_DATA or the user cache)"

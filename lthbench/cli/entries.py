@@ -41,7 +41,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """Copy ENTRY's file beside it as ``<ID>.yaml`` with its id changed; nothing else."""
-    from lthbench.spec.load import find_entries
+    from lthbench.spec.load import find_entries, known_ids
 
     if not ENTRY_ID.match(args.id):
         raise UserError(f"new {args.id!r}: an id is lower-case letters, digits, '.', '_', '-'")
@@ -50,6 +50,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     target = folder / f"{args.id}.yaml"
     if target.exists():
         raise UserError(f"{target}: already exists; choose another id")
+    if args.id in known_ids(registry_of(args)):  # in the other tier's folder, or a plugin's
+        raise UserError(f"new {args.id!r}: an entry of that id exists; choose another id")
     text = Path(source.file).read_text(encoding="utf-8")  # the file as written, comments kept
     text, count = re.subn(r"(?m)^id:.*$", f"id: {args.id}", text, count=1)
     if count != 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lthbench.methods import METHODS
@@ -129,7 +129,10 @@ def estimate_cost(experiment: Experiment, model: nn.Module) -> CostEstimate:
 def stored_estimate(experiment: Experiment, store: RunStore) -> CostEstimate | None:
     """The cached estimate of exactly this resolved entry (None: ``lthbench plan`` it)."""
     value = store.estimate(estimate_key(experiment))
-    return None if value is None else CostEstimate.from_dict(value)
+    if value is None:
+        return None
+    # the key leaves out the id: entries with identical settings share one estimate
+    return replace(CostEstimate.from_dict(value), entry=experiment.id)
 
 
 def ensure_estimate(experiment: Experiment, store: RunStore) -> CostEstimate:
