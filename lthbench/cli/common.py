@@ -171,12 +171,16 @@ PUBLISHED = "leaderboards"
 """The committed pages: only full-budget, unmodified runs are published there by default."""
 
 
+def is_published(out: Path) -> bool:
+    """Whether ``out`` is the committed ``leaderboards/`` of the working directory."""
+    return out.resolve() == (Path.cwd() / PUBLISHED).resolve()
+
+
 def refuse_empty_pages(out: Path, records: dict[str, Any], store: Any, meant: bool) -> None:
     """Pages with no result at all do not replace the published ones (a mistyped --store, a
     fresh clone's empty store, a store of another budget) unless ``meant``
     (``--publish-reduced``)."""
-    published = out.resolve() == (Path.cwd() / PUBLISHED).resolve()
-    if published and not meant and not any(records.values()):
+    if is_published(out) and not meant and not any(records.values()):
         raise UserError(
             f"--out {out}: the store {store.root} holds no result of these entries, and the "
             f"published {PUBLISHED}/ would be replaced by empty pages; check --store (and "
@@ -199,8 +203,7 @@ def pages_out(args: argparse.Namespace) -> tuple[Path, str | None]:
         reduced.append("overrides " + ", ".join(f"`{o}`" for o in overrides))
     if not reduced:
         return out, None
-    published = out.resolve() == (Path.cwd() / PUBLISHED).resolve()
-    if published and not args.publish_reduced:
+    if is_published(out) and not args.publish_reduced:
         raise UserError(
             f"--out {args.out}: these pages come from a reduced run ({'; '.join(reduced)}) and "
             f"would replace the published {PUBLISHED}/; give another --out, or "

@@ -38,18 +38,16 @@ def _planned_runs(args: argparse.Namespace, store: Any) -> list[Any]:
     compare with (``entry:<id>``) at the same variant: imported alone, a bundle's claims then
     read what they read here."""
     from lthbench.runner.find import variant_experiments
-    from lthbench.runner.resolve import select
+    from lthbench.runner.resolve import resolve_sibling
 
     pairs = list(variant_experiments(experiments_of(args), store, registry_of(args)))
     experiments = {e.id + e.variant.label: e for _, e in pairs}
     for _, experiment in pairs:
         variant = experiment.variant
         for sibling in experiment.entry.siblings:
-            with contextlib.suppress(UserError):  # a budget the sibling cannot take
-                for other in select(
-                    [sibling], registry_of(args), variant.overrides, variant.budget
-                ):
-                    experiments.setdefault(other.id + other.variant.label, other)
+            other = resolve_sibling(sibling, registry_of(args), variant.overrides, variant.budget)
+            if other is not None:
+                experiments.setdefault(other.id + other.variant.label, other)
     return planned_runs(list(experiments.values()), store)
 
 

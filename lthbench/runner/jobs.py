@@ -18,7 +18,7 @@ from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
 from lthbench.methods.records import checked
 from lthbench.run import Experiment, SeedResults
-from lthbench.runner.resolve import check_fit, select
+from lthbench.runner.resolve import check_fit, resolve_sibling
 from lthbench.store import RunStore
 
 if TYPE_CHECKING:  # training needs torch; planning and reading do not
@@ -165,8 +165,9 @@ def collect(
         ]
         for sibling in experiment.entry.siblings:
             if sibling not in records:
-                try:
-                    todo.extend(select([sibling], registry, list(overrides), budget))
-                except UserError:
+                found = resolve_sibling(sibling, registry, overrides, budget)
+                if found is None:
                     records[sibling] = []
+                else:
+                    todo.append(found)
     return records

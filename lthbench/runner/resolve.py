@@ -240,6 +240,18 @@ def load_experiments(
     return [resolve_entry(e, budget, fit, overrides) for e in load_entries(paths, overrides)]
 
 
+def resolve_sibling(
+    sibling: str, registry: Path | None, overrides: Iterable[str], budget: float
+) -> Experiment | None:
+    """The entry a claim compares with (``entry:<id>``), at the variant of the entry that
+    names it; None where it cannot take that variant (a budget too small for its method)."""
+    try:
+        (experiment,) = select([sibling], registry, overrides, budget)
+    except UserError:
+        return None
+    return experiment
+
+
 def select(
     names: Iterable[str], registry: Path | None = None, overrides: Iterable[str] = (),
     budget: float = 1.0, fit: bool = False, tier: str | None = None,

@@ -54,8 +54,6 @@ class Lottery(Method):
         problem = reference_problem(claim.reference, {"dense", *params.controls})
         if problem:
             return problem
-        if "ratio" in claim.where:
-            return "where.ratio: lottery results are selected by density, round and control"
         control = claim.where.get("control")
         if control is not None and control not in params.controls:
             return (
