@@ -200,7 +200,8 @@ def test_the_eta_shares_the_planned_work_among_workers_at_each_familys_rate() ->
     clock = Clock(workers=2, prior_flops_per_s=1e9)
     clock.flops = {"a1": 4e9, "a2": 4e9, "b1": 2e9, "c1": 1e9}
     clock.family = {"a1": "lenet", "a2": "lenet", "b1": "cnn", "c1": "cnn"}
-    clock.job = {"a1": 0, "a2": 0, "b1": 1, "c1": 2}
+    jobs = [object(), object(), object()]
+    clock.job = {"a1": jobs[0], "a2": jobs[0], "b1": jobs[1], "c1": jobs[2]}
     assert clock.left() == pytest.approx(max(11e9 / 1e9 / 2, 8.0))  # job 0's runs are in a row
     clock.finished("a1", seconds=2.0)  # lenet at 2 GFLOP/s; cnn unmeasured: every run's rate
     assert clock.left() == pytest.approx(max((4e9 / 2e9 + 3e9 / 2e9) / 2, 2.0))

@@ -52,7 +52,7 @@ class Clock:
     """Planned FLOPs of every waiting run, by run id."""
     family: dict[str, str] = field(default_factory=dict)
     """Each run's model family (its entry's model name): its loop's efficiency."""
-    job: dict[str, int] = field(default_factory=dict)
+    job: dict[str, Any] = field(default_factory=dict)
     """Each run's job: a job's runs train one after the other."""
     done_flops: dict[str, float] = field(default_factory=dict)
     done_seconds: dict[str, float] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class Clock:
         per_job: dict[int, float] = {}
         for run_id, flops in self.flops.items():
             seconds = flops / max(self.rate(self.family.get(run_id, "?")), 1.0)
-            key = self.job.get(run_id, 0)
+            key = id(self.job.get(run_id))
             per_job[key] = per_job.get(key, 0.0) + seconds
         if not per_job:
             return 0.0
@@ -207,26 +207,32 @@ def _occupied(run: Run, result: dict[str, Any]) -> float:
         return float(result.get("wall_time_s") or 0.0)
 
 
-def suite_clock(jobs: list[Any], store: Any, workers: int) -> Clock:
-    """The ETA's clock for ``jobs``: each waiting run's share of its entry's planned FLOPs
-    (computed and cached by ``lthbench plan``'s estimate when missing)."""
+def suite_clock(waiting: dict[str, tuple[Any, Run]], store: Any, workers: int) -> Clock:
+    """The ETA's clock for the waiting runs (a :class:`SuiteProgress`'s): each run's share of
+    its entry's planned FLOPs (``lthbench plan``'s estimate, computed and cached when missing)."""
     from lthbench.runner.cost import ensure_estimate
 
     clock = Clock(workers, matmul_flops_per_s() * PRIOR_EFFICIENCY)
     per_run: dict[str, float] = {}
-    for index, job in enumerate(jobs):
+    for run_id, (job, _) in waiting.items():
         experiment = job.experiment
         if experiment.id not in per_run:
             estimate = ensure_estimate(experiment, store)
             per_run[experiment.id] = ((estimate.training_flops + estimate.evaluation_flops)
                                       / max(estimate.runs, 1))  # fmt: skip
-        results = job.results(store)
-        for run in job.method.plan(results, experiment.params):
-            if run.id not in clock.flops and results.inspect(run)[1] is None:
-                clock.flops[run.id] = per_run[experiment.id]
-                clock.family[run.id] = experiment.model.name
-                clock.job[run.id] = index
+        clock.flops[run_id] = per_run[experiment.id]
+        clock.family[run_id] = experiment.model.name
+        clock.job[run_id] = job
     return clock
+
+
+def entry_flops(clock: Clock) -> dict[str, float]:
+    """Each entry's planned FLOPs left (its waiting runs'), for the jobs' order."""
+    left: dict[str, float] = {}
+    for run_id, flops in clock.flops.items():
+        entry = clock.job[run_id].experiment.id
+        left[entry] = left.get(entry, 0.0) + flops
+    return left
 
 
 def run_label(job: Any, run: Run) -> str:

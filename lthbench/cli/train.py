@@ -108,7 +108,13 @@ def _tensorboard(args: argparse.Namespace, jobs: list[Any], store: Any) -> None:
 
 
 def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any) -> None:
-    from lthbench.cli.progress import SuiteProgress, VerdictsOnArrival, interactive, suite_clock
+    from lthbench.cli.progress import (
+        SuiteProgress,
+        VerdictsOnArrival,
+        entry_flops,
+        interactive,
+        suite_clock,
+    )
     from lthbench.runner.executors import (
         LocalExecutor,
         RayExecutor,
@@ -137,11 +143,11 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
                         verify=not getattr(args, "no_verify", False),
                         plugins=tuple(getattr(args, "plugins", None) or ()))  # fmt: skip
     as_json = getattr(args, "json", False)
-    clock = None
+    progress = SuiteProgress(jobs, store, quiet=args.quiet, as_json=as_json)
     if not isinstance(executor, RayExecutor):  # a cluster's workers are not counted here
-        clock = suite_clock(jobs, store, getattr(executor, "workers", 1))
-        jobs = ordered(jobs, _entry_flops(jobs, clock))
-    with SuiteProgress(jobs, store, quiet=args.quiet, as_json=as_json, clock=clock) as progress:
+        progress.clock = suite_clock(progress.waiting, store, getattr(executor, "workers", 1))
+        jobs = ordered(jobs, entry_flops(progress.clock))
+    with progress:
         arrival = VerdictsOnArrival(jobs, store, registry_of(args), progress.write,
                                     list(args.set or []), args.budget)  # fmt: skip
 
@@ -151,16 +157,6 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
                 arrival.on_job(job, records)
 
         executor.run(jobs, settings, on_job)
-
-
-def _entry_flops(jobs: list[Any], clock: Any) -> dict[str, float]:
-    """Each entry's planned FLOPs left (its waiting runs'), for the jobs' order."""
-    entry_of = {index: job.experiment.id for index, job in enumerate(jobs)}
-    left: dict[str, float] = {}
-    for run_id, flops in clock.flops.items():
-        entry = entry_of[clock.job[run_id]]
-        left[entry] = left.get(entry, 0.0) + flops
-    return left
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
