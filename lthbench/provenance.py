@@ -6,6 +6,8 @@ is exported by a read command)."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -45,3 +47,21 @@ def source_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
+
+
+@functools.cache
+def code_stamp(packages: frozenset[Path]) -> str:
+    """A digest of the Python and YAML files under ``packages`` (their paths, times and sizes):
+    the code and entries a read of the store went through, so that a remembered read (see
+    :meth:`lthbench.store.RunStore.recall`) is forgotten when either changes."""
+    digest = hashlib.sha256()
+    for package in sorted(packages):
+        for folder, names, files in os.walk(package):
+            names.sort()
+            for name in sorted(files):
+                if name.endswith((".py", ".yaml", ".yml")):
+                    status = os.stat(os.path.join(folder, name))
+                    digest.update(
+                        f"{folder}/{name}:{status.st_mtime_ns}:{status.st_size};".encode()
+                    )
+    return digest.hexdigest()[:20]

@@ -44,7 +44,7 @@ from lthbench.claims.resolution import (
     spread_of,
     within_one_step,
 )
-from lthbench.claims.select import density_points, reference_result, select
+from lthbench.claims.select import SeedRecords, density_points, reference_result, select
 from lthbench.claims.verdict import NOT_APPLICABLE, WORDS, Verdict
 from lthbench.methods import METHODS
 from lthbench.methods.units import unit_of
@@ -308,6 +308,7 @@ def check_entries(
     unless ``mix_devices`` (see :func:`one_device`). The paper claims among them are one
     family for Holm's adjustment (``holm_verdict``)."""
     verdicts: list[Verdict] = []
+    records = {entry_id: SeedRecords(found) for entry_id, found in records.items()}
     for entry in entries:
         facts = Facts.of(entry)
         own = {

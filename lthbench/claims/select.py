@@ -23,6 +23,23 @@ from lthbench.spec.entry import sibling_of
 Records = list[dict[str, Any]]
 
 
+class SeedRecords(list[dict[str, Any]]):
+    """An entry's records with each seed's at hand: claims read one seed at a time, and over
+    thousands of records a scan per seed and claim would dominate ``check``."""
+
+    def __init__(self, records: Records) -> None:
+        super().__init__(records)
+        self.by_seed: dict[int, Records] = {}
+        for record in self:
+            self.by_seed.setdefault(record["seed"], []).append(record)
+
+
+def of_seed(records: Records, seed: int) -> Records:
+    if isinstance(records, SeedRecords):
+        return records.by_seed.get(seed, [])
+    return [r for r in records if r["seed"] == seed]
+
+
 def nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None:
     """The result nearest ``where['density']`` among those inside the claim's stated range
     (``min_density``..``max_density``), within a factor DENSITY_MATCH of it."""
@@ -37,9 +54,8 @@ def nearest(candidates: Records, where: dict[str, Any]) -> dict[str, Any] | None
 
 def select(records: Records, seed: int, where: dict[str, Any]) -> dict[str, Any] | None:
     """The result of ``seed`` that ``where`` names (ticket unless a control is named)."""
-    candidates = [
-        r for r in records if r["seed"] == seed and r.get("control") == where.get("control")
-    ]
+    control = where.get("control")
+    candidates = [r for r in of_seed(records, seed) if r.get("control") == control]
     for key, value in where.items():  # round, ratio, or any field of a method's records
         if key not in ("control", "density") and key not in SELECTION_KEYWORDS:
             candidates = [r for r in candidates if r.get(key) == value]
@@ -101,7 +117,7 @@ def reference_result(
     if sibling is not None:
         other = siblings.get(sibling, [])
         if left.get("density"):
-            mine = [r for r in other if r["seed"] == left["seed"] and r.get("control") is None]
+            mine = [r for r in of_seed(other, left["seed"]) if r.get("control") is None]
             return at_density(mine, float(left["density"]), (metric, "final_test_accuracy"))
         return select(other, left["seed"], same_ratio(left))
     return select(records, left["seed"],

@@ -92,3 +92,12 @@ class Verdict:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Verdict:
+        """The verdict :meth:`as_dict` gave (through JSON: tuples come back as lists)."""
+        bounds = value.get("bounds")
+        return cls(**{**value, "unit": Unit(**value["unit"]),
+                      "bounds": None if bounds is None else tuple(bounds),
+                      "given": tuple(value.get("given", ())),
+                      "given_by": tuple(value.get("given_by", ()))})  # fmt: skip

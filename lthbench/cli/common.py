@@ -68,6 +68,18 @@ def verdicts_of(
     return records, check_entries(experiments, records, getattr(args, "mix_devices", False))
 
 
+def verdicts_only(args: argparse.Namespace, experiments: list[Any]) -> list[Any]:
+    """The verdicts of :func:`verdicts_of`, remembered in the store's index while the runs
+    they read are unchanged (``check`` needs no records)."""
+    from lthbench.claims.stored import stored_verdicts
+
+    store = store_of(args)
+    counts, verdicts = stored_verdicts(experiments, store, registry_of(args), args.set or [],
+                                       args.budget, getattr(args, "mix_devices", False))  # fmt: skip
+    _say_variants(experiments, counts, store)
+    return verdicts
+
+
 def estimates_of(experiments: list[Any], store: Any) -> dict[str, Any]:
     """The cost estimates ``lthbench plan`` cached for these entries (read, never computed:
     the pages build no model); the entries without one are named on stderr."""

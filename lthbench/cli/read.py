@@ -17,6 +17,7 @@ from lthbench.cli.common import (
     registry_of,
     store_of,
     verdicts_of,
+    verdicts_only,
 )
 from lthbench.cli.exchange import publish_results
 from lthbench.errors import UserError
@@ -89,7 +90,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _, verdicts = verdicts_of(args, experiments_of_tier(args))
+    verdicts = verdicts_only(args, experiments_of_tier(args))
     print_verdicts(verdicts, args.json)
     return print_summary(verdicts, quiet=args.json)
 
@@ -110,7 +111,6 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """An entry's stored results, every variant labelled, or one run by id prefix."""
-    from tabulate import tabulate
 
     store = store_of(args)
     records = _entry_records(args, store)
@@ -128,11 +128,30 @@ def cmd_show(args: argparse.Namespace) -> int:
     keys = ["entry_id", "seed", "method", *variants, *selectors, "final_test_accuracy",
             "test_accuracy_at_early_stop", "early_stop_iteration", "min_val_loss", "wall_time_s",
             "run_id"]  # fmt: skip
-    rows = [[r.get(k) for k in keys] for r in records]
-    print(tabulate(rows, headers=keys, floatfmt=".4f", missingval="–"))
+    rows = [[_cell(r.get(k)) for k in keys] for r in records]
+    numeric = [any(isinstance(r.get(k), int | float) for r in records[:50]) for k in keys]
+    print(_table(rows, keys, numeric))
     if not variants:
         print(f"({records[0].get('variant', 'full budget')})")
     return 0
+
+
+def _table(rows: list[list[str]], headers: list[str], right: list[bool]) -> str:
+    """tabulate's "simple" layout for cells already formatted (its type guessing costs a
+    second over the thousands of rows an entry with many seeds has)."""
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if r else c.ljust(w)
+                         for c, w, r in zip(cells, widths, right, strict=True)).rstrip()  # fmt: skip
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _entry_records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]] | None:

@@ -8,6 +8,9 @@ re-validates and nothing reads the entry's raw ``method.params`` dict.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +138,18 @@ class Experiment:
     @property
     def eval_iterations(self) -> int:
         return self.iterations(self.entry.training.eval_interval)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """One hash of everything resolved (entry, params, variant, the data's facts): reads of
+        the same runs under the same settings share it."""
+        text = json.dumps(
+            {"entry": self.entry.model_dump(mode="json"), "variant": self.variant.as_dict(),
+             "params": self.params.model_dump(mode="json"),
+             "facts": [self.iterations_per_epoch, self.test_examples, self.validation_examples]},
+            sort_keys=True, default=str,
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def run_config(self, seed: int) -> dict[str, Any]:
         """The identity every run of this seed shares (see :meth:`Entry.run_config`)."""

@@ -6,17 +6,21 @@ read back as result records. Reading alone (``stored_records``) never trains.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import lthbench
 from lthbench.data import DATASETS
 from lthbench.data.base import OFFLINE, DataAccess
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
 from lthbench.methods.records import checked
+from lthbench.provenance import code_stamp
 from lthbench.run import Experiment, SeedResults
 from lthbench.runner.resolve import check_fit, resolve_sibling
 from lthbench.store import RunStore
@@ -54,6 +58,15 @@ class Job:
         return Context(self.experiment, self.seed, store, data_root, device, progress, seconds,
                        access)  # fmt: skip
 
+    read: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    """Its records, where :func:`has_work` found it done and read them."""
+
+    @property
+    def digest(self) -> str:
+        """What this job's records are a function of, besides its runs' folders and the code
+        that reads them (:func:`reading_code`): the resolved entry and the seed."""
+        return f"{self.experiment.digest}:{self.seed}"
+
     def records(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Result records with the entry's identity in front (runs may be shared by entries),
         each checked against the method's record contract."""
@@ -63,6 +76,20 @@ class Job:
                                     "method": method, **r})
             for r in results
         ]  # fmt: skip
+
+
+def reading_code(*also: Path) -> str:
+    """:func:`~lthbench.provenance.code_stamp` of lthbench, every registered method's package
+    (plugins' among them) and ``also`` (a registry folder)."""
+    return _reading_code(tuple(METHODS), also)
+
+
+@functools.cache
+def _reading_code(methods: tuple[str, ...], also: tuple[Path, ...]) -> str:
+    packages = {Path(lthbench.__file__).parent, *also}
+    for name in methods:
+        packages.add(Path(sys.modules[type(METHODS[name]).__module__].__file__ or ".").parent)
+    return code_stamp(frozenset(packages))
 
 
 def plan(experiments: Iterable[Experiment], seed: int | None = None) -> list[Job]:
@@ -86,7 +113,27 @@ def ordered(jobs: list[Job], cost: dict[str, float]) -> list[Job]:
 
 def pending(jobs: Iterable[Job], store: RunStore) -> list[Job]:
     """The jobs with work left (a run to train, figures to cache): read from the store alone."""
-    return [job for job in jobs if job.method.pending(job.results(store), job.experiment.params)]
+    return [job for job in jobs if has_work(job, store)]
+
+
+def has_work(job: Job, store: RunStore) -> bool:
+    """Whether ``job`` has work left. A job found done is read at once (into ``job.read``)
+    and remembered like any read (see :func:`stored_records`): a cache-hit ``run`` then
+    stats each folder once and parses nothing else."""
+    key = f"done:{job.digest}"
+    known = store.recall(key, reading_code())
+    if isinstance(known, list):
+        job.read = known
+        return False
+    view = store.watched()
+    results = job.results(view)
+    if job.method.pending(results, job.experiment.params):
+        return True
+    job.read = job.records(job.method.records(results, job.experiment.params))
+    assert view.watch is not None
+    view.watch.sound = all(results.inspect(run)[0] is None for run in view.watch.handed)
+    store.remember(key, reading_code(), view, job.read)
+    return False
 
 
 def check_trainable(jobs: Iterable[Job], data_root: Path, access: DataAccess = OFFLINE) -> None:
@@ -126,8 +173,25 @@ def execute(
 
 
 def stored_records(job: Job, store: RunStore) -> list[dict[str, Any]]:
-    """The job's completed results, read from the store: no data, no model, no training."""
-    return job.records(job.method.records(job.results(store), job.experiment.params))
+    """The job's completed results, read from the store: no data, no model, no training.
+
+    A read is remembered in the store's index under :attr:`Job.digest` while every run folder
+    it read stays as it was (and the code that read it is unchanged), so reading thousands of
+    runs parses none of them twice. A read that met an unsound run is never remembered: its
+    warning is said each time."""
+    if job.read is not None:
+        return job.read
+    for key in (f"done:{job.digest}", f"records:{job.digest}"):
+        known = store.recall(key, reading_code())
+        if isinstance(known, list):
+            return known
+    view = store.watched()
+    results = job.results(view)
+    records = job.records(job.method.records(results, job.experiment.params))
+    assert view.watch is not None
+    view.watch.sound = all(results.inspect(run)[0] is None for run in view.watch.handed)
+    store.remember(f"records:{job.digest}", reading_code(), view, records)
+    return records
 
 
 def choose_device(name: str) -> torch.device:

@@ -14,6 +14,7 @@ whose default changes nothing keeps every existing id (pinned in the tests).
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -25,11 +26,14 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 from filelock import FileLock
+
+from lthbench.store.index import index_of, stamp, stamp_text
 
 if TYPE_CHECKING:
     import torch
@@ -134,6 +138,7 @@ class Run:
         self.identity = identity
         self.id = run_id(identity)
         self.path = root / "runs" / self.id
+        self._index = index_of(root)
 
     # -- files (private: everything outside names artifacts, not files) ------------------
     def _write_json(self, name: str, value: Any) -> None:
@@ -185,7 +190,8 @@ class Run:
 
     def released(self) -> list[str]:
         """The weights released so far (by name: 'final', 'init', ...)."""
-        names = self._read_json("released.json")
+        snapshot = self._snapshot()
+        names = self._read_json("released.json") if snapshot is None else snapshot["released"]
         return names if isinstance(names, list) else []
 
     def mask(self, kind: MaskKind = "weights", tag: str = "") -> dict[str, torch.Tensor] | None:
@@ -227,7 +233,9 @@ class Run:
 
     def figures(self, name: str) -> dict[str, Any] | None:
         """Figures computed from the run's files once (so reading results builds no model)."""
-        return self._read_json(_figures_file(name))
+        file = _figures_file(name)
+        snapshot = self._snapshot()
+        return self._read_json(file) if snapshot is None else snapshot["figures"].get(name)
 
     def save_figures(self, name: str, figures: dict[str, Any]) -> None:
         self._write_json(_figures_file(name), figures)
@@ -240,11 +248,12 @@ class Run:
     @property
     def imported(self) -> dict[str, Any] | None:
         """Where an imported run came from (its bundle and the bundle's provenance)."""
-        return self._read_json("imported.json")
+        snapshot = self._snapshot()
+        return self._read_json("imported.json") if snapshot is None else snapshot["imported"]
 
     def result(self) -> dict[str, Any] | None:
-        record = self._read_json(RESULT)
-        return record if isinstance(record, dict) and record.get("run_id") == self.id else None
+        snapshot = self._snapshot()
+        return None if snapshot is None else snapshot["result"]
 
     @property
     def complete(self) -> bool:
@@ -255,14 +264,51 @@ class Run:
 
         Atomic writes mean a kill cannot cause these; a full disk, a copy cut short or a hand
         edit can. Tensor files must be whole zip archives (torch.save's format)."""
-        if not self.path.exists():
+        snapshot = self._snapshot()
+        if snapshot is not None:
+            return snapshot["problem"]
+        return self._checkpoint_problem()
+
+    # -- reading a complete folder once (kept in the store's index under its stamp) ------
+    def _snapshot(self) -> dict[str, Any] | None:
+        """What reading needs from a folder with a result file (None: absent, in progress)."""
+        current = stamp(self.path)
+        if current is None:
             return None
+        known = self._index.get(self.id, current)
+        if known is not None:
+            return known
+        snapshot = self._observe()
+        self._index.put(self.id, current, self.config(), snapshot)
+        return snapshot
+
+    def _observe(self) -> dict[str, Any]:
+        record = self._read_json(RESULT)
+        result = record if isinstance(record, dict) and record.get("run_id") == self.id else None
+        released = self._read_json("released.json")
+        released = released if isinstance(released, list) else []
+        imported = self._read_json("imported.json")
+        figures = {}
+        for name in os.listdir(self.path):
+            stem = name.removesuffix(".json")
+            if name.endswith(".json") and _TAG.match(stem) and stem not in _RESERVED:
+                value = self._read_json(name)
+                if value is not None:
+                    figures[stem] = value
+        return {"result": result, "released": released, "imported": imported,
+                "figures": figures, "problem": self._examine(result, released, imported)}  # fmt: skip
+
+    def _checkpoint_problem(self) -> str | None:
         checkpoint = self.path / "checkpoint.pt"
         if checkpoint.exists() and not zipfile.is_zipfile(checkpoint):
             return "checkpoint.pt is not a readable checkpoint"
-        if not (self.path / RESULT).exists():
-            return None
-        result = self.result()
+        return None
+
+    def _examine(self, result: dict[str, Any] | None, released: list[str],
+                 imported: Any) -> str | None:  # fmt: skip
+        problem = self._checkpoint_problem()
+        if problem is not None:
+            return problem
         if result is None:
             return f"{RESULT} is unreadable or belongs to another run"
         figures = result_problem(result)
@@ -271,7 +317,7 @@ class Run:
         if not isinstance(self._read_json("log.json"), list):
             return "log.json is missing or unreadable"
         final = self.path / "final.pt"
-        if not final.exists() and ("final" in self.released() or self.imported):
+        if not final.exists() and ("final" in released or imported):
             return None  # released by gc, or imported without weights: the result stands
         if not final.exists() or not zipfile.is_zipfile(final):
             return "final.pt is missing or truncated"
@@ -316,6 +362,8 @@ class Run:
         self._write_json("log.json", log)
         self._write_json(RESULT, {**result, "run_id": self.id})
         (self.path / "checkpoint.pt").unlink(missing_ok=True)
+        self._snapshot()  # the store's index learns of the run at once
+        self._index.flush()
 
 
 def _tagged(name: str, tag: str) -> str:
@@ -336,24 +384,67 @@ def _plain(key: str) -> str:
     return key
 
 
+@dataclass
+class Watch:
+    """What a read depended on: each run folder's stamp (as text) when it was handed out, the
+    runs handed out, and whether every one of them was sound."""
+
+    depends: dict[str, str | None] = field(default_factory=dict)
+    handed: list[Run] = field(default_factory=list)
+    sound: bool = True
+
+    def hand_out(self, run: Run) -> None:
+        folder = str(run.path.absolute())
+        if folder not in self.depends:
+            self.depends[folder] = stamp_text(folder)
+            self.handed.append(run)
+
+
 class RunStore:
     def __init__(self, root: Path | str | None = None, results_from: str | None = None) -> None:
         """``results_from`` names an imported bundle whose results are read, where it brought
         one, instead of this store's own for the same run id (kept beside them on import)."""
         self.root = Path(root) if root is not None else default_store()
         self.alternative = None if results_from is None else self.root / "imported" / results_from
+        self.watch: Watch | None = None
 
     def run(self, identity: dict[str, Any]) -> Run:
+        run = Run(self.root, identity)
         if self.alternative is not None:
             other = Run(self.alternative, identity)
             if (other.path / RESULT).exists():
-                return other
-        return Run(self.root, identity)
+                run = other
+        if self.watch is not None:
+            self.watch.hand_out(run)
+        return run
 
-    def alternatives(self) -> list[str]:
-        """Bundles whose results for run ids this store already had are kept beside them."""
-        folder = self.root / "imported"
-        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    def watched(self) -> RunStore:
+        """This store, noting in :attr:`watch` every run folder a read through it depends on."""
+        view = copy.copy(self)
+        view.watch = Watch()
+        return view
+
+    def recall(self, key: str, version: str) -> Any | None:
+        """The value a read under ``key`` remembered, while every folder it read is unchanged
+        (a cache in the store's index: see :mod:`lthbench.store.index`). Through a watched
+        view, the folders it read join the view's."""
+        found = index_of(self.root).recall(f"{key}:{self.alternative}", version)
+        if found is None:
+            return None
+        if self.watch is not None:
+            self.watch.depends.update(found[1])
+        return found[0]
+
+    def remember(self, key: str, version: str, view: RunStore, value: Any) -> None:
+        """Remember ``value``, read through ``view`` (from :meth:`watched`) under ``key``,
+        unless the read met an unsound run (its warning is then said on every read)."""
+        assert view.watch is not None
+        if view.watch.sound:
+            depends = view.watch.depends
+            index_of(self.root).remember(f"{key}:{self.alternative}", version, depends, value)
+        if self.watch is not None:  # a read inside a watched read: the outer one depends too
+            self.watch.depends.update(view.watch.depends)
+            self.watch.sound &= view.watch.sound
 
     def record_variant(self, entry_id: str, variant: dict[str, Any]) -> None:
         """Remember that ``entry_id``'s runs were requested with ``variant`` (a budget and
@@ -406,11 +497,16 @@ class RunStore:
 
     def __iter__(self) -> Iterator[Run]:
         runs = self.root / "runs"
-        for path in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if not runs.is_dir():
+            return
+        known = index_of(self.root).configs()  # an id's config never changes: its hash is the id
+        for path in sorted(runs.iterdir()):
             if ".corrupt-" in path.name:
                 continue
-            try:
-                config = json.loads((path / "config.json").read_text())
-            except (OSError, ValueError):
-                continue
+            config = known.get(path.name)
+            if config is None:
+                try:
+                    config = json.loads((path / "config.json").read_text())
+                except (OSError, ValueError):
+                    continue
             yield Run(self.root, config["identity"])
