@@ -446,6 +446,11 @@ class RunStore:
             self.watch.depends.update(view.watch.depends)
             self.watch.sound &= view.watch.sound
 
+    def alternatives(self) -> list[str]:
+        """Bundles whose results for run ids this store already had are kept beside them."""
+        folder = self.root / "imported"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
     def record_variant(self, entry_id: str, variant: dict[str, Any]) -> None:
         """Remember that ``entry_id``'s runs were requested with ``variant`` (a budget and
         overrides), so that reading commands can list and name them."""
