@@ -89,7 +89,7 @@ def smoke(session: nox.Session) -> None:
     """Every embedded entry end to end at a tiny budget, in a throwaway store."""
     env = Shared(session)
     store = session.create_tmp() + "/smoke-store"
-    env.run("lthbench", "validate", "registry")
+    env.run("lthbench", "validate", "--fit", "registry")
     env.run("lthbench", "run", "--tier", "embedded", "--store", store, "--quiet", *SMOKE_BUDGET)
     env.run("lthbench", "run", "--tier", "embedded", "--store", store, "--dry-run", *SMOKE_BUDGET)
 

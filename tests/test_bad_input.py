@@ -301,6 +301,10 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         "method.params.reset: rewind point 1000it is not before the end of training",
     ),
     "id with a slash": ({"id": "a/b"}, "id: String should match pattern"),
+    "a NaN learning rate": (
+        {"training": {"lr": float("nan")}},
+        "training.lr: Input should be a finite number",
+    ),
     "YAML syntax error": ("id: tiny\nmodel: [unclosed\n", "YAML error at line"),
     "empty file": ("", "the file is empty"),
     "a list": ("- id: tiny\n", "(top level): an entry is a mapping of keys, not a list"),
@@ -450,9 +454,45 @@ def test_refused_commands_write_nothing(
         and "resources.cpus: 512 torch threads" in err
     )
     assert tree(store) == {}
+    store.mkdir()  # an empty store (a missing one is refused as a mistyped --store)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "leaderboards").mkdir()
     (tmp_path / "leaderboards" / "index.md").write_text("published")
     assert main(["leaderboard", str(path), "--store", str(store), "--out", "leaderboards"]) == 2
     assert "holds no result of these entries" in capsys.readouterr().err
     assert (tmp_path / "leaderboards" / "index.md").read_text() == "published"
+
+
+def test_a_layer_pattern_matching_no_module_is_refused_before_training(
+    write_entry: Callable[..., Path], store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped ``exclude`` or ``layer_fractions`` pattern would change the run's identity
+    and nothing else."""
+    params = {"rounds": 1, "prune_fraction": 0.5, "exclude": ["fcc*"]}
+    path = write_entry({"method": {"name": "lottery", "params": params}})
+    for command in (["validate", "--fit", str(path)],
+                    ["run", str(path), "--store", str(store), "--quiet"]):  # fmt: skip
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "'fcc*'" in err and "match no module" in err, err
+    assert not store.exists()
+
+
+def test_reads_refuse_a_missing_store_and_list_shows_the_valid_entries(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry()
+    for command in ("check", "show", "export", "leaderboard"):
+        extra = ["--out", str(tmp_path / "x.zip")] if command == "export" else []
+        extra = ["--out", str(tmp_path / "pages")] if command == "leaderboard" else extra
+        target = [] if command in ("export", "leaderboard", "check") else ["tiny"]
+        assert main([command, *target, "--registry", str(path.parent), "--store",
+                     str(tmp_path / "stroe"), *extra]) == 2  # fmt: skip
+        assert "no such store" in capsys.readouterr().err
+    assert not (tmp_path / "stroe").exists() and not (tmp_path / "x.zip").exists()
+    (path.parent / "broken.yaml").write_text("id: broken\nmodel: [unclosed\n")
+    assert main(["list", "--registry", str(path.parent)]) == 2
+    out, err = capsys.readouterr()
+    assert "tiny" in out and "broken.yaml" in err and len(err.splitlines()) == 1
+    assert main(["show", "abc", "--registry", str(path.parent), "--store", str(tmp_path)]) == 2
+    assert "at least 4 characters" in capsys.readouterr().err

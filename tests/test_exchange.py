@@ -263,3 +263,50 @@ def test_an_exported_entry_carries_the_runs_its_claims_compare_with(
     assert main(["check", "mine", "--store", str(empty), "--json", *registry]) == 0
     (verdict,) = json.loads(capsys.readouterr().out)
     assert verdict["verdict"] != "missing"
+
+
+def test_compare_reads_the_variant_its_flags_name_and_refuses_when_nothing_compares(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two smoke stores compared without their flags would compare 'missing' with 'missing'
+    and call that agreement: refused (exit 2); with the flags, the smoke runs are compared."""
+    path = write_entry(ENTRY)
+    store = tmp_path / "store"
+    registry = ["--registry", str(path.parent)]
+    assert main(["run", "tiny", "--store", str(store), *registry, "--quiet",
+                 "--budget", "0.5"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["compare", str(store), str(store), *registry]) == 2
+    assert "same flags" in capsys.readouterr().err
+    assert main(["compare", str(store), str(store), *registry, "--budget", "0.5"]) == 0
+    assert "0 of 2 verdicts flipped" in capsys.readouterr().out
+
+
+def test_a_bundle_carries_the_variants_its_runs_were_requested_with(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_entry(ENTRY)
+    store, target = tmp_path / "store", tmp_path / "target"
+    registry = ["--registry", str(path.parent)]
+    assert main(["run", "tiny", "--store", str(store), *registry, "--quiet",
+                 "--budget", "0.5"]) == 0  # fmt: skip
+    bundle = tmp_path / "smoke.zip"
+    assert main(["export", "tiny", "--store", str(store), *registry, "--out", str(bundle)]) == 0
+    assert main(["import", str(bundle), "--store", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["show", "tiny", "--store", str(target), *registry, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown) == 6 and {r["variant"] for r in shown} == {"budget 0.5"}
+
+    with zipfile.ZipFile(bundle) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    manifest["variants"] = {"tiny": [{"budget": 7, "overrides": []}]}
+    files["manifest.json"] = json.dumps(manifest).encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    empty = tmp_path / "empty"
+    assert main(["import", str(forged), "--store", str(empty)]) == 2
+    assert "variants" in capsys.readouterr().err and not empty.exists()

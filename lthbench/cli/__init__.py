@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", help="files or folders (default: the registry)")
     validate.add_argument("--json", action="store_true",
                           help="print {valid: [files], problems: [messages]} as JSON")  # fmt: skip
+    validate.add_argument("--registry", help="registry folder whose entries are validated, and "
+                          "against whose ids `entry:` references are checked (default: "
+                          "$LTHBENCH_REGISTRY, else ./registry, else the shipped one)")  # fmt: skip
+    validate.add_argument("--fit", action="store_true",
+                          help="also build each network on the meta device and check that it "
+                          "fits its data and method (imports torch and timm: seconds; `run` "
+                          "checks this before it trains anyway)")  # fmt: skip
     validate.set_defaults(func=cmd_validate)
 
     run = commands.add_parser("run", help="run entries (by id, file or folder)")
@@ -107,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     def origins(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--results-from", metavar="BUNDLE", default=None,
                          help="read the results an imported bundle brought for run ids this "
-                              "store already had (kept beside them under imported/BUNDLE/) "
-                              "instead of the store's own")  # fmt: skip
+                              "store already had (kept beside them under imported/BUNDLE/; "
+                              "the bundle's name, file name or path) instead of the store's "
+                              "own")  # fmt: skip
 
     def selection(sub: argparse.ArgumentParser, default_tier: str | None) -> None:
         common(sub)
@@ -229,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     comparing.add_argument("entries", nargs="*", help="entries to compare (default: all)")
     comparing.add_argument("--tier", choices=["embedded", "paper"])
     comparing.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    variant_flags(
+        comparing,
+        "the budget both sides' runs were made with (see run --budget)",
+        "the overrides both sides' runs were made with (see run --set)",
+    )
     comparing.set_defaults(func=cmd_compare)  # fmt: skip
     return parser
 

@@ -29,12 +29,22 @@ def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
     return select(args.entries, registry_of(args), overrides, budget, fit, tier)
 
 
+READING = {"check", "show", "export", "leaderboard", "gc"}
+"""Commands that only read a store: one that does not exist is a mistake, not an empty one."""
+
+
 def store_of(args: argparse.Namespace) -> Any:
     from lthbench.store import RunStore
 
     if args.store and Path(args.store).exists() and not Path(args.store).is_dir():
         raise UserError(f"--store {args.store}: a file, not a store folder")
-    store = RunStore(args.store, getattr(args, "results_from", None))
+    if args.store and args.command in READING and not Path(args.store).exists():
+        # a mistyped --store would read as "every result missing"
+        raise UserError(f"--store {args.store}: no such store (`lthbench {args.command}` reads "
+                        "a store; `lthbench run` creates one)")  # fmt: skip
+    named = getattr(args, "results_from", None)
+    # the bundle's file name or path works as well as its stem (the folder it is kept in)
+    store = RunStore(args.store, None if named is None else Path(named).name.removesuffix(".zip"))
     if store.alternative is not None and not store.alternative.is_dir():
         kept = ", ".join(store.alternatives()) or "none"
         raise UserError(f"--results-from: {args.results_from!r} has no results kept beside this "
@@ -64,7 +74,7 @@ def verdicts_of(
 
     store = store_of(args)
     records = collect(experiments, store, registry_of(args), args.set or [], args.budget)
-    _say_variants(experiments, records, store)
+    _say_variants(experiments, records, store, registry_of(args))
     return records, check_entries(experiments, records, getattr(args, "mix_devices", False))
 
 
@@ -76,7 +86,7 @@ def verdicts_only(args: argparse.Namespace, experiments: list[Any]) -> list[Any]
     store = store_of(args)
     counts, verdicts = stored_verdicts(experiments, store, registry_of(args), args.set or [],
                                        args.budget, getattr(args, "mix_devices", False))  # fmt: skip
-    _say_variants(experiments, counts, store)
+    _say_variants(experiments, counts, store, registry_of(args))
     return verdicts
 
 
@@ -94,20 +104,23 @@ def estimates_of(experiments: list[Any], store: Any) -> dict[str, Any]:
     return {name: estimate for name, estimate in found.items() if estimate is not None}
 
 
-def _say_variants(experiments: list[Any], records: dict[str, Any], store: Any) -> None:
-    """Which variant's runs are read, and the flags of the others the store holds (stderr)."""
-    from lthbench.runner.find import stored_variants
+def _say_variants(experiments: list[Any], records: dict[str, Any], store: Any,
+                  registry: Path) -> None:  # fmt: skip
+    """Which variant's runs are read, and the flags of the others the store holds (stderr):
+    those it recorded as requested, and the entry itself where it has results."""
+    from lthbench.runner.find import has_results, variant_experiments
 
     others: list[str] = []
     for experiment in experiments:
         current = experiment.variant
-        elsewhere = [v for v in stored_variants(experiment.id, store) if v != current]
+        elsewhere = [variant for variant, found in variant_experiments([experiment], store, registry)
+                     if variant != current and (not variant.full or has_results(found, store))]  # fmt: skip
         if not elsewhere:
             continue
         flags = "; ".join(v.flags or "no flags" for v in elsewhere)
         if not records.get(experiment.id):
             print(f"note: {experiment.id} has no stored results for the {current.label}; "
-                  f"it has runs for: {flags}", file=sys.stderr)  # fmt: skip
+                  f"it has results for: {flags}", file=sys.stderr)  # fmt: skip
         else:
             others.append(f"{experiment.id} ({flags})")
     if others:

@@ -28,7 +28,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not (store.root / "runs").is_dir():
         raise UserError(f"--store {store.root}: no runs stored there; nothing to export")
     runs = _planned_runs(args, store) if args.entries or args.tier else list(store)
-    count = export(runs, Path(args.out), weights=args.weights)
+    named = ({e.id for e in experiments_of(args) if args.tier in (None, e.tier)}
+             if args.entries or args.tier else None)  # fmt: skip
+    variants = {entry_id: known for entry_id in store.variant_entries()
+                if (named is None or entry_id in named) and (known := store.variants(entry_id))}  # fmt: skip
+    count = export(runs, Path(args.out), weights=args.weights, variants=variants)
     print(f"{count} runs exported to {args.out}" + (" (with weights)" if args.weights else ""))
     return 0
 
@@ -87,9 +91,12 @@ def publish_results(experiments: list[Any], store: Any, out: Path, banner: str |
 def cmd_import(args: argparse.Namespace) -> int:
     from lthbench.store.bundle import import_into
 
-    added, same, beside = import_into(store_of(args), Path(args.bundle))
+    store = store_of(args)
+    added, same, beside = import_into(store, Path(args.bundle))
+    kept = store.root / "imported" / Path(args.bundle).stem
     print(f"{added} runs added, {same} already stored with the same result, {beside} with a "
-          "different result kept beside the local one under imported/")  # fmt: skip
+          f"different result kept beside the local one under {kept}"
+          + (f" (read them with --results-from {Path(args.bundle).stem})" if beside else ""))  # fmt: skip
     return 0
 
 
@@ -121,7 +128,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
     with _results(args.a) as a, _results(args.b) as b:
-        comparison = compare(experiments, a, b, registry_of(args))
+        comparison = compare(experiments, a, b, registry_of(args), args.set or [], args.budget)
+    if all(row["a"] == row["b"] == "missing" for row in comparison.claims):
+        label = experiments[0].variant.label if experiments else "full budget"
+        raise UserError(f"neither side has a result for any claim at the {label} (runs made "
+                        "with --budget or --set are compared with the same flags)")  # fmt: skip
     if args.json:
         print(json.dumps(comparison.as_dict(), indent=1, sort_keys=True))
     else:

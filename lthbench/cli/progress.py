@@ -256,6 +256,8 @@ def run_json(job: Any, run: Run, result: dict[str, Any]) -> str:
 def run_line(job: Any, run: Run, result: dict[str, Any]) -> str:
     accuracy = result.get("final_test_accuracy")
     shown = "no result" if accuracy is None else f"test acc {100 * accuracy:.2f}%"
+    if accuracy is not None and result.get("early_stop_iteration") is not None:
+        shown += f"  early stop {result['early_stop_iteration']}it"
     return f"{run_label(job, run)}  {shown}  ({result.get('wall_time_s', 0):.1f}s, run {run.id})"
 
 

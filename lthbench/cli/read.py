@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from lthbench.cli.common import (
@@ -29,25 +31,45 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.plugins_only:
         return list_plugins(args.json)
 
-    experiments = [e for e in experiments_of(args) if args.tier in (None, e.tier)]
+    found, problems = _listed(args)
+    experiments = [e for e in found if args.tier in (None, e.tier)]
+    for problem in problems:  # the valid entries are still listed
+        print(f"lthbench: error: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([
             {"id": e.id, "tier": e.tier, "model": e.model.name, "dataset": e.dataset.name,
              "method": e.method_name, "seeds": e.seeds, "file": e.file}
             for e in experiments
         ], indent=1))  # fmt: skip
-        return 0
+        return 2 if problems else 0
     rows = [
         [e.id, e.tier, e.model.name, e.dataset.name, e.method_name, ",".join(map(str, e.seeds))]
         for e in experiments
     ]
     print(tabulate(rows, headers=["id", "tier", "model", "dataset", "method", "seeds"]))
-    return 0
+    return 2 if problems else 0
+
+
+def _listed(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
+    """The entries to list, and the problems of the files that do not resolve: one bad file
+    in the registry does not hide the others (named entries must all resolve)."""
+    if args.entries:
+        return experiments_of(args), []
+    from lthbench.runner.resolve import resolve_entry
+    from lthbench.spec.load import entry_files, load_entry, registry_folders
+
+    found: list[Any] = []
+    problems: list[str] = []
+    for file in entry_files(registry_folders(registry_of(args))):
+        try:
+            found.append(resolve_entry(load_entry(file)))
+        except UserError as error:
+            problems.append(str(error))
+    return found, problems
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every file checked, every problem of every file reported (exit 2 when there is one)."""
-    import sys
 
     from lthbench.runner.resolve import resolve_entry
     from lthbench.spec.load import (
@@ -61,15 +83,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     valid: list[str] = []
     problems: list[str] = []
     where: dict[str, str] = {}
-    files = entry_files(args.paths or registry_folders())
-    known = known_ids() | {file.stem for file in files}
+    registry = Path(args.registry) if args.registry else None
+    if registry is not None and not registry.is_dir():
+        raise UserError(f"--registry {registry}: not a folder")
+    files = entry_files(args.paths or registry_folders(registry))
+    known = known_ids(registry) | {file.stem for file in files}
     for file in files:
         try:
             entry = load_entry(file)
             problem = unknown_siblings(entry, known)
             if problem:
                 raise UserError(problem)
-            experiment = resolve_entry(entry, fit=True)
+            experiment = resolve_entry(entry, fit=args.fit)
         except UserError as error:
             problems.append(str(error))
             continue
@@ -162,9 +187,14 @@ def _entry_records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]
 
     try:
         find_entries([args.target], registry_of(args))
-    except UserError:
+    except UserError as error:
         if _looks_like_run_id(args.target):
             return None
+        if args.target and all(c in "0123456789abcdef" for c in args.target):
+            from lthbench.runner.find import MIN_PREFIX
+
+            raise UserError(f"{error} (a run id prefix needs at least {MIN_PREFIX} "
+                            "characters)") from None  # fmt: skip
         raise
     asked = Variant(args.budget, tuple(args.set or []))
     return variant_records(args.target, store, registry_of(args), asked)

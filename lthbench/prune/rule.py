@@ -32,6 +32,13 @@ class PruningRule:
         """The tensors this rule prunes, by parameter name."""
         return prunable_weights(model, self.include_output, self.exclude, self.prune_biases)
 
+    def unmatched(self, model: nn.Module) -> list[str]:
+        """The ``layer_fractions`` and ``exclude`` patterns that match no module of ``model``:
+        a mistyped pattern would change the run's identity and nothing else."""
+        modules = [name for name, _ in model.named_modules() if name]
+        return [pattern for pattern in (*self.layer_fractions, *self.exclude)
+                if not any(fnmatch.fnmatchcase(m, pattern) for m in modules)]  # fmt: skip
+
     def layer_fractions_after(self, model: nn.Module, steps: int) -> dict[str, float]:
         """Per tensor, the fraction ``steps`` steps remove at once."""
         fractions = {}

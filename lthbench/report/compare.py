@@ -9,6 +9,7 @@ and refuted, is not, and ``lthbench compare`` exits 1 on it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,13 +88,16 @@ def flip_row(key: tuple[str, str], a: str, a_fragile: bool, b: str, b_fragile: b
 
 
 def compare(
-    experiments: list[Experiment], a: RunStore, b: RunStore, registry: Path | None = None
-) -> Comparison:
+    experiments: list[Experiment], a: RunStore, b: RunStore, registry: Path | None = None,
+    overrides: Iterable[str] = (), budget: float = 1.0,
+) -> Comparison:  # fmt: skip
     from lthbench.runner.jobs import collect
 
+    overrides = list(overrides)
     verdicts = [
         {(v.entry_id, v.claim_id): (v.verdict, v.fragile)
-         for v in check_entries(experiments, collect(experiments, store, registry))}
+         for v in check_entries(experiments, collect(experiments, store, registry, overrides,
+                                                     budget))}
         for store in (a, b)
     ]  # fmt: skip
     result = Comparison()

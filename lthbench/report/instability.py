@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import mean_std, pyplot, save_figure
+from lthbench.report.plots import mean_std, pyplot, save_figure, whole_numbers
 from lthbench.report.tables import Records, metric, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -47,6 +47,7 @@ def barrier_figure(title: str, records: Records, path: Path) -> None:
                               capsize=3)  # fmt: skip
     barriers.axhline(0, color="black", linewidth=0.8)
     barriers.set_xlabel("rewind iteration k (copies trained from θ_k)")
+    whole_numbers(barriers.xaxis)
     barriers.set_ylabel("error barrier (percentage points)")
     barriers.legend(fontsize=8)
     barriers.grid(True, alpha=0.3)
@@ -55,11 +56,13 @@ def barrier_figure(title: str, records: Records, path: Path) -> None:
         errors = [sum(r["path"]["test_error"][i] for r in group) / len(group)
                   for i in range(len(alphas))]  # fmt: skip
         paths.plot(alphas, [100 * e for e in errors], marker=".", label=f"k = {k}")
-    paths.set_xlabel("interpolation α (0: copy 1, 1: copy 2); the dense network's copies")
+    seeds = len({r["seed"] for r in records})
+    paths.set_xlabel(f"interpolation α (0: copy 1, 1: copy 2); the dense network's copies, "
+                     f"mean over {seeds} seed{'s' if seeds != 1 else ''}")  # fmt: skip
     paths.set_ylabel("test error (%)")
     paths.legend(fontsize=8)
     paths.grid(True, alpha=0.3)
-    save_figure(figure, title, path)
+    save_figure(figure, title, path, records)
 
 
 @register_page("instability")

@@ -69,6 +69,16 @@ def cost_table(entries: list[Experiment], estimates: dict[str, CostEstimate]) ->
     )
 
 
+INDEX_NOTES = (
+    "Each entry's headline reads its own runs: entries on one network and dataset that train "
+    "with different schedules, seeds or budgets each show their own dense figure (they share "
+    "a dense run only where every setting that determines it is the same). *GPU time (est.)*: "
+    "`lthbench plan`'s FLOPs (training and every evaluation) at a sustained "
+    f"{ASSUMED_TFLOPS:g} TFLOP/s, an upper bound for sizing a GPU job, not a measurement; the "
+    "embedded tier runs on CPUs, and its measured times are on the performance page."
+)
+
+
 def render(
     entries: list[Experiment], records: dict[str, Records], verdicts: list[Verdict], out: Path,
     banner: str | None = None, estimates: dict[str, CostEstimate] | None = None,
@@ -110,6 +120,7 @@ def render(
         f"Claims checked: {verdict_counts(verdicts)}.\n\nHolm view: {holm_family(verdicts)}."
         f"\n\n{machine_note(all_records, verdicts)}\n\n{VERDICT_RULE}\n\n"
         + tabulate(index_rows, headers=headers, tablefmt="github")
+        + f"\n\n{INDEX_NOTES}"
         + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods)
         + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),
         all_records,

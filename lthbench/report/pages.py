@@ -36,7 +36,8 @@ class MethodPage:
     """Pages are listed by position, then by method name."""
 
     def headline(self, entry: Experiment, records: Records) -> str:
-        return f"{metric(records, 'test_accuracy_at_early_stop', 100, 1)}%"
+        shown = metric(records, "test_accuracy_at_early_stop", 100, 1)
+        return shown if shown == "–" else f"{shown}%"
 
     def body(
         self,

@@ -51,7 +51,8 @@ def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]]
     density_axis(axis)
     axis.set_ylabel("final test accuracy (%)")
     axis.legend(fontsize=8)
-    save_figure(figure, title, path)
+    shown = [*dense, *(r for _, points in curves for _, group in points for r in group)]
+    save_figure(figure, title, path, shown)
 
 
 @register_page("pai")

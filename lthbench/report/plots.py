@@ -60,10 +60,20 @@ def density_axis(axis: Any) -> None:
     axis.grid(True, which="both", alpha=0.3)
 
 
-def save_figure(figure: Any, title: str, path: Path) -> None:
-    """Title, layout, and a PNG without a timestamp (the same results give the same bytes)."""
+def whole_numbers(axis: Any) -> None:
+    """Ticks at whole numbers only (iterations, epochs)."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.MaxNLocator(integer=True))
+
+
+def save_figure(figure: Any, title: str, path: Path, records: Records) -> None:
+    """Title (how many seeds the error bars span), layout, and a PNG without a timestamp (the
+    same results give the same bytes)."""
     plt = pyplot()
-    figure.suptitle(f"{title} (mean ± 1 s.d. over seeds)")
+    seeds = len({r["seed"] for r in records})
+    spread = "one seed: no spread shown" if seeds == 1 else f"mean ± 1 s.d. over {seeds} seeds"
+    figure.suptitle(f"{title} ({spread})")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90, metadata={"Software": None})
@@ -106,5 +116,6 @@ def lottery_figure(
         density_axis(axis)
     accuracy.set_ylabel("test accuracy at early stop (%)")
     speed.set_ylabel("early-stop iteration (min. validation loss)")
+    whole_numbers(speed.yaxis)
     accuracy.legend(fontsize=8)
-    save_figure(figure, title, path)
+    save_figure(figure, title, path, records)

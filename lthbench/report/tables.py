@@ -204,7 +204,9 @@ def verdict_figures(v: Verdict) -> list[str]:
     interval = "–"
     if v.ci_low is not None and v.ci_high is not None:
         marker = "" if v.bounds is not None else "Δ "
-        interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{unit.suffix}"
+        # a difference of two percentages is in percentage points
+        suffix = " pp" if marker and unit.suffix == "%" else unit.suffix
+        interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{suffix}"
     return [
         "–" if v.density is None else f"{100 * v.density:.1f}%",
         unit.show(v.mean),

@@ -29,6 +29,11 @@ def stored_variants(entry_id: str, store: RunStore, asked: Variant | None = None
     return list(dict.fromkeys(variants))
 
 
+def has_results(experiment: Experiment, store: RunStore) -> bool:
+    """Whether the store holds any result record of ``experiment`` (at its variant)."""
+    return any(stored_records(Job(experiment, seed), store) for seed in experiment.seeds)
+
+
 def variant_experiments(
     entries: Iterable[Experiment], store: RunStore, registry: Path | None,
     asked: Variant | None = None,

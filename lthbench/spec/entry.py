@@ -69,7 +69,7 @@ class TrainingHparams(_Strict):
     """One training run's hyperparameters, shared by every method."""
 
     optimizer: Literal["sgd", "adam"] = "sgd"
-    lr: Annotated[float, Field(gt=0, le=100)]
+    lr: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
     """The peak learning rate."""
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
     """SGD only (Adam has its own betas)."""

@@ -5,7 +5,9 @@ The format is plain and documented so that others can read it without lthbench:
 
 - ``manifest.json``: ``{"format": "lthbench-bundle", "version": 1, "created": ISO date,
   "provenance": {machine, platform, python, torch, cuda, lthbench, commit}, "files":
-  {member name: sha256 hex}}``;
+  {member name: sha256 hex}, "variants": {entry id: [{"budget", "overrides"}]}}`` (the
+  variants the runs were requested with, so that ``show`` and ``check`` find them after an
+  import; optional);
 - ``runs/<run id>/<file>``: a run's ``config.json`` (its identity and resolved settings),
   ``result.json``, ``log.json``, ``timing.json``, its cached figures (``<name>.json``), and its weights
   (``*.pt``) only when exported with them.
@@ -17,6 +19,8 @@ each config hashes to its run id and that each result is well formed and names i
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import datetime
 import hashlib
 import json
@@ -25,11 +29,13 @@ import re
 import stat
 import zipfile
 from collections.abc import Iterable
+from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
 from lthbench.errors import UserError
 from lthbench.provenance import source_commit
+from lthbench.spec.entry import ID_PATTERN
 from lthbench.store.runs import RESULT, Run, RunStore, atomic_write, result_problem, run_id
 
 FORMAT = "lthbench-bundle"
@@ -55,19 +61,36 @@ def provenance() -> dict[str, Any]:
 
     facts: dict[str, Any] = {"machine": platform.node(), "platform": platform.platform(),
                              "python": platform.python_version(), "lthbench": __version__}  # fmt: skip
-    try:
-        import torch
-
-        facts["torch"] = torch.__version__
-        facts["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
+    facts.update(_torch_versions())
     facts["commit"] = source_commit()
     return facts
 
 
+def _torch_versions() -> dict[str, Any]:
+    """torch's version and the CUDA it was built for, read from its files: importing torch
+    (seconds) for two strings would make every export wait for it."""
+    try:
+        facts: dict[str, Any] = {"torch": metadata.version("torch")}
+        spec = util.find_spec("torch")
+    except (metadata.PackageNotFoundError, ValueError):
+        return {}
+    facts["cuda"] = None
+    if spec is not None and spec.origin is not None:
+        try:
+            text = (Path(spec.origin).parent / "version.py").read_text()
+        except OSError:
+            return facts
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            key = {"cuda": "cuda", "__version__": "torch"}.get(name.split(":")[0].strip())
+            if key is not None:
+                with contextlib.suppress(ValueError, SyntaxError):
+                    facts[key] = ast.literal_eval(value.strip())
+    return facts
+
+
 def export(runs: Iterable[Run], path: Path, weights: bool = False,
-           created: str | None = None) -> int:  # fmt: skip
+           created: str | None = None, variants: dict[str, list[Any]] | None = None) -> int:  # fmt: skip
     """Write the complete ``runs`` (their text files; weights with ``weights``) into a bundle
     at ``path``; returns how many runs it holds. With ``created`` given, the bundle is the
     same bytes for the same runs on the same machine (members carry no timestamps)."""
@@ -88,7 +111,8 @@ def export(runs: Iterable[Run], path: Path, weights: bool = False,
                 bundle.writestr(_member(name, created), data)
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {"format": FORMAT, "version": VERSION, "created": created or now,
-                    "provenance": provenance(), "files": files}  # fmt: skip
+                    "provenance": provenance(), "files": files,
+                    "variants": dict(sorted((variants or {}).items()))}  # fmt: skip
         bundle.writestr(_member(MANIFEST, created), json.dumps(manifest, indent=1, sort_keys=True))
     return count
 
@@ -132,6 +156,9 @@ def verify(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
         listed = manifest.get("files")
         if not isinstance(listed, dict):
             raise bad(f"{MANIFEST}: no file list")
+        problem = _variants_problem(manifest.get("variants", {}))
+        if problem is not None:
+            raise bad(f"{MANIFEST}: variants: {problem}")
         runs: dict[str, dict[str, bytes]] = {}
         for info in infos:
             if info.filename == MANIFEST:
@@ -223,7 +250,30 @@ def import_into(store: RunStore, path: Path) -> tuple[int, int, int]:
             target = store.root / "imported" / path.stem / "runs" / identifier
             beside += 1
         _write_run(target, files, source)
+    for entry_id, known in manifest.get("variants", {}).items():  # so show and check find them
+        for variant in known:
+            store.record_variant(entry_id, variant)
     return added, same, beside
+
+
+def _variants_problem(variants: Any) -> str | None:
+    """What is wrong with a manifest's variants (None: {entry id: [{budget, overrides}]})."""
+    if not isinstance(variants, dict):
+        return "not a mapping of entry ids"
+    for entry_id, known in variants.items():
+        if not isinstance(entry_id, str) or not re.match(ID_PATTERN, entry_id):
+            return f"{entry_id!r} is not an entry id"
+        if not isinstance(known, list):
+            return f"{entry_id}: not a list"
+        for variant in known:
+            budget = variant.get("budget") if isinstance(variant, dict) else None
+            overrides = variant.get("overrides") if isinstance(variant, dict) else None
+            if (not isinstance(variant, dict) or set(variant) != {"budget", "overrides"}
+                    or not isinstance(budget, int | float) or isinstance(budget, bool)
+                    or not 0 < budget <= 1 or not isinstance(overrides, list)
+                    or not all(isinstance(o, str) for o in overrides)):  # fmt: skip
+                return f"{entry_id}: {variant!r} is not {{budget: (0, 1], overrides: [str]}}"
+    return None
 
 
 def _write_run(target: Path, files: dict[str, bytes], source: dict[str, Any]) -> None:

@@ -462,6 +462,11 @@ class RunStore:
                 text = json.dumps([*known, variant], indent=1, sort_keys=True).encode()
                 atomic_write(path, lambda stream: stream.write(text))
 
+    def variant_entries(self) -> list[str]:
+        """The entries some of whose runs were requested as a variant."""
+        folder = self.root / "variants"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
     def variants(self, entry_id: str) -> list[dict[str, Any]]:
         """The variants ``entry_id``'s runs were requested with besides the entry itself."""
         try:

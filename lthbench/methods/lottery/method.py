@@ -104,6 +104,12 @@ class Lottery(Method):
 
     def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
         params: LotteryParams = experiment.params
+        unmatched = params.rule.unmatched(model)
+        if unmatched:
+            some = ", ".join(name for name, _ in list(model.named_modules())[1:6])
+            raise UserError(f"method.params: pattern(s) {', '.join(map(repr, unmatched))} in "
+                            f"layer_fractions or exclude match no module of {experiment.model.name} "
+                            f"(module names are like {some})")  # fmt: skip
         emptied = params.rule.emptied(model, params.rounds)
         if emptied is not None:
             name, kept, size = emptied
@@ -224,6 +230,8 @@ class Lottery(Method):
         if result is None:
             return None
         figures = results.run_for(extra).figures(figures_name(params))
+        if figures is None and round_ == 0:
+            return None  # a dense run another entry trained: this entry has not run yet
         if figures is None:
             print(f"warning: run {result['run_id']}: its mask figures are not computed yet "
                   "(`lthbench run` computes them); not counted", file=sys.stderr)  # fmt: skip
