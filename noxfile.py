@@ -140,4 +140,4 @@ def paper_smoke(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """lthbench against a plain PyTorch loop and this machine's matmul FLOP/s, vectorised
     multi-run throughput, cost in rounds, the embedded tier: writes leaderboards/performance.md."""
-    Shared(session).run("python", "benchmarks/performance.py", *session.posargs)
+    Shared(session).run("python", "-m", "benchmarks.performance", *session.posargs)

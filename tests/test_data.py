@@ -158,6 +158,11 @@ def test_imagenet_image_folder(tmp_path: Path) -> None:
     batches = TrainBatches(splits.train, 5, 0, torch.device("cpu"), workers=0)
     x, _ = next(batches.batches())
     assert x.shape == (5, 3, 16, 16)
+    broken = tmp_path / "imagenet" / "val" / "n01" / "0.png"
+    broken.write_bytes(b"not an image")  # found only when a batch reads it
+    with pytest.raises(UserError) as error:
+        [splits.test[i] for i in range(len(splits.test))]
+    assert str(broken) in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("name", ["mnist", "cifar10", "cifar100", "imagenet"])

@@ -39,6 +39,20 @@ def _missing(name: str, where: Path, files: str, downloadable: bool = True) -> U
     )
 
 
+def readable_image(path: str) -> object:
+    """An image folder's file as RGB, or one line naming the file that is not an image
+    (images are read as batches need them: checking 1.3M files first would take an hour; a
+    run stopped here resumes from its checkpoint once the file is fixed)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with open(path, "rb") as stream:
+            return Image.open(stream).convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise UserError(f"{path}: not a readable image ({type(error).__name__}); replace or "
+                        "remove it, then rerun (training resumes from its checkpoint)") from None  # fmt: skip
+
+
 def _unverified(cls: type) -> type:
     """``cls`` (a torchvision CIFAR) that checks its files exist, not their checksums."""
     import os
@@ -250,10 +264,14 @@ class ImageNet(DatasetPlugin):
             transforms.ToTensor(), normalize,
         ])  # fmt: skip
         train_folder = ImageFolder(
-            str(self._folder(data_root, "train")), augmented if spec.augment else plain
+            str(self._folder(data_root, "train")),
+            augmented if spec.augment else plain,
+            loader=readable_image,
         )
-        plain_train = ImageFolder(str(self._folder(data_root, "train")), plain)
-        test: Dataset = ImageFolder(str(self._folder(data_root, "val")), plain)
+        plain_train = ImageFolder(str(self._folder(data_root, "train")), plain,
+                                  loader=readable_image)  # fmt: skip
+        test: Dataset = ImageFolder(str(self._folder(data_root, "val")), plain,
+                                    loader=readable_image)  # fmt: skip
         size = len(train_folder.samples)
         validation = self.validation_size(spec)
         if validation >= size:
