@@ -66,7 +66,7 @@ class LotteryPage(MethodPage):
         figure = plots / f"{entry.id}.png"
         sibling = (sibling_ids[0], records[sibling_ids[0]]) if sibling_ids else None
         if rs:
-            lottery_figure(entry.id, rs, sibling, figure)
+            lottery_figure(entry.id, rs, sibling, figure, 1 / entry.data.num_classes)
         parts = [
             f"### {entry.id}",
             entry.description.strip(),

@@ -11,7 +11,14 @@ from tabulate import tabulate
 from lthbench.claims import Verdict
 from lthbench.claims.select import at_density
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import by_round, density_axis, mean_std, pyplot, save_figure
+from lthbench.report.plots import (
+    by_round,
+    chance_line,
+    density_axis,
+    mean_std,
+    pyplot,
+    save_figure,
+)
 from lthbench.report.tables import Records, metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -34,7 +41,7 @@ def _sibling_at(sibling: Records, group: Records) -> Records:
 
 
 def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]],
-               dense: Records, path: Path) -> None:  # fmt: skip
+               dense: Records, path: Path, chance: float | None = None) -> None:  # fmt: skip
     """Final test accuracy against the percent of weights remaining, one line per curve."""
     figure, axis = pyplot().subplots(figsize=(7, 4.5))
     for (label, points), colour in zip(curves, COLOURS * 2, strict=False):
@@ -48,6 +55,8 @@ def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]]
     if dense:
         mean, _ = mean_std([100 * float(r[ACCURACY]) for r in dense])
         axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
+    if chance is not None:
+        chance_line(axis, chance)
     density_axis(axis)
     axis.set_ylabel("final test accuracy (%)")
     axis.legend(fontsize=8)
@@ -107,7 +116,7 @@ class PaiPage(MethodPage):
             curves = [(criterion, by_round(rs, None))]
             curves += [(c, by_round(rs, c)) for c in controls]
             curves += [(s, by_round(g, None)) for s, g in others]
-            pai_figure(entry.id, curves, dense, figure)
+            pai_figure(entry.id, curves, dense, figure, 1 / entry.data.num_classes)
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
         if verdicts:
             parts.append(verdict_table(verdicts))

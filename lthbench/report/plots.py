@@ -80,9 +80,22 @@ def save_figure(figure: Any, title: str, path: Path, records: Records) -> None:
     plt.close(figure)
 
 
+def chance_line(axis: Any, chance: float) -> None:
+    """Chance accuracy and twice it (at or below which a claim calls a network collapsed, see
+    the verdict rules), where the plotted range reaches them: drawn elsewhere they would
+    squeeze the curves into a band."""
+    low, high = axis.get_ylim()
+    for level, style, label in ((chance, ":", "chance"),
+                                (2 * chance, "-.", "2× chance (collapsed at or below)")):  # fmt: skip
+        if low <= 100 * level <= high:
+            axis.axhline(100 * level, color="grey", linestyle=style, linewidth=0.8, label=label)
+    axis.set_ylim(low, high)
+
+
 def lottery_figure(
-    title: str, records: Records, sibling: tuple[str, Records] | None, path: Path
-) -> None:
+    title: str, records: Records, sibling: tuple[str, Records] | None, path: Path,
+    chance: float | None = None,
+) -> None:  # fmt: skip
     """Test accuracy at early stop and early-stop iteration vs. percent of weights remaining."""
     plt = pyplot()
     figure, (accuracy, speed) = plt.subplots(1, 2, figsize=(11, 4))
@@ -114,6 +127,8 @@ def lottery_figure(
             mean, _ = mean_std([scale * float(r[metric]) for r in dense])
             axis.axhline(mean, color="black", linestyle="--", linewidth=1, label="dense")
         density_axis(axis)
+    if chance is not None:
+        chance_line(accuracy, chance)
     accuracy.set_ylabel("test accuracy at early stop (%)")
     speed.set_ylabel("early-stop iteration (min. validation loss)")
     whole_numbers(speed.yaxis)
