@@ -333,7 +333,9 @@ def test_bad_entry_is_one_clear_line_and_writes_nothing(
     content, expected = BAD_ENTRIES[case]
     path = _write(write_entry, content)
     before = tree(store)
-    args = [command, str(path)] + (["--store", str(store), "--quiet"] if command == "run" else [])
+    # validate --fit builds the network as run does (plain validate imports no torch)
+    args = ([command, str(path), "--store", str(store), "--quiet"] if command == "run"
+            else [command, "--fit", str(path)])  # fmt: skip
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err

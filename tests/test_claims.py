@@ -166,6 +166,7 @@ def test_check_reports_refuted_required_claim_and_exits_non_zero(
     learns = {"id": "LEARNS", "statement": "above chance", "metric": "final_test_accuracy",
               "op": ">", "reference": 0.1, "kind": "lthbench"}  # fmt: skip
     path = write_entry({"claims": [impossible, learns]})
+    store.mkdir()  # an empty store (a missing --store is refused: it would read as missing)
     assert main(["check", str(path), "--store", str(store)]) == 1  # results missing
     capsys.readouterr()
     assert main(["run", str(path), "--store", str(store), "--quiet"]) == 0

@@ -205,7 +205,10 @@ def test_a_result_from_another_device_is_kept_beside_and_read_only_when_asked(
     gpu = _tamper(bundle, tmp_path / "gpu.zip", on_a_gpu)
     before = _check(flags, capsys)
     assert main(["import", str(gpu), *flags]) == 0
-    assert "1 with a different result kept beside" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 with a different result kept beside" in out and "--results-from gpu" in out
+    assert main(["show", "tiny", *flags]) == 0
+    assert "1 of these runs have another result, imported from gpu" in capsys.readouterr().err
     assert _check(flags, capsys) == before
     (round1,) = [v for v in _check([*flags, "--results-from", "gpu"], capsys)
                  if v["claim_id"] == "ROUND1"]  # fmt: skip

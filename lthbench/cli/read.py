@@ -158,7 +158,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(_table(rows, keys, numeric))
     if not variants:
         print(f"({records[0].get('variant', 'full budget')})")
+    _say_results_beside(store, {str(r.get("run_id")) for r in records})
     return 0
+
+
+def _say_results_beside(store: Any, shown: set[str]) -> None:
+    """Name the imported bundles that brought another result for a run shown (stderr)."""
+    for bundle in store.alternatives():
+        runs = store.root / "imported" / bundle / "runs"
+        beside = sum(1 for p in runs.iterdir() if p.name in shown) if runs.is_dir() else 0
+        if beside and store.alternative is None:
+            print(f"note: {beside} of these runs have another result, imported from {bundle} "
+                  f"(read it with --results-from {bundle})", file=sys.stderr)  # fmt: skip
 
 
 def _table(rows: list[list[str]], headers: list[str], right: list[bool]) -> str:
