@@ -191,7 +191,9 @@ def test_the_readme_states_the_measured_time_of_its_main_command() -> None:
     readme = " ".join((root / "README.md").read_text().split())
     stated = re.search(r"([0-9.]+) minutes with the default flags", readme)
     page = (root / "leaderboards" / "performance.md").read_text()
-    measured = re.search(r"its output a pipe\) took \*\*([0-9.]+) min\*\*", page)
+    measured = re.search(r"its output a pipe\) took \*\*([0-9.]+) min\*\*", page) or re.search(
+        r"\| the README's main command, fresh store, minutes\s*\|\s*([0-9.]+)", page
+    )  # the page's prose since the main command is timed line by line; its row before
     assert stated and measured, "both the README and the bench page give the figure"
     assert float(stated.group(1)) == round(float(measured.group(1)), 1)
 

@@ -29,8 +29,10 @@ def experiments_of(args: argparse.Namespace, fit: bool = False) -> list[Any]:
     return select(args.entries, registry_of(args), overrides, budget, fit, tier)
 
 
-READING = {"check", "show", "export", "leaderboard", "gc"}
-"""Commands that only read a store: one that does not exist is a mistake, not an empty one."""
+READING = {"check", "show", "export", "gc"}
+"""Commands that only read a store: one that does not exist is a mistake, not an empty one
+(``leaderboard`` renders a store never run, e.g. the paper tier's costs; its own guard keeps
+empty pages off the published ones)."""
 
 
 def store_of(args: argparse.Namespace) -> Any:
