@@ -46,7 +46,7 @@ def points(split: Literal["test", "val", "train"]) -> Unit:
 
 EVALUATED_ITERATIONS = frozenset({"early_stop_iteration", "iterations"})
 """Iteration counts known only to the evaluation interval (where training was evaluated)."""
-AT_AN_EVALUATION = Unit("evaluations", digits=0)
+AT_AN_EVALUATION = Unit("evaluations", suffix=" it", digits=0)
 
 
 def unit_of(metric: str, declared: Mapping[str, Unit] | None = None) -> Unit:
@@ -58,5 +58,5 @@ def unit_of(metric: str, declared: Mapping[str, Unit] | None = None) -> Unit:
     if metric in EVALUATED_ITERATIONS:
         return AT_AN_EVALUATION
     if "iteration" in metric:
-        return Unit(digits=0)
+        return Unit(suffix=" it", digits=0)
     return Unit()

@@ -73,7 +73,7 @@ class LotteryPage(MethodPage):
             f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
             f"{entry.params.strategy} pruning; round 0 is the dense network. "
             "Values are means ± standard deviations over seeds.",
-            tabulate(rows, headers=headers, tablefmt="github"),
+            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         ]
         if rs:
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
