@@ -17,6 +17,7 @@ from lthbench.claims.check import check_entries
 from lthbench.claims.verdict import Verdict
 from lthbench.run import Experiment
 from lthbench.runner.jobs import collect, reading_code
+from lthbench.spec.load import PLUGIN_ENTRIES
 from lthbench.store import RunStore
 
 
@@ -27,7 +28,8 @@ def stored_verdicts(
     """(how many records each entry read has, by entry id; the verdicts) of ``experiments``,
     as :func:`check_entries` gives them on :func:`collect`'s records."""
     overrides = list(overrides)
-    folders = [registry] if registry is not None and registry.is_dir() else []
+    # siblings are read from the registry and plugins' entry folders: their files join the key
+    folders = [f for f in (registry, *PLUGIN_ENTRIES) if f is not None and f.is_dir()]
     key = "verdicts:" + hashlib.sha256(json.dumps(
         [[e.digest for e in experiments], overrides, budget, mix_devices]
     ).encode()).hexdigest()[:24]  # fmt: skip
