@@ -65,10 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{sum(counts.values())} runs: {shown or 'none planned'}", file=sys.stderr)
         return 0
     waiting = {id(job) for job in todo}
-    for job in jobs:
-        if id(job) not in waiting:
-            for record in stored_records(job, store):
-                print(json.dumps(record, sort_keys=True) if args.json else summary_line(record))
+    lines = [json.dumps(record, sort_keys=True) if args.json else summary_line(record)
+             for job in jobs if id(job) not in waiting
+             for record in stored_records(job, store)]  # fmt: skip
+    if lines:  # one write: thousands of stored records print at once
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
     if todo:
         from lthbench.runner.jobs import choose_device
 
