@@ -162,3 +162,14 @@ def test_dry_run_names_each_runs_place_and_reproduce_says_its_default_tier(
     with pytest.raises(SystemExit):
         main(["reproduce", "--help"])
     assert "default: --tier embedded" in capsys.readouterr().out
+
+
+def test_a_reduced_runs_figure_says_so() -> None:
+    """A PNG travels without its page's banner: its title names the variant."""
+    from lthbench.report.plots import figure_title
+    from lthbench.runner.resolve import load_experiment
+
+    path = Path(__file__).parents[1] / "registry" / "embedded" / "mnist1d-lenet300-lottery.yaml"
+    assert figure_title(load_experiment(path)) == "mnist1d-lenet300-lottery"
+    reduced = figure_title(load_experiment(path, budget=0.5))
+    assert reduced == "mnist1d-lenet300-lottery [reduced: budget 0.5]"

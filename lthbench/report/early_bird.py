@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import pyplot
+from lthbench.report.plots import figure_title, pyplot
 from lthbench.report.tables import metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -216,7 +216,7 @@ class EarlyBirdPage(MethodPage):
             ],
             cost_table(rs, ratios),
         ]
-        if rs and heatmap_figure(entry.id, rs, ratios, figure):
+        if rs and heatmap_figure(figure_title(entry), rs, ratios, figure):
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
         if verdicts:
             parts.append(verdict_table(verdicts))

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import mean_std, pyplot, save_figure, whole_numbers
+from lthbench.report.plots import figure_title, mean_std, pyplot, save_figure, whole_numbers
 from lthbench.report.tables import Records, metric, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -101,7 +101,7 @@ class InstabilityPage(MethodPage):
         ]
         if rs:
             figure = plots / f"{entry.id}.png"
-            barrier_figure(entry.id, rs, figure)
+            barrier_figure(figure_title(entry), rs, figure)
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
         if verdicts:
             parts.append(verdict_table(verdicts))

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.plots import by_round, lottery_figure
+from lthbench.report.plots import by_round, figure_title, lottery_figure
 from lthbench.report.tables import Records, metric, siblings, verdict_table
 from lthbench.run.experiment import Experiment
 
@@ -66,7 +66,8 @@ class LotteryPage(MethodPage):
         figure = plots / f"{entry.id}.png"
         sibling = (sibling_ids[0], records[sibling_ids[0]]) if sibling_ids else None
         if rs:
-            lottery_figure(entry.id, rs, sibling, figure, 1 / entry.data.num_classes)
+            lottery_figure(figure_title(entry), rs, sibling, figure,
+                           1 / entry.data.num_classes)  # fmt: skip
         parts = [
             f"### {entry.id}",
             entry.description.strip(),

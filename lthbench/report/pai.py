@@ -15,6 +15,7 @@ from lthbench.report.plots import (
     by_round,
     chance_line,
     density_axis,
+    figure_title,
     mean_std,
     pyplot,
     save_figure,
@@ -116,7 +117,7 @@ class PaiPage(MethodPage):
             curves = [(criterion, by_round(rs, None))]
             curves += [(c, by_round(rs, c)) for c in controls]
             curves += [(s, by_round(g, None)) for s, g in others]
-            pai_figure(entry.id, curves, dense, figure, 1 / entry.data.num_classes)
+            pai_figure(figure_title(entry), curves, dense, figure, 1 / entry.data.num_classes)
             parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
         if verdicts:
             parts.append(verdict_table(verdicts))

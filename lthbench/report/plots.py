@@ -60,6 +60,13 @@ def density_axis(axis: Any) -> None:
     axis.grid(True, which="both", alpha=0.3)
 
 
+def figure_title(entry: Any) -> str:
+    """An entry's figure title, marked when its runs are a reduced variant (``--budget``,
+    ``--set``): a PNG travels without the page's banner."""
+    variant = entry.variant
+    return entry.id if variant.full else f"{entry.id} [reduced: {variant.label}]"
+
+
 def whole_numbers(axis: Any) -> None:
     """Ticks at whole numbers only (iterations, epochs)."""
     from matplotlib import ticker
