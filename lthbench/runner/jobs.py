@@ -129,10 +129,7 @@ def has_work(job: Job, store: RunStore) -> bool:
     results = job.results(view)
     if job.method.pending(results, job.experiment.params):
         return True
-    job.read = job.records(job.method.records(results, job.experiment.params))
-    assert view.watch is not None
-    view.watch.sound = all(results.inspect(run)[0] is None for run in view.watch.handed)
-    store.remember(key, reading_code(), view, job.read)
+    job.read = _read_and_remember(job, store, view, results, key)
     return False
 
 
@@ -186,11 +183,17 @@ def stored_records(job: Job, store: RunStore) -> list[dict[str, Any]]:
         if isinstance(known, list):
             return known
     view = store.watched()
-    results = job.results(view)
+    return _read_and_remember(job, store, view, job.results(view), f"records:{job.digest}")
+
+
+def _read_and_remember(job: Job, store: RunStore, view: RunStore, results: SeedResults,
+                       key: str) -> list[dict[str, Any]]:  # fmt: skip
+    """The job's records read through ``view`` (from ``store.watched()``), remembered under
+    ``key`` unless a run read was unsound."""
     records = job.records(job.method.records(results, job.experiment.params))
     assert view.watch is not None
     view.watch.sound = all(results.inspect(run)[0] is None for run in view.watch.handed)
-    store.remember(f"records:{job.digest}", reading_code(), view, records)
+    store.remember(key, reading_code(), view, records)
     return records
 
 
