@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument(
         "--full-tier",
         action="store_true",
-        help="also time the README's main command on a fresh store (~25 min)",
+        help="also time the README's main command on a fresh store (~75 min on 2 cores)",
     )
     parser.add_argument(
         "--full-tier-store",
@@ -69,13 +69,28 @@ def main() -> None:
         default=None,
         help="where the full tier's fresh store goes (default: a temporary one)",
     )
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the sections a stopped run saved beside --full-tier-store")  # fmt: skip
     parser.add_argument("--full-tier-pages", type=Path, default=None,
                         help="where the full tier's pages go (default: a temporary folder)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
+    saved = args.full_tier_store.with_suffix(".pickle") if args.full_tier_store else None
+    sections: dict[str, Any] = {}
+    if args.resume and saved is not None and saved.exists():  # sections a stopped run finished
+        sections = pickle.loads(saved.read_bytes())
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        benches: dict[str, Callable[[], Any]] = {
+        # cores first: the main command's FLOP floor uses its two-worker rate, measured in the
+        # same run; the main command next, so that a stopped run keeps the slowest section
+        benches: dict[str, Callable[[], Any]] = {"cores": bench_cores}
+        if args.full_tier:
+            full_store = args.full_tier_store or tmp / "full-tier"
+            benches["full_tier"] = lambda: bench_full_tier(
+                full_store, args.full_tier_pages or tmp / "pages"
+            )
+            benches["reads"] = lambda: bench_reads(full_store)
+        benches |= {
             "loops": lambda: bench_loops(tmp, args.iterations, args.repeats),
             "mask": lambda: bench_mask(tmp, args.iterations, args.repeats),
             "rounds": lambda: bench_rounds(tmp),
@@ -85,24 +100,17 @@ def main() -> None:
             "evaluation": lambda: bench_evaluation(tmp),
             "numerics": lambda: bench_numerics(tmp),
             "pruning": bench_pruning,
-            "cores": bench_cores,
         }
-        if args.full_tier:
-            full_store = args.full_tier_store or tmp / "full-tier"
-            benches["full_tier"] = lambda: bench_full_tier(
-                full_store, args.full_tier_pages or tmp / "pages"
-            )
-            benches["reads"] = lambda: bench_reads(full_store)
-        sections = {}
         for name, bench in benches.items():
+            if name in sections:
+                continue
             began = time.perf_counter()
             sections[name] = bench()
             print(f"{name}: {time.perf_counter() - began:.0f} s", file=sys.stderr)
-    if args.full_tier_store is not None:  # the measurements, for the closing note
-        args.full_tier_store.with_suffix(".json").write_text(
-            json.dumps(sections, indent=1, default=str)
-        )
-        args.full_tier_store.with_suffix(".pickle").write_bytes(pickle.dumps(sections))
+            if saved is not None:  # each finished section survives a stop (--resume)
+                saved.with_suffix(".json").write_text(json.dumps(sections, indent=1, default=str))
+                saved.with_suffix(".partial").write_bytes(pickle.dumps(sections))
+                saved.with_suffix(".partial").replace(saved)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     render(args.out, sections, args)
     print(f"wrote {args.out}")
