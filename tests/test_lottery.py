@@ -429,6 +429,85 @@ def test_a_rewound_round_trains_from_step_k_to_t_with_the_schedule_continuing(
     assert "trains_from" not in round_extra(init_params, 1)
 
 
+def _masked(state: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> dict[str, Any]:
+    return {k: v * mask[k] if k in mask else v for k, v in state.items()}
+
+
+def test_retraining_modes_differ_exactly_where_they_should(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """Renda et al. (ICLR 2020) §2 at an equal retraining budget of T − k = 40 of T = 60 steps:
+    weight rewinding starts from θ_k, LR rewinding and fine-tuning from the pruned network's
+    final weights; both rewindings replay the schedule from k, fine-tuning holds its final
+    rate; all three see the data order's steps k..T and prune the same mask."""
+    schedule = {"milestones": ["10it", "40it"], "gamma": 0.5, "lr": 0.1}
+    modes = {"weights": "20it", "lr": {"lr_rewind": "20it"}, "finetune": "finetune"}
+    runs = {}
+    for name, reset in modes.items():
+        params = {"rounds": 1, "prune_fraction": 0.5, "reset": reset}
+        if reset == "finetune":
+            params["finetune_budget"] = "40it"
+        path = write_entry(lottery(params, **schedule), name=name)
+        _, ticket = run_entry(path, store)
+        assert ticket["iterations"] == 60
+        context, lp = _lottery_of(path, store)
+        runs[name] = context.run_for(round_extra(lp, 1))
+    dense_run = context.run_for(dense_extra(lp))
+    masks = {name: run.mask() for name, run in runs.items()}
+    assert all(torch.equal(masks["lr"][k], m[k]) for m in masks.values() for k in m)
+    mask, final0 = masks["lr"], dense_run.state("final")
+    theta_k = context.run_for({"saves_state_at": "20it"}).state("rewind")
+    starts = {name: run.state("init") for name, run in runs.items()}
+    for k, v in _masked(theta_k, mask).items():
+        assert torch.equal(starts["weights"][k], v)
+    for name in ("lr", "finetune"):
+        for k, v in _masked(final0, mask).items():
+            assert torch.equal(starts[name][k], v)
+    # the learning rate of the step before each evaluation at 20, 40, 60, by hand
+    logs = {name: run.log() for name, run in runs.items()}
+    assert all([r["iteration"] for r in log] == [20, 40, 60] for log in logs.values())
+    rewound = [0.1 * 0.5, 0.1 * 0.5, 0.1 * 0.25]  # steps 19, 39, 59: after 10it, after 40it
+    assert [r["lr"] for r in logs["weights"]] == pytest.approx(rewound)
+    assert [r["lr"] for r in logs["lr"]] == pytest.approx(rewound)
+    assert [r["lr"] for r in logs["finetune"]] == pytest.approx([0.1 * 0.25] * 3)
+    assert context.experiment.params.keeps_weights
+
+
+def test_finetuning_and_lr_rewinding_differ_only_in_the_learning_rate(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """With a constant schedule the final rate is the rate: same weights, same rate, same
+    batches, so the two retrain to the same bits; and each round's mask holds exactly."""
+    finals = []
+    for name, params in {"lr": {"reset": {"lr_rewind": "20it"}},
+                         "ft": {"reset": "finetune", "finetune_budget": "40it"}}.items():  # fmt: skip
+        path = write_entry(lottery({"rounds": 2, "prune_fraction": 0.5, **params}), name=name)
+        run_entry(path, store)
+        context, lp = _lottery_of(path, store)
+        run = context.run_for(round_extra(lp, 2))
+        final, mask = run.state("final"), run.mask()
+        assert all(torch.count_nonzero(final[k][~keep]) == 0 for k, keep in mask.items())
+        # round 2 retrains round 1's final weights, not round 0's
+        previous = context.run_for(round_extra(lp, 1)).state("final")
+        start = run.state("init")
+        assert all(torch.equal(start[k][keep], previous[k][keep]) for k, keep in mask.items())
+        finals.append(final)
+    assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])
+
+
+def test_finetuning_is_refused_where_it_cannot_mean_anything(
+    write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for params, expected in (
+        ({"finetune_budget": "20it"}, "finetune_budget needs reset 'finetune'"),
+        ({"reset": "finetune", "finetune_budget": "90it"}, "longer than the training duration"),
+        ({"reset": {"lr_rewind": "60it"}}, "is not before the end of training"),
+    ):
+        path = write_entry(lottery({"rounds": 1, "prune_fraction": 0.5, **params}))
+        assert main(["validate", str(path)]) == 2
+        assert expected in capsys.readouterr().err
+
+
 def test_biases_are_masked_with_their_layer_and_held_exactly(
     write_entry: Callable[..., Path], store: Path
 ) -> None:

@@ -57,6 +57,8 @@ class RunSpec:
     label: str = ""
     start_iteration: int = 0
     """The schedule step the run starts at (a rewound ticket: the rewind point)."""
+    training: TrainingHparams | None = None
+    """Hyperparameters replacing the entry's for this run (fine-tuning's constant rate)."""
 
 
 @dataclass
@@ -173,6 +175,8 @@ class Context(SeedResults):
         starts = {spec.start_iteration for spec in specs}
         if len(starts) != 1:
             raise ValueError("a vectorised group starts at one schedule step")
+        if any(spec.training is not None for spec in specs):
+            raise ValueError("a vectorised group trains with the entry's hyperparameters")
         splits = self.splits()
         started = [
             self._start(run, spec.prepare, None, save=is_missing)

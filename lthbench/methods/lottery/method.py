@@ -83,24 +83,28 @@ class Lottery(Method):
 
     def check(self, experiment: Experiment) -> None:
         params: LotteryParams = experiment.params
-        rewind, prune_at = params.rewind_point, params.prune_at
-        if (
-            rewind is not None
-            and prune_at is not None
-            and experiment.iterations(prune_at) < experiment.iterations(rewind)
-        ):
-            raise UserError(
-                f"method.params.prune_at: {prune_at} is before the rewind point {rewind}; "
-                "rewound rounds start there, so they have no weights at that step"
-            )
+        total = experiment.total_iterations
         points = (("reset", "rewind point", params.rewind_point),
+                  ("reset.lr_rewind", "rewind point",
+                   getattr(params.reset, "lr_rewind", None)),
                   ("prune_at", "pruning point", params.prune_at))  # fmt: skip
         for key, what, point in points:
-            if point is not None and experiment.iterations(point) >= experiment.total_iterations:
+            if point is not None and experiment.iterations(point) >= total:
                 raise UserError(
                     f"method.params.{key}: {what} {point} is not before the end of training "
                     f"({experiment.training.duration})"
                 )
+        budget = params.finetune_budget
+        if budget is not None and experiment.iterations(budget) > total:
+            raise UserError(f"method.params.finetune_budget: {budget} is longer than the "
+                            f"training duration ({experiment.training.duration}); fine-tuning "
+                            "retrains the data order's last steps")  # fmt: skip
+        start = params.retrain_start(experiment.iterations, total)
+        if params.prune_at is not None and experiment.iterations(params.prune_at) < start:
+            raise UserError(
+                f"method.params.prune_at: {params.prune_at} is before step {start}, where "
+                "rounds after the first start; they have no weights at that step"
+            )
 
     def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
         params: LotteryParams = experiment.params
@@ -125,6 +129,8 @@ class Lottery(Method):
         from lthbench.train.vectorised import not_vectorisable
 
         reason = not_vectorisable(model, experiment.precision, experiment.training.channels_last)
+        if reason is None and params.reset == "finetune":
+            reason = "fine-tuning trains with its own learning rate, outside the batched loop"
         if reason is None and params.early_bird_stop is not None:
             reason = "early_bird_stop ends each run at its own time"
         if reason is None and not params.controls:
@@ -159,11 +165,11 @@ class Lottery(Method):
 
     def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
         """Round 0 for the whole duration (or until its Early-Bird stop), then each round's
-        ticket and controls from the reset point to the end; a masked network is counted at
-        its dense cost, as a GPU trains it."""
+        ticket and controls from its start (0, k, or T − the fine-tuning budget) to the end; a
+        masked network is counted at its dense cost, as a GPU trains it."""
         params: LotteryParams = experiment.params
         total = experiment.total_iterations
-        start = 0 if params.rewind_point is None else experiment.iterations(params.rewind_point)
+        start = params.retrain_start(experiment.iterations, total)
         per_round = 1 + len(params.controls)
         return [
             PlannedTraining("round 0", total, at_most=params.early_bird_stop is not None),
@@ -190,7 +196,9 @@ class Lottery(Method):
         with its figures cached: its start weights (read by nothing after the figures), and
         its final weights and pruning weights unless a later round prunes from them: a
         control's never, an iterative ticket's once round r + 1 has its mask (the last stored
-        round's are kept for a future extension), a one-shot ticket's never."""
+        round's are kept for a future extension), a one-shot ticket's never. Where rounds
+        retrain the weights they were pruned from (fine-tuning, LR rewinding), round r + 1
+        reads round r's final weights until it is complete."""
         name = figures_name(params)
         done = [r for r in range(1, params.rounds + 1)
                 if results.run_for(round_extra(params, r)).complete]  # fmt: skip
@@ -205,7 +213,10 @@ class Lottery(Method):
                 pruned_from = (
                     control is None
                     and params.strategy == "iterative"
-                    and not (round_ < params.rounds and later.has_mask())
+                    and not (
+                        round_ < params.rounds
+                        and (later.complete if params.keeps_weights else later.has_mask())
+                    )
                 )
                 if not pruned_from:
                     out += [(run, "final"), (run, "prune_from")]

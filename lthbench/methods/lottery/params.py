@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +28,22 @@ class MaskStability(BaseModel):
     epsilon: Annotated[float, Field(gt=0, le=1)] = 0.1
 
 
+class LrRewind(BaseModel):
+    """Learning-rate rewinding (Renda et al., 2020, §2): keep the pruned network's trained
+    weights and replay the learning-rate schedule (and data order) from step k to the end."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    lr_rewind: DurationField
+
+
+Reset = Literal["init", "finetune"] | LrRewind | DurationField
+"""How a round's survivors restart (Renda, Frankle & Carbin, ICLR 2020, §2 names the three
+retraining techniques): 'init' (θ0, the LTH), a duration k (weight rewinding to θ_k),
+{lr_rewind: k} or 'finetune' (the trained weights, with the schedule from k or the final
+learning rate)."""
+
+
 class LotteryParams(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -46,9 +63,17 @@ class LotteryParams(BaseModel):
     """Prune the output layer too (the LTH paper prunes LeNet's and Conv-2/4/6's at 10%)."""
     exclude: list[str] = Field(default_factory=list)
     """Module-name patterns never pruned (e.g. '*shortcut*' for ResNet shortcut convolutions)."""
-    reset: Literal["init"] | DurationField = "init"
+    reset: Reset = "init"
     """'init' resets survivors to θ0; a duration ('500it') rewinds them to θ_k, and the round
-    then trains from step k to the end of the schedule (open_lth's ``start_step``)."""
+    then trains from step k to the end of the schedule (open_lth's ``start_step``).
+    ``{lr_rewind: k}`` keeps the weights the round was pruned from and trains steps k..T with
+    the schedule's learning rate and data order from k; 'finetune' keeps them and trains
+    ``finetune_budget`` steps at the schedule's final learning rate. Both keep-weights modes
+    retrain from the pruned round's final weights (round r − 1 iterative, round 0 one-shot)."""
+    finetune_budget: DurationField | None = None
+    """Fine-tuning's retraining budget (reset 'finetune' only; default: the whole duration T).
+    It trains the data order's last ``finetune_budget`` steps, so with T − k it spends the
+    budget, and sees the batches, of rewinding to k: Renda et al.'s equal-budget comparison."""
     prune_biases: bool = False
     """Mask the biases of the pruned layers too, ranked with their layer's weights (the
     MNIST-1D notebook masks every parameter of its layers)."""
@@ -76,6 +101,10 @@ class LotteryParams(BaseModel):
             raise ValueError("layer_fractions needs scope 'layerwise'")
         if self.layer_fractions and self.target_density is not None:
             raise ValueError("layer_fractions needs prune_fraction (a target fixes every layer)")
+        if self.finetune_budget is not None and self.reset != "finetune":
+            raise ValueError("finetune_budget needs reset 'finetune'")
+        if self.finetune_budget is not None and self.finetune_budget.is_zero:
+            raise ValueError("finetune_budget: a retraining budget of 0 steps trains nothing")
         if len(set(self.controls)) != len(self.controls):
             raise ValueError("controls are listed twice")
         if self.criterion not in CRITERIA:
@@ -109,7 +138,23 @@ class LotteryParams(BaseModel):
 
     @property
     def rewind_point(self) -> Duration | None:
-        return None if self.reset == "init" else self.reset  # type: ignore[return-value]
+        """Weight rewinding's k: the step whose weights round 0 keeps for later rounds."""
+        return self.reset if isinstance(self.reset, Duration) else None
+
+    @property
+    def keeps_weights(self) -> bool:
+        """Rounds retrain the weights they were pruned from (fine-tuning, LR rewinding)."""
+        return self.reset == "finetune" or isinstance(self.reset, LrRewind)
+
+    def retrain_start(self, iterations: Callable[[Duration], int], total: int) -> int:
+        """The schedule step a round after the first starts at (it trains to the end, T):
+        0 for θ0, k for either rewinding, T − budget for fine-tuning."""
+        if isinstance(self.reset, LrRewind):
+            return iterations(self.reset.lr_rewind)
+        if self.reset == "finetune":
+            return total - (total if self.finetune_budget is None
+                            else iterations(self.finetune_budget))  # fmt: skip
+        return 0 if self.rewind_point is None else iterations(self.rewind_point)
 
     def chain_identity(self) -> dict[str, Any]:
         """What determines the pruning chain. `rounds` joins it only when it sets the

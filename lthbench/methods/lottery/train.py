@@ -23,9 +23,11 @@ from lthbench.prune.mask import (
 )
 from lthbench.run.context import Context, RunSpec
 from lthbench.spec.duration import Duration
+from lthbench.spec.entry import TrainingHparams
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
 from lthbench.train import TrainHooks
+from lthbench.train.schedule import LearningRate
 
 
 class Chain:
@@ -46,17 +48,17 @@ class Chain:
                 self.context.train_together(specs)
             else:
                 for spec in specs:
-                    self.context.train_run(spec.extra, spec.prepare, spec.label,
+                    self.context.train_run(spec.extra, spec.prepare, spec.label, spec.training,
                                            start_iteration=spec.start_iteration)  # fmt: skip
             for control in (None, *self.params.controls):
                 self._cache_figures(round_, control)
 
     def _round_specs(self, round_: int) -> list[RunSpec]:
         """A round's runs: the ticket first (its prepare stores the mask the controls read),
-        then each control. Rounds after the first start where their weights come from: θ0
-        at step 0, θ_k at k."""
-        rewind = self.params.rewind_point
-        start = 0 if rewind is None else self.context.experiment.iterations(rewind)
+        then each control. Rounds after the first start where their schedule resumes: step 0
+        from θ0, k from θ_k or (LR rewinding) the pruned weights, T − budget (fine-tuning)."""
+        experiment = self.context.experiment
+        start = self.params.retrain_start(experiment.iterations, experiment.total_iterations)
         return [
             RunSpec(
                 round_extra(self.params, round_, control),
@@ -65,9 +67,23 @@ class Chain:
                 else self._prepare_control(round_, control),
                 f"round {round_}" + (f" {control}" if control else ""),
                 start,
+                self._retraining(),
             )
             for control in (None, *self.params.controls)
         ]
+
+    def _retraining(self) -> TrainingHparams | None:
+        """Fine-tuning's hyperparameters: the entry's, at the schedule's final learning rate
+        throughout (no warmup, no decay). Other resets train with the entry's own."""
+        if self.params.reset != "finetune":
+            return None
+        training = self.context.training
+        experiment = self.context.experiment
+        schedule = LearningRate.from_hparams(training, experiment.iterations(Duration(epochs=1)))
+        return training.model_copy(update={
+            "lr": schedule.at(experiment.total_iterations - 1), "milestones": [],
+            "warmup": Duration(),
+        })  # fmt: skip
 
     def _mask_of(self, round_: int,
                  model: nn.Module) -> Mask:  # fmt: skip
@@ -92,7 +108,15 @@ class Chain:
             model, trained, previous, steps, mask_seed(self.context.seed, round_)
         )
 
-    def _reset_state(self) -> dict[str, torch.Tensor]:
+    def _reset_state(self, round_: int) -> dict[str, torch.Tensor]:
+        """The weights a round's survivors start from: θ0, θ_k, or (fine-tuning, LR
+        rewinding) the final weights of the round it was pruned from."""
+        if self.params.keeps_weights:
+            source = round_ - 1 if self.params.strategy == "iterative" else 0
+            state = self.context.run_for(round_extra(self.params, source)).state("final")
+            if state is None:
+                raise RuntimeError(f"round {source} has no final weights")
+            return state
         kind: StateKind = "init" if self.params.rewind_point is None else "rewind"
         state = self.context.run_for(dense_extra(self.params)).state(kind)
         if state is None:
@@ -150,7 +174,7 @@ class Chain:
             if mask is None:
                 mask = mask_to_cpu(self._ticket_mask(round_, model))
                 run.save_mask(mask)
-            model.load_state_dict(self._reset_state())
+            model.load_state_dict(self._reset_state(round_))
             apply_mask(model, mask)
             return TrainHooks.combine(
                 mask_hooks(model, mask),
@@ -172,7 +196,7 @@ class Chain:
             else:
                 generator = torch.Generator().manual_seed(self.context.seed * 1000 + round_)
                 mask = random_mask_like(ticket_mask, generator)
-                model.load_state_dict(self._reset_state())
+                model.load_state_dict(self._reset_state(round_))
             if run.mask() is None:
                 run.save_mask(mask)
             apply_mask(model, mask)
