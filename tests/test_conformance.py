@@ -17,8 +17,10 @@ from lthbench.runner.conformance import conformance_problems
 from lthbench.runner.resolve import load_experiment
 from tests import toy_method
 from tests.test_early_bird import TINY_PARAMS, early_bird_entry
+from tests.test_gradual import gradual_entry
 from tests.test_instability import instability_entry
 from tests.test_pai import pai_entry
+from tests.test_sparse_training import sparse_entry
 
 NO_DATA = Path("/nonexistent")
 
@@ -31,6 +33,8 @@ ENTRIES: dict[str, dict[str, Any]] = {
     "pai": pai_entry(),
     "instability": instability_entry(),
     "toy_half_budget": {"method": {"name": "toy_half_budget"}},
+    "gradual": gradual_entry(),
+    "sparse_training": sparse_entry(),
 }  # fmt: skip
 """A tiny entry per method (over the tests' tiny mnist1d LeNet): a new method adds its own."""
 

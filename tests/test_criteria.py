@@ -129,10 +129,10 @@ def test_a_criterion_registered_outside_lthbench_is_usable_by_name() -> None:
 def test_selection_picks_the_set_a_stable_sort_puts_first(seed: int) -> None:
     """The scopes select the lowest scores by k-th value instead of sorting (linear time);
     the set is exactly the one a stable sort gives, ties going to the lower index."""
-    from lthbench.prune.scope import _lowest
+    from lthbench.prune.scope import lowest
 
     generator = torch.Generator().manual_seed(seed)
     values = torch.randint(0, 20, (5000,), generator=generator).float()  # many ties
     for count in (0, 1, 7, 250, 2500, 4999, 5000):
         expected = torch.argsort(values, stable=True)[:count]
-        assert sorted(_lowest(values, count).tolist()) == sorted(expected.tolist())
+        assert sorted(lowest(values, count).tolist()) == sorted(expected.tolist())

@@ -8,9 +8,11 @@ from typing import Any
 from lthbench.methods import (  # noqa: F401 - registers the methods
     dense,
     early_bird,
+    gradual,
     instability,
     lottery,
     pai,
+    sparse_training,
 )
 from lthbench.methods.base import METHODS, Method, SeedResults, register_method
 

@@ -16,7 +16,7 @@ from lthbench.prune.criteria import Scores
 from lthbench.prune.mask import Mask, layer_of
 
 
-def _lowest(values: torch.Tensor, count: int) -> torch.Tensor:
+def lowest(values: torch.Tensor, count: int) -> torch.Tensor:
     """Indices of the ``count`` lowest values, ties going to the lower index (the set a stable
     sort would put first), found by selection rather than a sort: linear time, which matters
     at VGG-19's 20M weights."""
@@ -38,7 +38,7 @@ def remove_global(scores: Scores, mask: Mask, fraction: float) -> Mask:
         [scores[n].flatten().float().cpu()[s] for n, s in zip(names, survivors, strict=True)]
     )
     kept = torch.ones(len(values), dtype=torch.bool)
-    kept[_lowest(values, round(fraction * len(values)))] = False
+    kept[lowest(values, round(fraction * len(values)))] = False
     pruned: Mask = {}
     pieces = kept.split([len(s) for s in survivors])
     for name, alive, piece in zip(names, survivors, pieces, strict=True):

@@ -61,6 +61,14 @@ class TrainHooks:
     """Called after every optimizer step with the optimizer (e.g. to quantise momentum)."""
     stop: Callable[[int], bool] | None = None
     """Asked after every evaluation; True ends training there (e.g. once a ticket is drawn)."""
+    rewire: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None = None
+    """Called after every step (after ``after_step``) with the optimizer: where a mask that
+    changes during training (gradual pruning, sparse training) prunes and regrows, clearing
+    the optimizer state of the weights it changes."""
+    state: Callable[[], dict[str, Any]] | None = None
+    """What the hooks must keep in a checkpoint to resume exactly (e.g. a changing mask)."""
+    restore: Callable[[dict[str, Any]], None] | None = None
+    """Given what ``state`` returned, when a run resumes from its checkpoint."""
 
     @staticmethod
     def combine(*hooks: TrainHooks | None) -> TrainHooks:
@@ -82,6 +90,8 @@ class TrainHooks:
         evals = [h.after_eval for h in present if h.after_eval is not None]
         updates = [h.after_update for h in present if h.after_update is not None]
         stops = [h.stop for h in present if h.stop is not None]
+        rewires = [h.rewire for h in present if h.rewire is not None]
+        stateful = [h for h in present if h.state is not None]
 
         def penalty(model: nn.Module) -> torch.Tensor:
             return sum((p(model) for p in penalties), torch.zeros(()))
@@ -99,6 +109,18 @@ class TrainHooks:
         def stop(iteration: int) -> bool:
             return any(function(iteration) for function in stops)
 
+        def rewire(iteration: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+            for function in rewires:
+                function(iteration, model, optimizer)
+
+        def state() -> dict[str, Any]:
+            return {str(i): h.state() for i, h in enumerate(stateful)}  # type: ignore[misc]
+
+        def restore(saved: dict[str, Any]) -> None:
+            for i, h in enumerate(stateful):
+                if h.restore is not None:
+                    h.restore(saved[str(i)])
+
         return TrainHooks(
             before_step=chain("before_step"),
             after_step=chain("after_step"),
@@ -106,6 +128,9 @@ class TrainHooks:
             after_eval=after_eval if evals else None,
             after_update=after_update if updates else None,
             stop=stop if stops else None,
+            rewire=rewire if rewires else None,
+            state=state if stateful else None,
+            restore=restore if stateful else None,
         )
 
 
@@ -269,6 +294,8 @@ def train(
         torch.set_rng_state(saved["rng"])
         start, log, elapsed = saved["iteration"], saved["log"], saved["elapsed"]
         marks: list[float] = saved.get("elapsed_at_eval", [])
+        if hooks.restore is not None:
+            hooks.restore(saved["hooks"])
     else:
         torch.manual_seed(_rng_seed(seed))
         start, log, elapsed, marks = start_iteration, [], 0.0, []
@@ -326,6 +353,8 @@ def train(
             hooks.after_update(optimizer)
         if hooks.after_step is not None:
             hooks.after_step(iteration + 1, model)
+        if hooks.rewire is not None:
+            hooks.rewire(iteration + 1, model, optimizer)
         loss_sum += loss.detach() * len(y)
         correct += (logits.detach().argmax(1) == y).sum()
         seen += len(y)
@@ -349,6 +378,7 @@ def train(
                     "log": log,
                     "elapsed": elapsed + now - began,
                     "elapsed_at_eval": marks,
+                    **({"hooks": hooks.state()} if hooks.state is not None else {}),
                 })  # fmt: skip
                 last_save = now
         bar.update(1)

@@ -1,0 +1,83 @@
+"""The gradual method: plan and read one seed's dense network and its gradually pruned ones;
+``run`` hands over to :mod:`.train`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lthbench.errors import UserError
+from lthbench.methods.base import (
+    RUN_METRICS,
+    Experiment,
+    Method,
+    PlannedTraining,
+    SeedResults,
+    reference_problem,
+    register_method,
+)
+from lthbench.methods.gradual.identity import FIGURES, pruned_extra
+from lthbench.methods.gradual.params import GradualParams
+from lthbench.methods.sparse_records import SparseRecord, density_problem, sparse_records
+from lthbench.store import Run
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from lthbench.run.context import Context
+
+
+@register_method
+class Gradual(Method):
+    name = "gradual"
+    Params = GradualParams
+    Record = SparseRecord
+    metrics = RUN_METRICS | {"density", "target_density", "round"}
+
+    def claim_problem(self, claim: Any, params: Any) -> str | None:
+        return reference_problem(claim.reference, {"dense"}) or density_problem(
+            claim, len(params.densities)
+        )
+
+    def check(self, experiment: Experiment) -> None:
+        params: GradualParams = experiment.params
+        start, end, every = (experiment.iterations(d) for d in (params.start, params.end,
+                                                                 params.frequency))  # fmt: skip
+        if not start < end <= experiment.total_iterations:
+            raise UserError(f"method.params.end: {params.end} must be after start "
+                            f"({params.start}) and within the training duration "
+                            f"({experiment.training.duration})")  # fmt: skip
+        if (end - start) % every:
+            raise UserError(f"method.params.frequency: end − start ({end - start} steps) is "
+                            f"not a multiple of {params.frequency} ({every} steps)")  # fmt: skip
+
+    def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
+        from lthbench.prune.mask import prunable_weights
+
+        params: GradualParams = experiment.params
+        if not prunable_weights(model, params.include_output, params.exclude):
+            raise UserError("method.params: the network has no prunable weights under this rule")
+
+    def planned_training(self, experiment: Experiment) -> list[PlannedTraining]:
+        params: GradualParams = experiment.params
+        total = experiment.total_iterations
+        return [PlannedTraining("dense", total),
+                PlannedTraining("gradual", total, networks=len(params.densities))]  # fmt: skip
+
+    def plan(self, results: SeedResults, params: Any) -> list[Run]:
+        return [results.run_for()] + [results.run_for(pruned_extra(params, d))
+                                      for d in params.densities]  # fmt: skip
+
+    def pending(self, results: SeedResults, params: Any) -> bool:
+        runs = self.plan(results, params)
+        return any(results.inspect(run)[1] is None for run in runs) or any(
+            run.figures(FIGURES) is None for run in runs[1:]
+        )
+
+    def run(self, context: Context, params: Any) -> None:
+        from lthbench.methods.gradual.train import train_seed
+
+        train_seed(context, params)
+
+    def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:
+        extras = {(d, None): pruned_extra(params, d) for d in params.densities}
+        return sparse_records(results, extras, FIGURES, {"criterion": params.criterion})

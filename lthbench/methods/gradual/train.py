@@ -1,0 +1,71 @@
+"""The gradual method's training path (imported only to train): the dense network, then per
+final density a network pruned along Zhu & Gupta's schedule while it trains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lthbench.methods.gradual.identity import FIGURES, pruned_extra
+from lthbench.methods.gradual.params import GradualParams
+from lthbench.prune.criteria import CRITERIA
+from lthbench.prune.dynamic import DynamicMask, keep_top
+from lthbench.prune.mask import density, full_mask, layer_densities, prunable_weights
+from lthbench.prune.sparsity import gradual_sparsity
+from lthbench.run.context import Context
+from lthbench.store import Run
+from lthbench.train import TrainHooks
+
+
+def train_seed(context: Context, params: GradualParams) -> None:
+    context.train_run(label="dense")
+    for target in params.densities:
+        extra = pruned_extra(params, target)
+        context.train_run(extra, _prepare(context, params, target), f"GMP {100 * target:g}%")
+        _cache_figures(context.run_for(extra))
+
+
+def scheduled_density(params: GradualParams, target: float, step: int, start: int, end: int,
+                      every: int) -> float | None:  # fmt: skip
+    """The density the schedule prunes to after ``step`` steps; None where it does not
+    prune (before ``start``, after ``end``, off the Δt grid)."""
+    if step < start or step > end or (step - start) % every:
+        return None
+    return 1.0 - gradual_sparsity(step, 1.0 - params.initial_density, 1.0 - target, start,
+                                  end, every)  # fmt: skip
+
+
+def _prepare(context: Context, params: GradualParams, target: float) -> Any:
+    experiment = context.experiment
+    start, end, every = (experiment.iterations(d) for d in (params.start, params.end,
+                                                             params.frequency))  # fmt: skip
+    criterion = CRITERIA[params.criterion]
+
+    def prepare(model: nn.Module, run: Run) -> TrainHooks:
+        weights = prunable_weights(model, params.include_output, params.exclude)
+        holder = DynamicMask(model, full_mask(weights))
+
+        def prune(step: int, optimizer: torch.optim.Optimizer | None) -> None:
+            goal = scheduled_density(params, target, step, start, end, every)
+            if goal is None:
+                return
+            current = {name: w.detach() for name, w in weights.items()}
+            scores = criterion.scores(current, seed=context.seed * 1000 + step, model=model,
+                                      mask=holder.mask)  # fmt: skip
+            holder.replace(keep_top(scores, holder.mask, goal, params.scope), optimizer)
+
+        prune(0, None)  # a schedule from step 0 prunes θ0, before there is an optimizer
+        return holder.hooks(prune, on_final=run.save_mask, total=experiment.total_iterations)
+
+    return prepare
+
+
+def _cache_figures(run: Run) -> None:
+    if run.result() is None or run.figures(FIGURES) is not None:
+        return
+    mask = run.mask()
+    if mask is None:
+        raise RuntimeError(f"run {run.id} has no stored final mask")
+    run.save_figures(FIGURES, {"density": density(mask), "layer_densities": layer_densities(mask)})
