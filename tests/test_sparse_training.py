@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from lthbench.methods.sparse_training import SparseTrainingParams
+from lthbench.methods.sparse_training import SparseTraining, SparseTrainingParams
 from lthbench.methods.sparse_training.identity import sparse_extra
 from lthbench.methods.sparse_training.train import train_seed
 from lthbench.prune import dynamic
@@ -155,3 +155,29 @@ def test_a_crash_between_updates_resumes_to_identical_bits(
     b = resumed.run_for(sparse_extra(params, 0.3, "rigl"))
     assert all(torch.equal(a.state("final")[k], b.state("final")[k]) for k in a.state("final"))
     assert all(torch.equal(a.mask()[k], b.mask()[k]) for k in a.mask())
+
+
+def test_training_flops_count_sparse_steps_at_their_density_and_rigls_dense_gradients(
+    write_entry: Callable[..., Path], store: Path
+) -> None:
+    """RigL's appendix H, by hand for the tiny LeNet (forward FLOPs per example: 2·40·32,
+    2·32·16 and 2·16·10 in its three layers; the output layer stays dense): a step costs
+    3 f_S per example, a RigL update step 2 f_S + f_D; the dense network 3 f_D."""
+    context = _train(write_entry, store)
+    params = context.experiment.params
+    records = {r["control"] or r.get("update", "dense"): r
+               for r in SparseTraining().records(context, params)}  # fmt: skip
+    layers = {"hidden.0.weight": 2 * 40 * 32, "hidden.1.weight": 2 * 32 * 16}
+    dense = sum(layers.values()) + 2 * 16 * 10
+    expected = layer_densities(SIZES, 0.3, "erk")
+    counts = {k: round(expected[k] * torch.Size(s).numel()) for k, s in SIZES.items()}
+    sparse = dense - sum((1 - counts[k] / torch.Size(SIZES[k]).numel()) * f
+                         for k, f in layers.items())  # fmt: skip
+    batch, steps = 100, 120
+    assert records["dense"]["training_flops"] == 3 * dense * batch * steps
+    assert records["dense"]["inference_flops"] == dense
+    for update in ("static", "set"):
+        assert records[update]["training_flops"] == pytest.approx(3 * sparse * batch * steps)
+        assert records[update]["inference_flops"] == pytest.approx(sparse)
+    rigl = (3 * sparse * steps + 4 * (dense - sparse)) * batch  # 4 updates: at 20, 40, 60, 80
+    assert records["rigl"]["training_flops"] == pytest.approx(rigl)

@@ -9,8 +9,15 @@ from typing import Any
 
 from lthbench.methods.base import SeedResults
 from lthbench.methods.records import RunRecord
+from lthbench.methods.units import Unit
 
 DENSITY_KEYS = ("density", "min_density", "max_density")
+COST_UNITS = {
+    "training_flops": Unit(scale=1e-12, suffix=" TFLOP", digits=3),
+    "inference_flops": Unit(scale=1e-6, suffix=" MFLOP", digits=3),
+}
+DENSE_COST = "dense-cost"
+"""The dense run's training and inference FLOPs (kept by :mod:`lthbench.methods.sparse_figures`)."""
 
 
 class SparseRecord(RunRecord):
@@ -27,6 +34,12 @@ class SparseRecord(RunRecord):
     """Sparse training's connectivity update: 'static', 'set' or 'rigl'."""
     distribution: str | None = None
     """Sparse training's layer densities: 'uniform', 'er' or 'erk'."""
+    training_flops: float | None = None
+    """FLOPs the run trained with, as it trained: a step costs 3 f_S per example of a full
+    batch at its mask's forward FLOPs f_S, a step that took RigL's dense gradient 2 f_S + f_D
+    (Evci et al. 2020, appendix H; a sparse layer counted at its density, as ShrinkBench)."""
+    inference_flops: float | None = None
+    """One example's forward FLOPs at the final mask."""
 
 
 def density_problem(claim: Any, densities: int, controls: tuple[str, ...] = ()) -> str | None:
@@ -56,7 +69,9 @@ def sparse_records(results: SeedResults, extras: dict[tuple[float, str | None], 
     dense = results.result()
     if dense is None:
         return []
-    records = [{**dense, "round": 0, "control": None, "density": 1.0, "target_density": 1.0}]
+    cost = results.run_for().figures(DENSE_COST) or {}
+    records = [{**dense, "round": 0, "control": None, "density": 1.0, "target_density": 1.0,
+                **cost}]  # fmt: skip
     rounds = {target: i for i, target in enumerate(dict.fromkeys(t for t, _ in extras), 1)}
     for (target, control), extra in extras.items():
         result = results.result(extra)

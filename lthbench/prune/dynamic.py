@@ -34,7 +34,8 @@ Update = Callable[[int, torch.optim.Optimizer], None]
 class DynamicMask:
     """A mask over ``model``'s named tensors that training may replace."""
 
-    def __init__(self, model: nn.Module, mask: Mask) -> None:
+    def __init__(self, model: nn.Module, mask: Mask,
+                 forward_flops: Callable[[Mask], float] | None = None) -> None:  # fmt: skip
         parameters = dict(model.named_parameters())
         self.parameters = {name: parameters[name] for name in mask}
         self.mask: Mask = {
@@ -47,6 +48,14 @@ class DynamicMask:
         self.dense_gradients: dict[str, torch.Tensor] = {}
         """The gradients of every masked tensor, pruned weights included, at a step whose
         update asked for them (RigL's grow scores); empty otherwise."""
+        self.forward_flops = forward_flops
+        """One example's forward FLOPs under a mask (:func:`lthbench.train.flops.masked_forward_flops`)."""
+        self.dense_forward = forward_flops({}) if forward_flops is not None else 0.0
+        self.spent = 0.0
+        """Training FLOPs per example of a batch so far, as trained (RigL's appendix H): a step
+        3 f_S (forward, and a backward of twice its cost) at its mask's f_S; a step that took
+        the dense gradient 2 f_S + f_D."""
+        self._current = 0.0
 
     def replace(self, new: Mask, optimizer: torch.optim.Optimizer | None,
                 grown: dict[str, torch.Tensor] | None = None) -> None:  # fmt: skip
@@ -74,18 +83,26 @@ class DynamicMask:
                         value.masked_fill_(changed, 0)
                 old.copy_(keep)
                 self._keeps[name].copy_(keep)
+        if self.forward_flops is not None:
+            self._current = self.forward_flops(self.mask)
 
     def hooks(self, update: Update, wants_gradients: Callable[[int], bool] | None = None,
-              on_final: Callable[[Mask], None] | None = None, total: int = 0) -> TrainHooks:  # fmt: skip
+              on_final: Callable[[Mask, float], None] | None = None,
+              total: int = 0) -> TrainHooks:  # fmt: skip
         """Loop hooks: gradients masked every step; ``update`` after every step, with the
         dense gradients kept first where ``wants_gradients(steps taken after this step)``;
         a check at every evaluation that pruned weights are zero (the evaluation's record gets
-        the mask's ``density``), and ``on_final`` given the mask at the evaluation after step
-        ``total`` (to store the mask the run ended with)."""
+        the mask's ``density``), and ``on_final`` given the mask and the training FLOPs per
+        example at the evaluation after step ``total`` (to store what the run ended with)."""
         names = list(self.mask)
 
+        if self.forward_flops is not None and not self._current:
+            self._current = self.forward_flops(self.mask)
+
         def before_step(iteration: int, _: nn.Module) -> None:
-            if wants_gradients is not None and wants_gradients(iteration + 1):
+            dense = wants_gradients is not None and wants_gradients(iteration + 1)
+            self.spent += 2 * self._current + (self.dense_forward if dense else self._current)
+            if dense:
                 self.dense_gradients = {
                     name: self.parameters[name].grad.detach().clone()  # type: ignore[union-attr]
                     for name in names
@@ -110,16 +127,22 @@ class DynamicMask:
                         f"{iteration}: a step or a mask change revived them"
                     )
             if on_final is not None and iteration == total:
-                on_final(mask_to_cpu(self.mask))
+                on_final(mask_to_cpu(self.mask), self.spent)
             return {"density": density(self.mask)}
 
         def restore(saved: dict[str, Any]) -> None:
             for name, keep in saved["mask"].items():
                 self.mask[name].copy_(keep)
                 self._keeps[name].copy_(keep)
+            self.spent = saved["spent"]
+            if self.forward_flops is not None:
+                self._current = self.forward_flops(self.mask)
+
+        def state() -> dict[str, Any]:
+            return {"mask": mask_to_cpu(self.mask), "spent": self.spent}
 
         return TrainHooks(before_step=before_step, rewire=rewire, after_eval=after_eval,
-                          state=lambda: {"mask": mask_to_cpu(self.mask)}, restore=restore)  # fmt: skip
+                          state=state, restore=restore)  # fmt: skip
 
 
 def keep_counts(mask: Mask, density: float, scope: str) -> dict[str, int] | int:

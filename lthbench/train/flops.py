@@ -43,3 +43,31 @@ def inference_flops(model: nn.Module, input_size: tuple[int, ...]) -> int:
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def layer_forward_flops(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, int]:
+    """FLOPs of one example's forward pass by module name (each convolution and linear layer
+    at its own name, the whole network at ``""``): what a mask's density scales."""
+    meta = _meta_copy(model).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        meta(torch.zeros((1, *input_size), device="meta"))
+    root = type(meta).__name__
+    counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
+    out = {"": int(counts.get("Global", 0))}
+    for name, _ in meta.named_modules():
+        if name and f"{root}.{name}" in counts:
+            out[name] = int(counts[f"{root}.{name}"])
+    return out
+
+
+def masked_forward_flops(layers: dict[str, int], mask: dict[str, torch.Tensor]) -> float:
+    """One example's forward FLOPs with ``mask``'s weights removed: each masked weight
+    tensor's layer counted at the tensor's density (the convention of ShrinkBench and of RigL,
+    Evci et al. 2020, appendix H: a sparse layer costs its density times the dense one)."""
+    saved = 0.0
+    for name, keep in mask.items():
+        layer, kind = name.rsplit(".", 1)
+        if kind == "weight":
+            saved += (1.0 - float(keep.float().mean())) * layers.get(layer, 0)
+    return layers[""] - saved

@@ -17,7 +17,12 @@ from lthbench.methods.base import (
 )
 from lthbench.methods.gradual.identity import FIGURES, pruned_extra
 from lthbench.methods.gradual.params import GradualParams
-from lthbench.methods.sparse_records import SparseRecord, density_problem, sparse_records
+from lthbench.methods.sparse_records import (
+    DENSE_COST,
+    SparseRecord,
+    density_problem,
+    sparse_records,
+)
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -31,7 +36,13 @@ class Gradual(Method):
     name = "gradual"
     Params = GradualParams
     Record = SparseRecord
-    metrics = RUN_METRICS | {"density", "target_density", "round"}
+    metrics = RUN_METRICS | {
+        "density",
+        "target_density",
+        "round",
+        "training_flops",
+        "inference_flops",
+    }
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
         return reference_problem(claim.reference, {"dense"}) or density_problem(
@@ -69,9 +80,9 @@ class Gradual(Method):
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         runs = self.plan(results, params)
-        return any(results.inspect(run)[1] is None for run in runs) or any(
-            run.figures(FIGURES) is None for run in runs[1:]
-        )
+        return (any(results.inspect(run)[1] is None for run in runs)
+                or any(run.figures(FIGURES) is None for run in runs[1:])
+                or runs[0].figures(DENSE_COST) is None)  # fmt: skip
 
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.gradual.train import train_seed

@@ -10,9 +10,15 @@ from torch import nn
 
 from lthbench.methods.gradual.identity import FIGURES, pruned_extra
 from lthbench.methods.gradual.params import GradualParams
+from lthbench.methods.sparse_figures import (
+    cache_dense_cost,
+    cache_figures,
+    forward_flops,
+    keep_final,
+)
 from lthbench.prune.criteria import CRITERIA
 from lthbench.prune.dynamic import DynamicMask, keep_top
-from lthbench.prune.mask import density, full_mask, layer_densities, prunable_weights
+from lthbench.prune.mask import full_mask, prunable_weights
 from lthbench.prune.sparsity import gradual_sparsity
 from lthbench.run.context import Context
 from lthbench.store import Run
@@ -21,10 +27,11 @@ from lthbench.train import TrainHooks
 
 def train_seed(context: Context, params: GradualParams) -> None:
     context.train_run(label="dense")
+    cache_dense_cost(context)
     for target in params.densities:
         extra = pruned_extra(params, target)
         context.train_run(extra, _prepare(context, params, target), f"GMP {100 * target:g}%")
-        _cache_figures(context.run_for(extra))
+        cache_figures(context, context.run_for(extra), FIGURES)
 
 
 def scheduled_density(params: GradualParams, target: float, step: int, start: int, end: int,
@@ -45,7 +52,7 @@ def _prepare(context: Context, params: GradualParams, target: float) -> Any:
 
     def prepare(model: nn.Module, run: Run) -> TrainHooks:
         weights = prunable_weights(model, params.include_output, params.exclude)
-        holder = DynamicMask(model, full_mask(weights))
+        holder = DynamicMask(model, full_mask(weights), forward_flops(context))
 
         def prune(step: int, optimizer: torch.optim.Optimizer | None) -> None:
             goal = scheduled_density(params, target, step, start, end, every)
@@ -57,15 +64,6 @@ def _prepare(context: Context, params: GradualParams, target: float) -> Any:
             holder.replace(keep_top(scores, holder.mask, goal, params.scope), optimizer)
 
         prune(0, None)  # a schedule from step 0 prunes θ0, before there is an optimizer
-        return holder.hooks(prune, on_final=run.save_mask, total=experiment.total_iterations)
+        return holder.hooks(prune, on_final=keep_final(run), total=experiment.total_iterations)
 
     return prepare
-
-
-def _cache_figures(run: Run) -> None:
-    if run.result() is None or run.figures(FIGURES) is not None:
-        return
-    mask = run.mask()
-    if mask is None:
-        raise RuntimeError(f"run {run.id} has no stored final mask")
-    run.save_figures(FIGURES, {"density": density(mask), "layer_densities": layer_densities(mask)})

@@ -15,7 +15,12 @@ from lthbench.methods.base import (
     reference_problem,
     register_method,
 )
-from lthbench.methods.sparse_records import SparseRecord, density_problem, sparse_records
+from lthbench.methods.sparse_records import (
+    DENSE_COST,
+    SparseRecord,
+    density_problem,
+    sparse_records,
+)
 from lthbench.methods.sparse_training.identity import FIGURES, sparse_extra
 from lthbench.methods.sparse_training.params import SparseTrainingParams
 from lthbench.store import Run
@@ -31,7 +36,13 @@ class SparseTraining(Method):
     name = "sparse_training"
     Params = SparseTrainingParams
     Record = SparseRecord
-    metrics = RUN_METRICS | {"density", "target_density", "round"}
+    metrics = RUN_METRICS | {
+        "density",
+        "target_density",
+        "round",
+        "training_flops",
+        "inference_flops",
+    }
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
         return reference_problem(claim.reference, {"dense", *params.baselines}) or (
@@ -73,9 +84,9 @@ class SparseTraining(Method):
 
     def pending(self, results: SeedResults, params: Any) -> bool:
         runs = self.plan(results, params)
-        return any(results.inspect(run)[1] is None for run in runs) or any(
-            run.figures(FIGURES) is None for run in runs[1:]
-        )
+        return (any(results.inspect(run)[1] is None for run in runs)
+                or any(run.figures(FIGURES) is None for run in runs[1:])
+                or runs[0].figures(DENSE_COST) is None)  # fmt: skip
 
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.sparse_training.train import train_seed

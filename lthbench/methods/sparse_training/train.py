@@ -9,6 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from lthbench.methods.sparse_figures import (
+    cache_dense_cost,
+    cache_figures,
+    forward_flops,
+    keep_final,
+)
 from lthbench.methods.sparse_training.identity import (
     FIGURES,
     GROWTH_SEED_OFFSET,
@@ -17,7 +23,7 @@ from lthbench.methods.sparse_training.identity import (
 )
 from lthbench.methods.sparse_training.params import SparseTrainingParams, Update
 from lthbench.prune.dynamic import DynamicMask, drop_and_grow
-from lthbench.prune.mask import Mask, density, full_mask, layer_densities, prunable_weights
+from lthbench.prune.mask import Mask, full_mask, prunable_weights
 from lthbench.prune.sparsity import drop_fraction
 from lthbench.prune.sparsity import layer_densities as spread
 from lthbench.run.context import Context
@@ -27,12 +33,13 @@ from lthbench.train import TrainHooks
 
 def train_seed(context: Context, params: SparseTrainingParams) -> None:
     context.train_run(label="dense")
+    cache_dense_cost(context)
     for target in params.densities:
         for update in (params.update, *params.baselines):
             extra = sparse_extra(params, target, update)
             context.train_run(extra, _prepare(context, params, target, update),
                               f"{update} {100 * target:g}%")  # fmt: skip
-            _cache_figures(context.run_for(extra))
+            cache_figures(context, context.run_for(extra), FIGURES)
 
 
 def sparse_weights(model: nn.Module, params: SparseTrainingParams) -> dict[str, nn.Parameter]:
@@ -76,7 +83,7 @@ def _prepare(context: Context, params: SparseTrainingParams, target: float,
 
     def prepare(model: nn.Module, run: Run) -> TrainHooks:
         weights = sparse_weights(model, params)
-        holder = DynamicMask(model, full_mask(weights))
+        holder = DynamicMask(model, full_mask(weights), forward_flops(context))
         holder.replace(initial_mask(model, params, target, context.seed), None)
 
         def rewire(step: int, optimizer: torch.optim.Optimizer) -> None:
@@ -98,15 +105,6 @@ def _prepare(context: Context, params: SparseTrainingParams, target: float,
                            values)  # fmt: skip
 
         return holder.hooks(rewire, wants_gradients=updates_at if update == "rigl" else None,
-                            on_final=run.save_mask, total=total)  # fmt: skip
+                            on_final=keep_final(run), total=total)  # fmt: skip
 
     return prepare
-
-
-def _cache_figures(run: Run) -> None:
-    if run.result() is None or run.figures(FIGURES) is not None:
-        return
-    mask = run.mask()
-    if mask is None:
-        raise RuntimeError(f"run {run.id} has no stored final mask")
-    run.save_figures(FIGURES, {"density": density(mask), "layer_densities": layer_densities(mask)})
