@@ -121,6 +121,14 @@ class Method:
         remove. None by default: a method keeps everything unless it says otherwise."""
         return []
 
+    def training_flops(self, experiment: Experiment, records: list[dict[str, Any]],
+                       forward: Mapping[str, int]) -> list[float | None]:  # fmt: skip
+        """What producing each of one seed's ``records`` cost to train, in FLOPs, for pages
+        that compare methods at equal cost (:mod:`lthbench.methods.training_cost`'s
+        convention; ``forward``: one example's forward FLOPs by module). By default each
+        record's own ``training_flops``; None where the method does not count it."""
+        return [record.get("training_flops") for record in records]
+
     def pending(self, results: SeedResults, params: Any) -> bool:
         """Whether ``run`` has work left for this seed: a planned run not stored (a method
         that caches figures adds those). False lets ``lthbench run`` read the seed's records

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lthbench.methods.sparse_records import DENSE_COST
+from lthbench.methods.training_cost import forward_at
 from lthbench.prune.mask import Mask, density, layer_densities
 from lthbench.run.context import Context
 from lthbench.store import Run
-from lthbench.train.flops import layer_forward_flops, masked_forward_flops
+from lthbench.train.flops import layer_forward_flops
 
 SPENT = "spent"
 """Kept by the run's last evaluation: its training FLOPs per example of a batch."""
@@ -20,7 +21,7 @@ SPENT = "spent"
 def forward_flops(context: Context) -> Callable[[Mask], float]:
     """One example's forward FLOPs under a mask, for this entry's network."""
     layers = layer_forward_flops(context.build_model(), context.data_info.input_size)
-    return lambda mask: masked_forward_flops(layers, mask)
+    return lambda mask: forward_at(layers, layer_densities(mask))
 
 
 def keep_final(run: Run) -> Callable[[Mask, float], None]:

@@ -15,6 +15,7 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.claims.devices import device_list
+from lthbench.report import training_cost
 from lthbench.report.pages import ordered, page_of, title_of
 from lthbench.report.tables import (
     COLUMNS,
@@ -114,6 +115,9 @@ def render(
     headers = ["entry", "tier", "model", "dataset", "method", "seeds", "headline (test acc.)",
                "verdicts", "device", "source", "GPU time (est.)"]  # fmt: skip
     paper = [e for e in entries if e.tier == "paper"]
+    cost_body = training_cost.body(entries, records, estimates, out / "plots", out)
+    cost_link = (f", [{training_cost.TITLE}]({training_cost.PAGE})" if cost_body is not None
+                 else "")  # fmt: skip
     page(
         "index.md",
         "lthbench leaderboards",
@@ -121,7 +125,7 @@ def render(
         f"\n\n{machine_note(all_records, verdicts)}\n\n{VERDICT_RULE}\n\n"
         + tabulate(index_rows, headers=headers, tablefmt="github")
         + f"\n\n{INDEX_NOTES}"
-        + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods)
+        + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods) + cost_link
         + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),
         all_records,
     )  # fmt: skip
@@ -130,4 +134,6 @@ def render(
         scope = [r for e in family for r in records.get(e.id, [])]
         body = page_of(method).body(family, records, by_entry, out / "plots", out)
         page(f"{method}.md", title_of(method), body, scope)
+    if cost_body is not None:
+        page(training_cost.PAGE, training_cost.TITLE, cost_body, all_records)
     return written

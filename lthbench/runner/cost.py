@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from lthbench.methods import METHODS
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from lthbench.store import RunStore
 
-ESTIMATE_FORMAT = 1
+ESTIMATE_FORMAT = 2
 """Bumped when what an estimate counts changes: older cached estimates are then recomputed."""
 ASSUMED_TFLOPS = 15.0
 """The sustained throughput GPU-hours are quoted at unless ``--tflops`` says otherwise: near
@@ -49,6 +49,9 @@ class CostEstimate:
     evaluation_flops: int
     at_most: bool
     """Some planned training is an upper bound (see :class:`PlannedTraining`)."""
+    forward_flops: dict[str, int] = field(default_factory=dict)
+    """One example's forward FLOPs by module name (``""``: the network): what a mask's layer
+    densities scale, so pages price sparse runs without building a model."""
 
     @property
     def total_flops(self) -> int:
@@ -100,7 +103,7 @@ def planned(experiment: Experiment) -> list[PlannedTraining]:
 
 def estimate_cost(experiment: Experiment, model: nn.Module) -> CostEstimate:
     """Count ``model``'s step (a meta-device copy is enough) and add up the method's plan."""
-    from lthbench.train.flops import inference_flops, training_step_flops
+    from lthbench.train.flops import inference_flops, layer_forward_flops, training_step_flops
 
     input_size = tuple(experiment.data.input_size)
     step = training_step_flops(model, experiment.training.batch_size, input_size)
@@ -123,6 +126,7 @@ def estimate_cost(experiment: Experiment, model: nn.Module) -> CostEstimate:
         training_flops=step * iterations * seeds,
         evaluation_flops=example * examples_per_evaluation * evaluations * seeds,
         at_most=any(item.at_most for item in plan),
+        forward_flops=layer_forward_flops(model, input_size),
     )
 
 

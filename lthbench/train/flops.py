@@ -59,15 +59,3 @@ def layer_forward_flops(model: nn.Module, input_size: tuple[int, ...]) -> dict[s
         if name and f"{root}.{name}" in counts:
             out[name] = int(counts[f"{root}.{name}"])
     return out
-
-
-def masked_forward_flops(layers: dict[str, int], mask: dict[str, torch.Tensor]) -> float:
-    """One example's forward FLOPs with ``mask``'s weights removed: each masked weight
-    tensor's layer counted at the tensor's density (the convention of ShrinkBench and of RigL,
-    Evci et al. 2020, appendix H: a sparse layer costs its density times the dense one)."""
-    saved = 0.0
-    for name, keep in mask.items():
-        layer, kind = name.rsplit(".", 1)
-        if kind == "weight":
-            saved += (1.0 - float(keep.float().mean())) * layers.get(layer, 0)
-    return layers[""] - saved

@@ -4,6 +4,7 @@ docstring for what a round is)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lthbench.errors import UserError
@@ -19,6 +20,7 @@ from lthbench.methods.base import (
 from lthbench.methods.lottery.identity import dense_extra, figures_name, round_extra
 from lthbench.methods.lottery.params import LotteryParams
 from lthbench.methods.records import RunRecord
+from lthbench.methods.training_cost import run_flops
 from lthbench.spec.density import DENSITY_MATCH, stands_for
 from lthbench.store import Run
 from lthbench.store.runs import StateKind
@@ -220,6 +222,37 @@ class Lottery(Method):
                 )
                 if not pruned_from:
                     out += [(run, "final"), (run, "prune_from")]
+        return out
+
+    def training_flops(self, experiment: Experiment, records: list[dict[str, Any]],
+                       forward: Mapping[str, int]) -> list[float | None]:  # fmt: skip
+        """A ticket costs the chain that found it: round 0 and every round up to its own
+        (iterative), or round 0 and its own (one-shot); a control costs the chain that found
+        its mask and its own run. Each round counts the steps it trained, from its start."""
+        params: LotteryParams = experiment.params
+        batch = experiment.training.batch_size
+        start = params.retrain_start(experiment.iterations, experiment.total_iterations)
+
+        def own(record: dict[str, Any]) -> float:
+            steps = record["iterations"] - (start if record["round"] else 0)
+            densities = record.get("layer_densities") if record["round"] else None
+            return run_flops(forward, densities, steps, batch)
+
+        tickets = {r["round"]: own(r) for r in records if r.get("control") is None}
+
+        def chain(up_to: int) -> float | None:
+            rounds = range(up_to + 1) if params.strategy == "iterative" else {0, up_to}
+            if any(r not in tickets for r in rounds):
+                return None
+            return sum(tickets[r] for r in rounds)
+
+        out: list[float | None] = []
+        for record in records:
+            if record.get("control") is None:
+                out.append(chain(record["round"]))
+                continue
+            found = chain(record["round"] - 1 if params.strategy == "iterative" else 0)
+            out.append(None if found is None else found + own(record))
         return out
 
     # -- reading ------------------------------------------------------------------------

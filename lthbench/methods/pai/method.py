@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lthbench.methods.base import (
@@ -18,6 +19,7 @@ from lthbench.methods.base import (
 from lthbench.methods.pai.identity import FIGURES, pruned_extra
 from lthbench.methods.pai.params import PaiParams
 from lthbench.methods.records import RunRecord
+from lthbench.methods.training_cost import run_flops
 from lthbench.store import Run
 
 if TYPE_CHECKING:
@@ -101,6 +103,13 @@ class Pai(Method):
         from lthbench.methods.pai.train import train_seed
 
         train_seed(context, params)
+
+    def training_flops(self, experiment: Experiment, records: list[dict[str, Any]],
+                       forward: Mapping[str, int]) -> list[float | None]:  # fmt: skip
+        """Each network its own run (scoring one batch is negligible beside training)."""
+        batch = experiment.training.batch_size
+        return [run_flops(forward, r.get("layer_densities"), r["iterations"], batch)
+                for r in records]  # fmt: skip
 
     # -- reading ------------------------------------------------------------------------
     def records(self, results: SeedResults, params: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,33 @@
+"""What a result cost to train, in FLOPs, read without building a model.
+
+The convention is RigL's (Evci et al. 2020, appendix H) and ShrinkBench's: a training step costs
+three forward passes per example of a full batch (the forward, and a backward of twice its
+cost), and a sparse layer's forward costs its density times the dense layer's. A network's
+forward FLOPs per example by module name come from ``lthbench plan``'s estimate
+(:class:`lthbench.runner.cost.CostEstimate`); a record's per-tensor densities say how much of
+each layer it kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STEP = 3
+"""Forward passes' worth of FLOPs one training step costs per example."""
+
+
+def forward_at(forward: Mapping[str, int], layer_densities: Mapping[str, float] | None) -> float:
+    """One example's forward FLOPs when each masked weight tensor keeps its density (biases,
+    normalisation and unmasked layers at their dense cost)."""
+    saved = 0.0
+    for name, kept in (layer_densities or {}).items():
+        layer, kind = name.rsplit(".", 1)
+        if kind == "weight":
+            saved += (1.0 - kept) * forward.get(layer, 0)
+    return forward[""] - saved
+
+
+def run_flops(forward: Mapping[str, int], layer_densities: Mapping[str, float] | None,
+              steps: int, batch_size: int) -> float:  # fmt: skip
+    """A run of ``steps`` steps with a fixed mask of ``layer_densities`` (None: dense)."""
+    return STEP * forward_at(forward, layer_densities) * batch_size * steps

@@ -1,0 +1,181 @@
+"""The accuracy-against-training-cost page: every method's results on one network and dataset,
+at matched final density, against the training FLOPs each result cost.
+
+Sparse training is about cost (Evci et al. 2020 report accuracy beside training and inference
+FLOPs), and a pruning method's result costs everything trained to find it: an iterative
+ticket, its whole chain of rounds. Each method prices its own records
+(:meth:`lthbench.methods.base.Method.training_flops`, RigL's convention of
+:mod:`lthbench.methods.training_cost`) from ``lthbench plan``'s per-layer forward FLOPs, so
+the page builds no model. Results are matched by final density: points whose densities stand
+for one another (:func:`lthbench.spec.density.stands_for`) share a panel.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from lthbench.methods import METHODS
+from lthbench.report.plots import mean_std, pyplot, save_figure
+from lthbench.report.tables import Records, stat
+from lthbench.run.experiment import Experiment
+from lthbench.runner.cost import CostEstimate, flops_label
+from lthbench.spec.density import stands_for
+
+ACCURACY = "final_test_accuracy"
+PAGE = "training-cost.md"
+TITLE = "Accuracy against training cost"
+MARKERS = "osD^vP*Xph<>"
+
+
+def priced(entry: Experiment, records: Records, estimate: CostEstimate) -> list[dict[str, Any]]:
+    """Each record with the training FLOPs its method says it cost (``training_flops``),
+    seed by seed; records it does not price are left out."""
+    method = METHODS[entry.method_name]
+    out = []
+    for seed in sorted({r["seed"] for r in records}):
+        own = [r for r in records if r["seed"] == seed]
+        costs = method.training_flops(entry, own, estimate.forward_flops)
+        out += [{**r, "training_flops": c} for r, c in zip(own, costs, strict=True)
+                if c is not None and r.get(ACCURACY) is not None]  # fmt: skip
+    return out
+
+
+def points(entry: Experiment, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One point per result of the entry (round and control) over its seeds."""
+    groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault((record.get("round"), record.get("control")), []).append(record)
+    out = []
+    for (round_, control), group in groups.items():
+        density = statistics.fmean(float(r.get("density") or 1.0) for r in group)
+        label = entry.id + (f" {control}" if control else "")
+        out.append({"entry": entry.id, "method": entry.method_name, "label": label,
+                    "round": round_, "control": control, "density": density,
+                    "records": group,
+                    "flops": statistics.fmean(r["training_flops"] for r in group)})  # fmt: skip
+    return out
+
+
+def shared_dense(dense: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dense points once per set of runs: entries that share their dense run share a point."""
+    by_runs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for point in dense:
+        runs = tuple(sorted(str(r.get("run_id")) for r in point["records"]))
+        by_runs.setdefault(runs, []).append(point)
+    return [{**same[0], "label": "dense: " + ", ".join(sorted(p["entry"] for p in same))}
+            for same in by_runs.values()]  # fmt: skip
+
+
+def matched(all_points: list[dict[str, Any]]) -> list[tuple[float, list[dict[str, Any]]]]:
+    """Sparse points grouped by final density (largest first); a group is kept where at
+    least two methods have a point in it."""
+    sparse = sorted((p for p in all_points if p["density"] < 1.0), key=lambda p: -p["density"])
+    groups: list[tuple[float, list[dict[str, Any]]]] = []
+    for point in sparse:
+        for density, members in groups:
+            if stands_for(point["density"], density):
+                members.append(point)
+                break
+        else:
+            groups.append((point["density"], [point]))
+    return [(d, m) for d, m in groups if len({p["method"] for p in m}) >= 2]
+
+
+def _figure(title: str, panels: list[tuple[float, list[dict[str, Any]]]],
+            dense: list[dict[str, Any]], path: Path) -> None:  # fmt: skip
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    labels = sorted({p["label"] for _, members in panels for p in members})
+    style = {label: (f"C{i % 10}", MARKERS[i % len(MARKERS)]) for i, label in enumerate(labels)}
+    shown: Records = [r for p in dense for r in p["records"]]
+    for axis, (density, members) in zip(axes[0], panels, strict=True):
+        for point in sorted(members, key=lambda p: p["label"]):
+            mean, sd = mean_std([100 * float(r[ACCURACY]) for r in point["records"]])
+            colour, marker = style[point["label"]]
+            axis.errorbar([point["flops"]], [mean], yerr=[sd], color=colour, marker=marker,
+                          capsize=3, linestyle="none", label=point["label"])  # fmt: skip
+            shown += point["records"]
+        for point in dense:
+            mean, _ = mean_std([100 * float(r[ACCURACY]) for r in point["records"]])
+            axis.plot([point["flops"]], [mean], marker="s", color="black", linestyle="none",
+                      markerfacecolor="none", label=point["label"])  # fmt: skip
+        axis.set_xscale("log")
+        axis.set_xlabel("training FLOPs")
+        axis.set_ylabel("final test accuracy (%)")
+        axis.set_title(f"final density ≈ {100 * density:.3g}%")
+        axis.legend(fontsize=7)
+    save_figure(figure, title, path, shown)
+
+
+def section(title: str, entries: list[Experiment], records: dict[str, Records],
+            estimates: dict[str, CostEstimate], plots: Path, out: Path) -> str | None:  # fmt: skip
+    """One network and dataset: a figure with a panel per matched density and its table."""
+    all_points: list[dict[str, Any]] = []
+    unpriced = []
+    for entry in entries:
+        estimate = estimates.get(entry.id)
+        if estimate is None or not estimate.forward_flops:
+            unpriced.append(entry.id)
+            continue
+        all_points += points(entry, priced(entry, records.get(entry.id, []), estimate))
+    panels = matched(all_points)
+    if not panels:
+        return None
+    dense = shared_dense([p for p in all_points if p["density"] >= 1.0])
+    own_dense = {p["entry"]: p["flops"] for p in all_points if p["density"] >= 1.0}
+    rows = []
+    for density, members in panels:
+        for point in sorted(members, key=lambda p: p["flops"]):
+            base = own_dense.get(point["entry"])
+            rows.append([f"{100 * density:.3g}", point["method"], point["label"],
+                         f"{100 * point['density']:.2f}", len(point["records"]),
+                         stat([float(r[ACCURACY]) for r in point["records"]], 100),
+                         flops_label(point["flops"]),
+                         f"{point['flops'] / base:.2f}×" if base else "–"])  # fmt: skip
+    figure = plots / f"training-cost-{title.replace(' ', '-').replace('/', '-')}.png"
+    _figure(f"{title}: accuracy against training FLOPs", panels, dense, figure)
+    headers = ["matched density (%)", "method", "result", "density (%)", "seeds",
+               "final test acc. (%)", "training FLOPs", "÷ its dense run"]  # fmt: skip
+    parts = [f"## {title}",
+             f"![{title}]({figure.relative_to(out).as_posix()})",
+             tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]  # fmt: skip
+    if unpriced:
+        parts.append("Not priced (no `lthbench plan` estimate in this store): "
+                     + ", ".join(sorted(unpriced)) + ".")  # fmt: skip
+    return "\n\n".join(parts)
+
+
+def body(entries: list[Experiment], records: dict[str, Records],
+         estimates: dict[str, CostEstimate], plots: Path, out: Path) -> str | None:  # fmt: skip
+    """The page's body, one section per network and dataset where two methods meet at a
+    density; None when there is none."""
+    groups: dict[tuple[str, str], list[Experiment]] = {}
+    for entry in entries:
+        key = (entry.model.model_dump_json(), entry.dataset.name)
+        groups.setdefault(key, []).append(entry)
+    sections = []
+    for group in groups.values():
+        if len({e.method_name for e in group}) < 2:
+            continue
+        title = f"{group[0].model.name} on {group[0].dataset.name}"
+        shown = section(title, group, records, estimates, plots, out)
+        if shown is not None:
+            sections.append(shown)
+    if not sections:
+        return None
+    intro = (
+        "Every method's results on one network and dataset, at matched final density, against "
+        "the training FLOPs each cost: a training step counts three forward passes per example "
+        "of a full batch, a sparse layer's forward its density times the dense one's, and a "
+        "step that took RigL's dense gradient 2 f_S + f_D (Evci et al. 2020, appendix H; "
+        "ShrinkBench's convention). A pruning method's result costs everything trained to "
+        "find it: an iterative ticket its whole chain of rounds, a rewound round the steps "
+        "from its rewind point. Forward FLOPs per layer are `lthbench plan`'s "
+        "(`torch.utils.flop_counter`). Accuracies are means ± standard deviations over seeds; "
+        "FLOPs are means."
+    )
+    return "\n\n".join([intro, *sections])
