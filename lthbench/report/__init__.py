@@ -3,4 +3,11 @@
 Method pages register by method name (``@register_page``); importing them here registers them.
 """
 
-from lthbench.report import dense, early_bird, instability, lottery, pai  # noqa: F401 - registers the pages
+from lthbench.report import (  # noqa: F401 - registers the pages
+    dense,
+    early_bird,
+    instability,
+    lottery,
+    pai,
+    sparse,
+)
