@@ -100,11 +100,13 @@ def test_every_layer_keeps_its_density_and_regrown_weights_start_at_zero(
     )
 
 
-def test_rigl_regrows_at_zero_and_clears_the_moments(
-    write_entry: Callable[..., Path], store: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("update", ["rigl", "set"])
+def test_regrown_weights_start_as_each_paper_says_with_their_moments_cleared(
+    update: str, write_entry: Callable[..., Path], store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Right after an update, a grown weight is 0 and its Adam moments are 0; a dropped one
-    too (so no stale moment revives it)."""
+    """Right after an update, a grown weight is 0 under RigL and drawn from the
+    initialisation's distribution under SET (non-zero), its Adam moments 0; a dropped weight's
+    moments too (so no stale moment revives it)."""
     seen: list[tuple[Any, ...]] = []
     replace = dynamic.DynamicMask.replace
 
@@ -119,13 +121,14 @@ def test_rigl_regrows_at_zero_and_clears_the_moments(
                           for k, p in self.parameters.items()}))  # fmt: skip
 
     monkeypatch.setattr(dynamic.DynamicMask, "replace", spy)
-    _train(write_entry, store, baselines=[])
+    _train(write_entry, store, update=update, baselines=[])
     assert len(seen) == 4  # updates after steps 20, 40, 60, 80 (T_end = 90)
     for before, after, values, moments in seen:
         for name in before:
             changed = before[name] ^ after[name]
             grown = after[name] & ~before[name]
-            assert torch.count_nonzero(values[name][grown]) == 0
+            expected = 0 if update == "rigl" else int(grown.sum())
+            assert torch.count_nonzero(values[name][grown]) == expected
             for moment in moments[name].values():
                 assert torch.count_nonzero(moment[changed]) == 0
 

@@ -99,7 +99,8 @@ def _prepare(context: Context, params: SparseTrainingParams, target: float,
             stream = context.seed + GROWTH_SEED_OFFSET + step
             generator = torch.Generator().manual_seed(stream)
             grow = {name: torch.rand(w.shape, generator=generator) for name, w in weights.items()}
-            fresh = dict(context.build_model(stream).named_parameters())
+            with torch.random.fork_rng(devices=[]):  # the loop's own stream stays untouched
+                fresh = dict(context.build_model(stream).named_parameters())
             values = {name: fresh[name].detach() for name in weights}
             holder.replace(drop_and_grow(magnitudes, grow, holder.mask, fraction), optimizer,
                            values)  # fmt: skip
