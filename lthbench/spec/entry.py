@@ -60,7 +60,8 @@ class DatasetSpec(_Strict):
 
 class MethodSpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    """A registered method: dense, lottery, early_bird, pai, instability, or a plugin's."""
+    """A registered method: dense, lottery, early_bird, pai, instability, gradual,
+    sparse_training, or a plugin's."""
     params: dict[str, Any] = Field(default_factory=dict)
     """The method's typed parameters, validated by the method (see its page in docs/methods/)."""
 
