@@ -4,6 +4,7 @@ entries."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,6 +142,17 @@ def test_pages_define_their_columns_and_show_claims_in_the_metrics_units(
     dense = (tmp_path / "p" / "dense.md").read_text()
     row = next(line for line in dense.splitlines() if line.startswith("| ACC"))
     assert "| 5.00% " in row and "Δ [" in row  # accuracies in %, the margin marked Δ
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[-2] == "0.10 pp"  # the step: one test example of 1000, a difference in pp
+    # one number format per column: with one seed an accuracy is a bare number of 1000 test
+    # examples (x.y0 %), which tabulate's number parsing would print as "x.y"
+    one = write_entry({"training": {"duration": "80it"}, "seeds": [0]}, name="one")
+    assert main(["run", str(one), "--store", str(store), "--quiet"]) == 0
+    assert main(["leaderboard", str(one), "--store", str(store), "--out", str(tmp_path / "q")]) == 0
+    summary = next(line for line in (tmp_path / "q" / "dense.md").read_text().splitlines()
+                   if line.startswith("| one"))  # fmt: skip
+    accuracies = [cell.strip() for cell in summary.strip("|").split("|")][5:7]
+    assert all(re.fullmatch(r"\d+\.\d0", cell) for cell in accuracies), accuracies
     row = next(line for line in dense.splitlines() if line.startswith("| IT"))
     assert "[0, 400]" in row  # an interval claim shows its bounds as the reference
     capsys.readouterr()

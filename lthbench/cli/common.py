@@ -155,7 +155,7 @@ def print_verdicts(verdicts: list[Any], as_json: bool) -> None:
     ]  # fmt: skip
     headers = ["entry", "claim", "kind", "verdict", "Holm", "replicates", "seeds",
                "seeds needed", "paper", *FIGURE_HEADERS]  # fmt: skip
-    print(tabulate(rows, headers=headers))
+    print(tabulate(rows, headers=headers, disable_numparse=True))
     for v in verdicts:
         if v.reason:
             print(f"{v.entry_id}/{v.claim_id} {v.verdict}: {v.reason}")

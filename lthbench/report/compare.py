@@ -62,7 +62,9 @@ class Comparison:
             f"{len(self.unexpected)} of them unexpected (stable on both sides, or reproduced ↔ "
             f"refuted); {len(self.runs)} runs in both, {len(differing)} with different metrics.",
             "",
-            tabulate(rows, headers=["entry", "claim", a, b, ""], tablefmt="github"),
+            tabulate(
+                rows, headers=["entry", "claim", a, b, ""], tablefmt="github", disable_numparse=True
+            ),
         ]
         if differing:
             run_rows = [[r["run_id"], r["seed"],
@@ -70,7 +72,7 @@ class Comparison:
                         for r in differing]  # fmt: skip
             lines += ["", "Runs whose metrics differ (B − A):", "",
                       tabulate(run_rows, headers=["run", "seed", *COMPARED_METRICS],
-                               tablefmt="github")]  # fmt: skip
+                               tablefmt="github", disable_numparse=True)]  # fmt: skip
         return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ class DensePage(MethodPage):
             rows.append([entry.id, entry.tier, entry.model.name, entry.dataset.name, len(rs),
                          *run_summary(rs), verdict_counts(verdicts.get(entry.id, []))])  # fmt: skip
         headers = ["entry", "tier", "model", "dataset", "seeds", *RUN_SUMMARY_HEADERS, "verdicts"]
-        parts = [tabulate(rows, headers=headers, tablefmt="github")]
+        parts = [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
         for entry in entries:
             if verdicts.get(entry.id):
                 parts.append(f"### {entry.id}\n\n{verdict_table(verdicts[entry.id])}")

@@ -56,7 +56,12 @@ HEADERS = [
 
 
 def section_table(records: Records, ratios: list[float], metric: Any) -> str:
-    return tabulate(summary_rows(records, ratios, metric), headers=HEADERS, tablefmt="github")
+    return tabulate(
+        summary_rows(records, ratios, metric),
+        headers=HEADERS,
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def sibling_table(
@@ -78,7 +83,7 @@ def sibling_table(
     ]  # fmt: skip
     headers = ["p (%)", f"draw epoch ({entry_id})", f"draw epoch ({sibling})",
                f"EB-Train acc. ({entry_id}) (%)", f"EB-Train acc. ({sibling}) (%)"]  # fmt: skip
-    return tabulate(rows, headers=headers, tablefmt="github")
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def cost_table(records: Records, ratios: list[float]) -> str:
@@ -103,7 +108,7 @@ def cost_table(records: Records, ratios: list[float]) -> str:
             ])  # fmt: skip
     headers = ["run", "p (%)", "parameters", "inference MFLOPs / example",
                "GFLOPs / training step", "training TFLOPs (incl. search)", "iterations"]  # fmt: skip
-    return tabulate(rows, headers=headers, tablefmt="github")
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def heatmap_figure(title: str, records: Records, ratios: list[float], path: Path) -> bool:

@@ -123,7 +123,7 @@ def render(
         "lthbench leaderboards",
         f"Claims checked: {verdict_counts(verdicts)}.\n\nHolm view: {holm_family(verdicts)}."
         f"\n\n{machine_note(all_records, verdicts)}\n\n{VERDICT_RULE}\n\n"
-        + tabulate(index_rows, headers=headers, tablefmt="github")
+        + tabulate(index_rows, headers=headers, tablefmt="github", disable_numparse=True)
         + f"\n\n{INDEX_NOTES}"
         + "\n\nPages: " + ", ".join(f"[{title_of(m)}]({m}.md)" for m in methods) + cost_link
         + (f"\n\n{cost_table(paper, estimates)}" if paper else ""),

@@ -62,7 +62,7 @@ class MethodPage:
                  f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
                  f"method `{entry.method_name}`; means ± standard deviations over its "
                  f"{len(rs)} stored results.",
-                 tabulate([row], headers=headers, tablefmt="github")]  # fmt: skip
+                 tabulate([row], headers=headers, tablefmt="github", disable_numparse=True)]  # fmt: skip
         if verdicts:
             parts.append(verdict_table(verdicts))
         return "\n\n".join(parts)

@@ -207,12 +207,16 @@ def verdict_figures(v: Verdict) -> list[str]:
         # a difference of two percentages is in percentage points
         suffix = " pp" if marker and unit.suffix == "%" else unit.suffix
         interval = f"{marker}[{bare(v.ci_low)}, {bare(v.ci_high)}]{suffix}"
+    # a step of a percentage is a difference of two: percentage points; a metric without a
+    # grid (FLOPs, losses, times) is exact
+    step_suffix = " pp" if unit.suffix == "%" else unit.suffix
+    step = f"{bare(v.resolution)}{step_suffix}" if v.resolution else "exact"
     return [
         "–" if v.density is None else f"{100 * v.density:.1f}%",
         unit.show(v.mean),
         reference,
         interval,
-        unit.show(v.resolution) if v.resolution else "0",
+        step,
     ]
 
 
@@ -260,7 +264,7 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     ]  # fmt: skip
     headers = ["claim", "kind", "statement", "verdict", "Holm", "replicates", "seeds",
                "seeds needed", "paper", *FIGURE_HEADERS, "results from"]  # fmt: skip
-    return tabulate(rows, headers=headers, tablefmt="github")
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def siblings(entry: Experiment) -> list[str]:
