@@ -73,11 +73,11 @@ def test_density_follows_the_schedule_exactly_and_the_mask_holds(
             }
 
 
-def test_gradual_entries_refuse_a_schedule_off_its_grid(
+def test_gradual_entries_refuse_a_schedule_that_cannot_run(
     write_entry: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     for params, expected in (
-        ({"end": "90it"}, "not a multiple of 20it"),
+        ({"frequency": "80it"}, "longer than the schedule from start to end"),
         ({"end": "200it"}, "within the training duration"),
         ({"criterion": "snip"}, "scores at initialisation"),
         ({"densities": [0.1, 0.5]}, "largest first"),

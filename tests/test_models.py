@@ -18,13 +18,16 @@ PAPER_NETS = [
     ("cifar_resnet20", (3, 32, 32), 272_474),  # "274K" (0.7% apart: BN and shortcut counting)
     ("cifar_vgg19_bn", (3, 32, 32), 20_035_018),  # "20.0M"
     ("mnist1d_mlp", (1, 40), 276_010),  # "≈ 276K"
+    # no count stated; by hand: conv 432, stages 51,552 + 205,504 + 820,608 (each block's two
+    # 3x3 convs, two BNs, a 1x1 skip where the width changes), final BN 256, FC 1,290
+    ("cifar_wrn22_2", (3, 32, 32), 1_079_642),
 ]
 
 
 def test_registered_in_timm() -> None:
     assert set(timm.list_models("lenet*")) >= {"lenet_300_100", "lenet"}
     for name in ("conv2", "conv4", "conv6", "cifar_resnet20", "cifar_vgg16_bn", "cifar_vgg19_bn",
-                 "preresnet101", "mnist1d_mlp", "mnist1d_cnn"):  # fmt: skip
+                 "preresnet101", "mnist1d_mlp", "mnist1d_cnn", "cifar_wrn22_2"):  # fmt: skip
         assert timm.is_model(name), name
 
 

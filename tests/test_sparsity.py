@@ -53,8 +53,11 @@ def test_the_cubic_schedule_by_hand() -> None:
     assert at(99) == pytest.approx(0.9 - 0.9 * 0.1**3)
     assert at(100) == at(10_000) == 0.9
     assert gradual_sparsity(5, 0.1, 0.9, 20, 60, 20) == 0.1  # before start: the initial
+    # end off the grid (a scaled schedule): 0, 10, …, 90, then 95
+    assert gradual_sparsity(94, 0.0, 0.9, 0, 95, 10) == pytest.approx(0.9 - 0.9 * (5 / 95) ** 3)
+    assert gradual_sparsity(95, 0.0, 0.9, 0, 95, 10) == 0.9
     with pytest.raises(ValueError):
-        gradual_sparsity(0, 0.0, 0.9, 0, 95, 10)  # end off the pruning grid
+        gradual_sparsity(0, 0.0, 0.9, 50, 40, 10)  # ends before it starts
 
 
 def test_the_cosine_drop_fraction_by_hand() -> None:

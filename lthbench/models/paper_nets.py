@@ -125,6 +125,65 @@ class CifarResNet(Classifier):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class _WideBlock(nn.Module):
+    """A pre-activation wide block: BN-ReLU, 3x3 conv (stride), BN-ReLU, dropout, 3x3 conv;
+    the skip is a 1x1 conv of the pre-activated input where the width or stride changes."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int, dropout: float) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.shortcut = (
+            nn.Conv2d(in_planes, planes, 1, stride, bias=False)
+            if stride != 1 or in_planes != planes
+            else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        activated = torch.relu(self.bn1(x))
+        skip = x if self.shortcut is None else self.shortcut(activated)
+        out = self.conv1(activated)
+        out = self.conv2(self.dropout(torch.relu(self.bn2(out))))
+        return out + skip
+
+
+class CifarWideResNet(Classifier):
+    """Wide ResNet-d-k for CIFAR (Zagoruyko & Komodakis 2016) as RigL's CIFAR-10 code builds
+    it: a 16-channel 3x3 conv, three stages of (d − 4)/6 pre-activation blocks of widths 16k,
+    32k, 64k (dropout between a block's convolutions), BN-ReLU, average pooling, one linear
+    layer. Glorot-uniform weights, TensorFlow's default there."""
+
+    def __init__(self, depth: int, width: int, in_chans: int, num_classes: int,
+                 dropout: float) -> None:  # fmt: skip
+        super().__init__()
+        if (depth - 4) % 6 != 0 or depth < 10:
+            raise ValueError(f"cifar_wrn depth must be 6n+4 (16, 22, 28), got {depth}")
+        blocks = (depth - 4) // 6
+        self.conv = nn.Conv2d(in_chans, 16, 3, 1, 1, bias=False)
+        stages: list[nn.Module] = []
+        in_planes = 16
+        for stage, planes in enumerate((16 * width, 32 * width, 64 * width)):
+            for block in range(blocks):
+                stride = 2 if stage > 0 and block == 0 else 1
+                stages.append(_WideBlock(in_planes, planes, stride, dropout))
+                in_planes = planes
+        self.blocks = nn.Sequential(*stages)
+        self.bn = nn.BatchNorm2d(in_planes)
+        self.fc = nn.Linear(in_planes, num_classes)
+        for layer in self.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.blocks(self.conv(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 _VGG_PLANS = {
     16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512],
     19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
@@ -247,6 +306,18 @@ def _resnet(
     return CifarResNet(depth, width, channels, num_classes, init)
 
 
+def _wrn(
+    num_classes: int = 10,
+    in_chans: int = 3,
+    input_size: Sequence[int] | None = None,
+    depth: int = 22,
+    width: int = 2,
+    dropout: float = 0.3,
+) -> CifarWideResNet:
+    channels = in_chans if input_size is None else int(input_size[0])
+    return CifarWideResNet(depth, width, channels, num_classes, dropout)
+
+
 def _vgg(depth: int, default_init: str) -> Callable[..., CifarVGG]:
     def build(
         num_classes: int = 10,
@@ -321,6 +392,12 @@ def cifar_resnet110(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
 def cifar_resnet(pretrained: bool = False, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet of any `depth` 6n+2 and `width`."""
     return build(_resnet, pretrained, kwargs)
+
+
+@register_model
+def cifar_wrn22_2(pretrained: bool = False, **kwargs: Any) -> CifarWideResNet:
+    """WRN-22-2 for CIFAR (RigL's CIFAR-10 network, Evci et al. 2020, §4.2)."""
+    return build(_wrn, pretrained, {"depth": 22, "width": 2, **kwargs})
 
 
 @register_model

@@ -63,10 +63,12 @@ def _raw(shape: tuple[int, ...], distribution: Distribution) -> float:
 def gradual_sparsity(step: int, initial: float, final: float, start: int, end: int,
                      frequency: int) -> float:  # fmt: skip
     """The sparsity Zhu & Gupta's schedule asks for after ``step`` steps: ``initial`` before
-    ``start``, then raised at ``start``, ``start + frequency``, … up to ``end`` (which must
-    lie on that grid) along the cubic, held between pruning steps, ``final`` from ``end``."""
-    if not 0 <= start <= end or frequency <= 0 or (end - start) % frequency:
-        raise ValueError(f"end {end} is not start {start} plus a multiple of {frequency}")
+    ``start``, then raised at ``start``, ``start + frequency``, … along the cubic, held
+    between pruning steps, ``final`` from ``end``. Where ``end − start`` is not a multiple of
+    ``frequency`` (a schedule scaled by ``--budget`` rounds each point), the last step of the
+    grid before ``end`` is followed by one at ``end``."""
+    if not 0 <= start <= end or frequency <= 0:
+        raise ValueError(f"a schedule from {start} to {end} every {frequency} steps")
     if step < start:
         return initial
     if step >= end:

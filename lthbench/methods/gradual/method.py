@@ -57,9 +57,9 @@ class Gradual(Method):
             raise UserError(f"method.params.end: {params.end} must be after start "
                             f"({params.start}) and within the training duration "
                             f"({experiment.training.duration})")  # fmt: skip
-        if (end - start) % every:
-            raise UserError(f"method.params.frequency: end − start ({end - start} steps) is "
-                            f"not a multiple of {params.frequency} ({every} steps)")  # fmt: skip
+        if every > end - start:
+            raise UserError(f"method.params.frequency: {params.frequency} ({every} steps) is "
+                            f"longer than the schedule from start to end ({end - start} steps)")  # fmt: skip
 
     def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
         from lthbench.prune.mask import prunable_weights

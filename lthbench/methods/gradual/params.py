@@ -24,7 +24,8 @@ class GradualParams(BaseModel):
     end: DurationField
     """t0 + nΔt: the last pruning step; the final density holds from here to the end."""
     frequency: DurationField
-    """Δt: steps between pruning steps (``end − start`` must be a multiple of it)."""
+    """Δt: steps between pruning steps (Zhu & Gupta's ``end − start`` is a multiple of it;
+    where it is not, one more step prunes at ``end``)."""
     criterion: str = "magnitude"
     """The per-weight scores pruning ranks by: a registered criterion that scores the
     weights alone ('magnitude', 'random')."""

@@ -37,8 +37,8 @@ def train_seed(context: Context, params: GradualParams) -> None:
 def scheduled_density(params: GradualParams, target: float, step: int, start: int, end: int,
                       every: int) -> float | None:  # fmt: skip
     """The density the schedule prunes to after ``step`` steps; None where it does not
-    prune (before ``start``, after ``end``, off the Δt grid)."""
-    if step < start or step > end or (step - start) % every:
+    prune (before ``start``, after ``end``, off the Δt grid and not at ``end``)."""
+    if step < start or step > end or ((step - start) % every and step != end):
         return None
     return 1.0 - gradual_sparsity(step, 1.0 - params.initial_density, 1.0 - target, start,
                                   end, every)  # fmt: skip
