@@ -11,7 +11,7 @@ from scipy import stats
 from lthbench.claims.check import check_entries, evaluate
 from lthbench.claims.multiplicity import holm_rejections
 from lthbench.claims.resolution import one_sided_p
-from lthbench.claims.select import at_density
+from lthbench.claims.select import at_density, reference_result
 from lthbench.methods.early_bird.method import draw_step
 from lthbench.report.tables import verdict_counts
 from lthbench.spec.entry import Claim
@@ -144,6 +144,16 @@ def test_a_sibling_is_read_at_the_density_compared_never_the_nearest_round() -> 
     between = at_density(sibling, 0.1, (ACC,))  # halfway in log density from 0.2 to 0.05
     assert between is not None and between[ACC] == pytest.approx(0.7)
     assert at_density(sibling, 0.01, (ACC,)) is None  # never extrapolated
+
+
+def test_a_sparse_result_is_compared_with_a_dense_siblings_one_network() -> None:
+    """Zhu & Gupta's large-sparse against small-dense: a sibling with one network per seed and
+    no density is that network, whatever the density compared."""
+    small = [{"seed": 0, "round": None, "control": None, ACC: 0.8, "entry_id": "small"}]
+    left = {"seed": 0, "round": 1, "control": None, "density": 0.1, ACC: 0.9}
+    assert reference_result("entry:small", ACC, left, [], {"small": small}) == small[0]
+    two = [*small, {**small[0], "seed": 0}]  # a sibling with two results of a seed: ambiguous
+    assert reference_result("entry:small", ACC, left, [], {"small": two}) is None
 
 
 def test_the_holm_view_matches_a_hand_computation() -> None:

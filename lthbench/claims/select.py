@@ -2,7 +2,8 @@
 
 A claim names its results with ``where`` (the round nearest a density inside a stated range, a
 round, a control, a channel ratio) and its reference with ``reference`` (a number, the same
-seed's dense run, a control of the same round, a sibling entry's ticket). Comparisons between
+seed's dense run, a control of the same round, a sibling entry's ticket, or a sibling dense
+entry's one network: a small dense network beside a large sparse one). Comparisons between
 results are paired over seeds. Two results of one entry's round share a density; a sibling
 entry's rounds lie at densities of their own, so a sibling is read *at* the density of the
 result it is compared with: exactly where one of its rounds lies there, else interpolated
@@ -118,6 +119,8 @@ def reference_result(
         other = siblings.get(sibling, [])
         if left.get("density"):
             mine = [r for r in of_seed(other, left["seed"]) if r.get("control") is None]
+            if len(mine) == 1 and not mine[0].get("density"):  # a dense sibling: its network
+                return mine[0]
             return at_density(mine, float(left["density"]), (metric, "final_test_accuracy"))
         return select(other, left["seed"], same_ratio(left))
     return select(records, left["seed"],
