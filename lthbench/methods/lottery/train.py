@@ -79,7 +79,7 @@ class Chain:
             return None
         training = self.context.training
         experiment = self.context.experiment
-        schedule = LearningRate.from_hparams(training, experiment.iterations(Duration(epochs=1)))
+        schedule = LearningRate.from_hparams(training, experiment.iterations_per_epoch)
         return training.model_copy(update={
             "lr": schedule.at(experiment.total_iterations - 1), "milestones": [],
             "warmup": Duration(),
