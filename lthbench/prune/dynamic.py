@@ -49,7 +49,7 @@ class DynamicMask:
         """The gradients of every masked tensor, pruned weights included, at a step whose
         update asked for them (RigL's grow scores); empty otherwise."""
         self.forward_flops = forward_flops
-        """One example's forward FLOPs under a mask (:func:`lthbench.train.flops.masked_forward_flops`)."""
+        """One example's forward FLOPs under a mask (:mod:`lthbench.methods.training_cost`)."""
         self.dense_forward = forward_flops({}) if forward_flops is not None else 0.0
         self.spent = 0.0
         """Training FLOPs per example of a batch so far, as trained (RigL's appendix H): a step
