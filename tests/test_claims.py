@@ -370,7 +370,7 @@ def test_pages_count_paper_claims_apart_from_lthbench_checks_and_show_seeds_need
         "paper claims: 1 inconclusive (1 stable) · lthbench checks: 0/1 reproduced, 1 inconclusive"
     )
     table = verdict_table(verdicts)
-    assert "seeds needed" in table and f" {verdicts[0].seeds_needed} |" in table
+    assert "seeds needed" in table and f"| {verdicts[0].seeds_needed} " in table
 
 
 def test_a_verdict_reads_one_devices_seeds_unless_asked_to_mix() -> None:

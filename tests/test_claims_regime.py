@@ -156,6 +156,25 @@ def test_a_sparse_result_is_compared_with_a_dense_siblings_one_network() -> None
     assert reference_result("entry:small", ACC, left, [], {"small": two}) is None
 
 
+def test_a_sibling_is_read_at_equal_training_flops_when_the_claim_says_so() -> None:
+    """RigL's claims are made at equal training cost: the sibling's results interpolated in
+    log FLOPs at the compared result's cost, never extrapolated; a claim without a sibling
+    cannot ask for it."""
+    sibling = [{"seed": 0, "round": r, "control": None, "density": d, "training_flops": f,
+                ACC: a} for r, d, f, a in [(0, 1.0, 400.0, 0.9), (1, 0.2, 100.0, 0.7)]]  # fmt: skip
+    left = {"seed": 0, "round": 1, "control": None, "density": 0.1, "training_flops": 200.0}
+    read = reference_result("entry:gmp", ACC, left, [], {"gmp": sibling}, "training_flops")
+    assert read is not None and read[ACC] == pytest.approx(0.8)  # halfway in log FLOPs
+    assert read["training_flops"] == 200.0 and read["interpolated"] == (1, 0)
+    cheap = {**left, "training_flops": 50.0}
+    assert reference_result("entry:gmp", ACC, cheap, [], {"gmp": sibling}, "training_flops") is None
+    unpriced = {k: v for k, v in left.items() if k != "training_flops"}
+    assert reference_result("entry:gmp", ACC, unpriced, [], {"gmp": sibling},
+                            "training_flops") is None  # fmt: skip
+    with pytest.raises(ValueError, match="matched_by reads a sibling entry"):
+        Claim.model_validate(claim(reference="dense", matched_by="training_flops"))
+
+
 def test_the_holm_view_matches_a_hand_computation() -> None:
     # m = 5 at family-wise 0.025: thresholds 0.005, 0.00625, 0.00833, 0.0125, 0.025
     p = [0.004, 0.03, 0.006, 0.009, 0.0001]

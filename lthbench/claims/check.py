@@ -113,7 +113,8 @@ def evaluate(
             if isinstance(claim.reference, (int, float)):
                 right = float(claim.reference)
             else:
-                other = reference_result(claim.reference, claim.metric, left, records, siblings)
+                other = reference_result(claim.reference, claim.metric, left, records, siblings,
+                                         claim.matched_by)  # fmt: skip
                 if other is None or other.get(claim.metric) is None:
                     continue
                 right = float(other[claim.metric])

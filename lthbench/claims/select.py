@@ -80,17 +80,25 @@ def at_density(results: Records, density: float, metrics: tuple[str, ...]) -> di
     """``results`` (one seed's rounds) read at ``density``: the round there, else ``metrics``
     interpolated linearly in log density between the rounds on either side; None outside
     their range or where a bracketing round lacks a metric."""
-    rounds = sorted((r for r in results if r.get("density")), key=lambda r: r["density"])
-    for r in rounds:
-        if abs(r["density"] / density - 1) <= SAME_DENSITY:
+    return read_at(results, "density", density, metrics)
+
+
+def read_at(results: Records, key: str, value: float,
+            metrics: tuple[str, ...]) -> dict[str, Any] | None:  # fmt: skip
+    """``results`` read where their ``key`` (a density, training FLOPs) is ``value``: the
+    result there (within SAME_DENSITY, relative), else ``metrics`` interpolated linearly in
+    log ``key`` between the results on either side; never extrapolated."""
+    points = sorted((r for r in results if r.get(key)), key=lambda r: r[key])
+    for r in points:
+        if abs(r[key] / value - 1) <= SAME_DENSITY:
             return r
-    below = [r for r in rounds if r["density"] < density]
-    above = [r for r in rounds if r["density"] > density]
+    below = [r for r in points if r[key] < value]
+    above = [r for r in points if r[key] > value]
     if not below or not above:
         return None
     low, high = below[-1], above[0]
-    weight = math.log(density / low["density"]) / math.log(high["density"] / low["density"])
-    out = {**low, "density": density, "round": None, "interpolated": (low["round"], high["round"])}
+    weight = math.log(value / low[key]) / math.log(high[key] / low[key])
+    out = {**low, key: value, "round": None, "interpolated": (low["round"], high["round"])}
     for name in metrics:
         a, b = low.get(name), high.get(name)
         if a is None or b is None:
@@ -109,16 +117,21 @@ def same_ratio(left: dict[str, Any]) -> dict[str, Any]:
 
 def reference_result(
     reference: str, metric: str, left: dict[str, Any], records: Records,
-    siblings: dict[str, Records],
+    siblings: dict[str, Records], matched_by: str = "density",
 ) -> dict[str, Any] | None:  # fmt: skip
-    """The result a named reference points to for ``left``'s seed."""
+    """The result a named reference points to for ``left``'s seed (a sibling read at
+    ``left``'s density or, ``matched_by='training_flops'``, at its training FLOPs)."""
     if reference == "dense":
         return select(records, left["seed"], {"round": 0})
     sibling = sibling_of(reference)
     if sibling is not None:
         other = siblings.get(sibling, [])
+        mine = [r for r in of_seed(other, left["seed"]) if r.get("control") is None]
+        if matched_by == "training_flops":
+            cost = left.get("training_flops")
+            return None if not cost else read_at(mine, "training_flops", float(cost),
+                                                 (metric, "final_test_accuracy"))  # fmt: skip
         if left.get("density"):
-            mine = [r for r in of_seed(other, left["seed"]) if r.get("control") is None]
             if len(mine) == 1 and not mine[0].get("density"):  # a dense sibling: its network
                 return mine[0]
             return at_density(mine, float(left["density"]), (metric, "final_test_accuracy"))

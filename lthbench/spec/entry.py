@@ -174,6 +174,12 @@ class Claim(_Strict):
     reference: float | str | list[float]
     """A number, an interval for 'within', or another result: 'dense' (the same seed's dense
     run), a control's name ('random_reinit'), or 'entry:<id>' (a sibling entry)."""
+    matched_by: Literal["density", "training_flops"] = "density"
+    """Where a sibling entry (``reference: entry:<id>``) is read for each result compared: at
+    its final density, or at its training FLOPs (the sibling's results interpolated in log
+    FLOPs), for claims made at equal training cost. Both sides must record
+    ``training_flops`` (gradual pruning and sparse training do; a result without it reads
+    as missing)."""
     factor: Annotated[float, Field(gt=0)] = 1.0
     """The reference is multiplied by this first (0.62 for '38% earlier than dense')."""
     offset: float = 0.0
@@ -222,6 +228,10 @@ class Claim(_Strict):
                 "double quotation marks) and say where it is; lthbench's own checks say kind: "
                 "lthbench"
             )
+        if self.matched_by != "density" and not (
+            isinstance(self.reference, str) and self.reference.startswith("entry:")
+        ):
+            raise ValueError("matched_by reads a sibling entry: it needs reference: entry:<id>")
         if self.id in self.given:
             raise ValueError("a claim cannot be given itself")
         if self.id in self.preconditions:
