@@ -32,8 +32,8 @@ def main_command_goals(full_tier: dict[str, Any], rate: float, loop_overhead: fl
             [full_tier["seconds"] / floor],
             2.0,
             True,
-            f"the loops' efficiency: lthbench's loop is within {loop_overhead - 1:.0%} of a "
-            "plain PyTorch loop, but small nets' steps reach a fraction of the matrix-product "
+            f"the loops' efficiency: lthbench's loop takes {loop_overhead:.2f}× a plain "
+            "PyTorch loop's time, but small nets' steps reach a fraction of the matrix-product "
             f"rate, and two workers get {two_workers:.2f}× one worker's (see Cores and FLOP/s)",
         ),
         (
