@@ -87,27 +87,39 @@ def matched(all_points: list[dict[str, Any]]) -> list[tuple[float, list[dict[str
 
 def _figure(title: str, panels: list[tuple[float, list[dict[str, Any]]]],
             dense: list[dict[str, Any]], path: Path) -> None:  # fmt: skip
+    """A panel per matched density, two to a row, and one legend for all of them below."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    columns = min(2, len(panels))
+    rows = -(-len(panels) // columns)
     labels = sorted({p["label"] for _, members in panels for p in members})
+    legend_height = 0.17 * (len(labels) + len(dense)) / 2 + 0.3
+    figure = plt.figure(figsize=(6.5 * columns, 4.2 * rows + legend_height))
+    grid = figure.add_gridspec(rows + 1, columns, height_ratios=[4.2] * rows + [legend_height])
     style = {label: (f"C{i % 10}", MARKERS[i % len(MARKERS)]) for i, label in enumerate(labels)}
     shown: Records = [r for p in dense for r in p["records"]]
-    for axis, (density, members) in zip(axes[0], panels, strict=True):
+    handles: dict[str, Any] = {}
+    for index, (density, members) in enumerate(panels):
+        axis = figure.add_subplot(grid[index // columns, index % columns])
         for point in sorted(members, key=lambda p: p["label"]):
             mean, sd = mean_std([100 * float(r[ACCURACY]) for r in point["records"]])
             colour, marker = style[point["label"]]
-            axis.errorbar([point["flops"]], [mean], yerr=[sd], color=colour, marker=marker,
-                          capsize=3, linestyle="none", label=point["label"])  # fmt: skip
+            handles[point["label"]] = axis.errorbar(
+                [point["flops"]], [mean], yerr=[sd], color=colour, marker=marker, capsize=3,
+                linestyle="none")  # fmt: skip
             shown += point["records"]
-        for point in dense:
+        for number, point in enumerate(dense):
             mean, _ = mean_std([100 * float(r[ACCURACY]) for r in point["records"]])
-            axis.plot([point["flops"]], [mean], marker="s", color="black", linestyle="none",
-                      markerfacecolor="none", label=point["label"])  # fmt: skip
+            (handles[point["label"]],) = axis.plot(
+                [point["flops"]], [mean], marker=MARKERS[number % len(MARKERS)], color="black",
+                linestyle="none", markerfacecolor="none")  # fmt: skip
         axis.set_xscale("log")
         axis.set_xlabel("training FLOPs")
         axis.set_ylabel("final test accuracy (%)")
         axis.set_title(f"final density ≈ {100 * density:.3g}%")
-        axis.legend(fontsize=7)
+    legend = figure.add_subplot(grid[rows, :])
+    legend.axis("off")
+    legend.legend(list(handles.values()), list(handles), loc="center", ncol=2, fontsize=7,
+                  frameon=False)  # fmt: skip
     save_figure(figure, title, path, shown)
 
 
