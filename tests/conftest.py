@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,17 @@ def write_entry(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _plugin_entries_kept_apart() -> Iterator[None]:
+    """A plugin imported by one test (the example's LAMP package registers its entry folder)
+    must not add entries to later tests' registries: the folders are restored after each."""
+    from lthbench.spec.load import PLUGIN_ENTRIES
+
+    saved = list(PLUGIN_ENTRIES)
+    yield
+    PLUGIN_ENTRIES[:] = saved
 
 
 @pytest.fixture(autouse=True)

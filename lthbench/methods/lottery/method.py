@@ -103,9 +103,12 @@ class Lottery(Method):
                             "retrains the data order's last steps")  # fmt: skip
         start = params.retrain_start(experiment.iterations, total)
         if params.prune_at is not None and experiment.iterations(params.prune_at) < start:
+            rewind = params.rewind_point or getattr(params.reset, "lr_rewind", None)
+            where = (f"the rewind point {rewind}" if rewind is not None
+                     else f"step {start}, where fine-tuning starts")  # fmt: skip
             raise UserError(
-                f"method.params.prune_at: {params.prune_at} is before step {start}, where "
-                "rounds after the first start; they have no weights at that step"
+                f"method.params.prune_at: {params.prune_at} is before {where}; rounds after "
+                "the first start there, so they have no weights at that step"
             )
 
     def check_fit(self, experiment: Experiment, model: nn.Module) -> None:
