@@ -42,6 +42,14 @@ class SparseRecord(RunRecord):
     """One example's forward FLOPs at the final mask."""
 
 
+def pending(results: SeedResults, runs: list[Any], figures_name: str) -> bool:
+    """Whether a sparse method's seed has work left: ``runs`` (the dense run first) not all
+    stored, a sparse run's figures or the dense run's cost not yet kept."""
+    return (any(results.inspect(run)[1] is None for run in runs)
+            or any(run.figures(figures_name) is None for run in runs[1:])
+            or runs[0].figures(DENSE_COST) is None)  # fmt: skip
+
+
 def density_problem(claim: Any, densities: int, controls: tuple[str, ...] = ()) -> str | None:
     """What is wrong with a claim's selectors for results selected by density, round and
     baseline (None: fine)."""

@@ -18,9 +18,9 @@ from lthbench.methods.base import (
 from lthbench.methods.gradual.identity import FIGURES, pruned_extra
 from lthbench.methods.gradual.params import GradualParams
 from lthbench.methods.sparse_records import (
-    DENSE_COST,
     SparseRecord,
     density_problem,
+    pending,
     sparse_records,
 )
 from lthbench.store import Run
@@ -79,10 +79,7 @@ class Gradual(Method):
                                       for d in params.densities]  # fmt: skip
 
     def pending(self, results: SeedResults, params: Any) -> bool:
-        runs = self.plan(results, params)
-        return (any(results.inspect(run)[1] is None for run in runs)
-                or any(run.figures(FIGURES) is None for run in runs[1:])
-                or runs[0].figures(DENSE_COST) is None)  # fmt: skip
+        return pending(results, self.plan(results, params), FIGURES)
 
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.gradual.train import train_seed

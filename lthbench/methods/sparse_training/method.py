@@ -16,9 +16,9 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.methods.sparse_records import (
-    DENSE_COST,
     SparseRecord,
     density_problem,
+    pending,
     sparse_records,
 )
 from lthbench.methods.sparse_training.identity import FIGURES, sparse_extra
@@ -83,10 +83,7 @@ class SparseTraining(Method):
         return [results.run_for()] + [results.run_for(e) for e in self._extras(params).values()]
 
     def pending(self, results: SeedResults, params: Any) -> bool:
-        runs = self.plan(results, params)
-        return (any(results.inspect(run)[1] is None for run in runs)
-                or any(run.figures(FIGURES) is None for run in runs[1:])
-                or runs[0].figures(DENSE_COST) is None)  # fmt: skip
+        return pending(results, self.plan(results, params), FIGURES)
 
     def run(self, context: Context, params: Any) -> None:
         from lthbench.methods.sparse_training.train import train_seed
