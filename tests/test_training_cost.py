@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from lthbench.claims.select import read_at
 from lthbench.cli import main
 from lthbench.methods import METHODS
 from lthbench.methods.training_cost import forward_at, run_flops
-from lthbench.runner.cost import stored_estimate
+from lthbench.runner.cost import flops_label, stored_estimate
+from lthbench.runner.jobs import collect
 from lthbench.runner.resolve import load_experiment
+from lthbench.spec.density import stands_for
 from lthbench.store import RunStore
+from tests.test_early_bird import early_bird_entry
 from tests.test_gradual import gradual_entry
 from tests.test_sparse_training import sparse_entry
 
@@ -36,6 +40,13 @@ def test_every_method_meets_on_the_cost_page_and_a_ticket_costs_its_chain(
                  "seeds": [0]}, name="tiny-lottery")  # fmt: skip
     write_entry({**gradual_entry(densities=[0.5, 0.25], end="60it"), "seeds": [0]},
                 name="tiny-gmp")  # fmt: skip
+    # three times the steps: its cost lies inside the ticket chain's, where the claim reads it
+    at_cost = {"id": "C-flops", "statement": "s", "metric": "final_test_accuracy", "op": ">=",
+               "reference": "entry:tiny-lottery", "matched_by": "training_flops",
+               "where": {"density": 0.25}, "kind": "lthbench", "source": "tests"}  # fmt: skip
+    write_entry({**gradual_entry(densities=[0.5, 0.25], end="60it"), "seeds": [0],
+                 "training": {"duration": "360it", "eval_interval": "20it"},
+                 "claims": [at_cost]}, name="tiny-gmp-3x")  # fmt: skip
     registry = write_entry({**sparse_entry(densities=[0.5, 0.25], baselines=["static"]),
                             "seeds": [0]}, name="tiny-rigl").parent  # fmt: skip
     store = ["--registry", str(registry), "--store", str(tmp_path / "store")]
@@ -48,7 +59,9 @@ def test_every_method_meets_on_the_cost_page_and_a_ticket_costs_its_chain(
     )
     for result in ("tiny-lottery", "tiny-gmp", "tiny-rigl", "tiny-rigl static"):
         assert f"| {result} " in page
-    assert (tmp_path / "pages" / "plots" / "training-cost-lenet-on-mnist1d.png").exists()
+    assert "## lenet (hidden [32, 16]) on mnist1d (validation_size 200)" in page
+    plot = "training-cost-lenet-hidden-32-16-on-mnist1d-validation_size-200.png"
+    assert (tmp_path / "pages" / "plots" / plot).exists()
     # round 2's ticket costs round 0 (dense), round 1 (half) and itself (a quarter)
     entry = load_experiment(registry / "tiny-lottery.yaml")
     assert main(["show", "tiny-lottery", *store, "--json"]) == 0
@@ -59,3 +72,44 @@ def test_every_method_meets_on_the_cost_page_and_a_ticket_costs_its_chain(
     per_step = 3 * 100 * 120
     by_hand = [per_step * 3904, per_step * (3904 + 2112), per_step * (3904 + 2112 + 1216)]
     assert costs == pytest.approx(by_hand)
+    # the records claims and pages read carry that price (read through the store's estimate)
+    read = collect([entry], RunStore(tmp_path / "store"))["tiny-lottery"]
+    assert [r["training_flops"] for r in read] == pytest.approx(by_hand)
+    assert f"| {flops_label(by_hand[2])} " in page
+    # a claim at equal training FLOPs reads the ticket chain interpolated at its cost
+    gmp = collect([load_experiment(registry / "tiny-gmp-3x.yaml")],
+                  RunStore(tmp_path / "store"))  # fmt: skip
+    cost = next(r["training_flops"] for r in gmp["tiny-gmp-3x"] if r.get("round") == 2)
+    assert by_hand[0] < cost < by_hand[2]
+    expected = read_at(read, "training_flops", cost, ("final_test_accuracy",))
+    assert expected is not None and expected["interpolated"]
+    assert main(["check", "tiny-gmp-3x", *store, "--json"]) in (0, 1)
+    verdict = next(v for v in json.loads(capsys.readouterr().out) if v["claim_id"] == "C-flops")
+    assert verdict["seeds"] == 1
+    assert verdict["reference_mean"] == pytest.approx(expected["final_test_accuracy"])
+
+
+def test_early_birds_slim_networks_meet_unstructured_ones_at_their_parameter_share(
+    write_entry: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Early-Bird's slim networks stand at their share of the dense parameters; gradual
+    pruning on the same network and training meets them there, each at its own cost."""
+    eb = early_bird_entry({"ratios": [0.5], "window": 2, "epsilon": 0.5})
+    write_entry(eb, name="tiny-eb")
+    gmp = gradual_entry(densities=[0.5], start="1ep", end="3ep", frequency="1ep",
+                        include_output=True)  # fmt: skip
+    registry = write_entry({**gmp, "model": eb["model"], "training": eb["training"]},
+                           name="tiny-cnn-gmp").parent  # fmt: skip
+    store = ["--registry", str(registry), "--store", str(tmp_path / "store")]
+    assert main(["reproduce", *store, "--out", str(tmp_path / "pages"), "--quiet"]) == 0
+    capsys.readouterr()
+    records = collect([load_experiment(registry / "tiny-eb.yaml")],
+                      RunStore(tmp_path / "store"))["tiny-eb"]  # fmt: skip
+    dense = next(r for r in records if r["phase"] == "dense")
+    ticket = next(r for r in records if r["phase"] == "eb_train")
+    assert ticket["parameter_density"] == ticket["parameters"] / dense["parameters"]
+    assert stands_for(ticket["parameter_density"], 0.5)  # GMP's density
+    page = (tmp_path / "pages" / "training-cost.md").read_text()
+    row = next(line for line in page.splitlines() if "| tiny-eb p = 50% " in line)
+    assert f"| {flops_label(ticket['training_flops'])} " in row
+    assert "| tiny-cnn-gmp " in page

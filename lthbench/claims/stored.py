@@ -28,10 +28,11 @@ def stored_verdicts(
     """(how many records each entry read has, by entry id; the verdicts) of ``experiments``,
     as :func:`check_entries` gives them on :func:`collect`'s records."""
     overrides = list(overrides)
-    # siblings are read from the registry and plugins' entry folders: their files join the key
+    # siblings are read from the registry and plugins' entry folders: their files join the key;
+    # records are priced from the cached cost estimates: which exist joins it too
     folders = [f for f in (registry, *PLUGIN_ENTRIES) if f is not None and f.is_dir()]
     key = "verdicts:" + hashlib.sha256(json.dumps(
-        [[e.digest for e in experiments], overrides, budget, mix_devices]
+        [[e.digest for e in experiments], overrides, budget, mix_devices, store.estimate_keys()]
     ).encode()).hexdigest()[:24]  # fmt: skip
     version = reading_code(*folders)
     known = store.recall(key, version)

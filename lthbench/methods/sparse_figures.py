@@ -5,7 +5,8 @@ without building a model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from lthbench.methods.sparse_records import DENSE_COST
 from lthbench.methods.training_cost import forward_at
@@ -33,6 +34,18 @@ def keep_final(run: Run) -> Callable[[Mask, float], None]:
         run.save_figures(SPENT, {"flops_per_example": spent})
 
     return keep
+
+
+def train_sparse(context: Context, runs: Iterable[tuple[dict[str, Any], Any, str]],
+                 figures: str) -> None:  # fmt: skip
+    """One seed of a sparse method: the dense run and its cost, then each sparse run of
+    ``runs`` ((extra, prepare, label), built one at a time) with its figures under
+    ``figures``."""
+    context.train_run(label="dense")
+    cache_dense_cost(context)
+    for extra, prepare, label in runs:
+        context.train_run(extra, prepare, label)
+        cache_figures(context, context.run_for(extra), figures)
 
 
 def cache_figures(context: Context, run: Run, name: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from lthbench.methods.base import SeedResults
+from lthbench.methods.base import RUN_METRICS, SeedResults
 from lthbench.methods.records import RunRecord
 from lthbench.methods.units import Unit
 
@@ -16,6 +16,9 @@ COST_UNITS = {
     "training_flops": Unit(scale=1e-12, suffix=" TFLOP", digits=3),
     "inference_flops": Unit(scale=1e-6, suffix=" MFLOP", digits=3),
 }
+SPARSE_METRICS = RUN_METRICS | {"density", "target_density", "round", "training_flops",
+                                "inference_flops"}  # fmt: skip
+"""What claims on a sparse method's records may compare."""
 DENSE_COST = "dense-cost"
 """The dense run's training and inference FLOPs (kept by :mod:`lthbench.methods.sparse_figures`)."""
 

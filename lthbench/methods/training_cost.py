@@ -11,6 +11,10 @@ each layer it kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from lthbench.methods.base import Method
+from lthbench.run.experiment import Experiment
 
 STEP = 3
 """Forward passes' worth of FLOPs one training step costs per example."""
@@ -31,3 +35,19 @@ def run_flops(forward: Mapping[str, int], layer_densities: Mapping[str, float] |
               steps: int, batch_size: int) -> float:  # fmt: skip
     """A run of ``steps`` steps with a fixed mask of ``layer_densities`` (None: dense)."""
     return STEP * forward_at(forward, layer_densities) * batch_size * steps
+
+
+def priced(method: Method, experiment: Experiment, records: list[dict[str, Any]],
+           forward: Mapping[str, int] | None) -> list[dict[str, Any]]:  # fmt: skip
+    """``records`` (any seeds) with ``training_flops`` as ``method`` prices them, seed by seed
+    (a ticket's price needs its seed's earlier rounds). Without ``forward`` (no ``lthbench
+    plan`` estimate) only the records that counted their own cost carry one."""
+    if not forward:
+        return records
+    out: list[dict[str, Any]] = []
+    for seed in sorted({r["seed"] for r in records}):
+        own = [r for r in records if r["seed"] == seed]
+        costs = method.training_flops(experiment, own, forward)
+        out += [r if cost is None else {**r, "training_flops": cost}
+                for r, cost in zip(own, costs, strict=True)]  # fmt: skip
+    return out

@@ -115,7 +115,7 @@ def render(
     headers = ["entry", "tier", "model", "dataset", "method", "seeds", "headline (test acc.)",
                "verdicts", "device", "source", "GPU time (est.)"]  # fmt: skip
     paper = [e for e in entries if e.tier == "paper"]
-    cost_body = training_cost.body(entries, records, estimates, out / "plots", out)
+    cost_body = training_cost.body(entries, records, out / "plots", out)
     cost_link = (f", [{training_cost.TITLE}]({training_cost.PAGE})" if cost_body is not None
                  else "")  # fmt: skip
     page(

@@ -4,7 +4,9 @@ figure of accuracy against density, and the verdicts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -65,19 +67,61 @@ def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]]
     save_figure(figure, title, path, shown)
 
 
+def headline_at_density(label: str, records: Records) -> str:
+    """Dense accuracy → ``label``'s at the lowest density: a page's one-line summary."""
+    own = by_round(records, None)
+    if len(own) < 2:
+        return "–"
+    density, last = own[-1]
+    dense = metric(own[0][1], ACCURACY, 100, 1)
+    return f"dense {dense}% → {label} {metric(last, ACCURACY, 100, 1)}% at Pm {100 * density:.1f}%"
+
+
+def density_rows(records: Records, cells: Callable[[int, Records], list[Any]]) -> list[list[Any]]:
+    """A row per sparse round of the entry's own results: target and reached density, seeds,
+    accuracy, then ``cells(round, group)`` (its controls', baselines' or siblings' columns)."""
+    rows = []
+    for density, group in by_round(records, None):
+        round_ = group[0]["round"]
+        if round_ == 0:
+            continue
+        rows.append([f"{100 * group[0]['target_density']:g}", f"{100 * density:.2f}", len(group),
+                     metric(group, ACCURACY, 100), *cells(round_, group)])  # fmt: skip
+    return rows
+
+
+def density_section(
+    entry: Experiment, setting: str, table: str, curves: list[tuple[str, Any]],
+    verdicts: list[Verdict], plots: Path, out: Path,
+) -> str:  # fmt: skip
+    """An entry's section: its description, ``setting`` (what the table shows), the table,
+    the figure of ``curves`` against density beside its dense runs, and the verdicts."""
+    records = [r for _, points in curves for _, group in points for r in group]
+    dense = [r for _, points in curves[:1] for _, group in points for r in group
+             if r.get("round") == 0]  # fmt: skip
+    parts = [
+        f"### {entry.id}",
+        entry.description.strip(),
+        f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier{setting} "
+        "Values are means ± standard deviations over seeds.",
+        table,
+    ]
+    if records:
+        figure = plots / f"{entry.id}.png"
+        pai_figure(figure_title(entry), curves, dense, figure, 1 / entry.data.num_classes)
+        parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
+    if verdicts:
+        parts.append(verdict_table(verdicts))
+    return "\n\n".join(parts)
+
+
 @register_page("pai")
 class PaiPage(MethodPage):
     title = "Pruning at initialisation"
     position = 3
 
     def headline(self, entry: Experiment, records: Records) -> str:
-        pruned = by_round(records, None)
-        if len(pruned) < 2:
-            return "–"
-        density, last = pruned[-1]
-        dense = metric(pruned[0][1], ACCURACY, 100, 1)
-        return (f"dense {dense}% → {entry.params.criterion} {metric(last, ACCURACY, 100, 1)}% "
-                f"at Pm {100 * density:.1f}%")  # fmt: skip
+        return headline_at_density(entry.params.criterion, records)
 
     def section(
         self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
@@ -87,38 +131,26 @@ class PaiPage(MethodPage):
         controls = list(entry.params.controls)
         criterion = entry.params.criterion
         others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
-        rows = []
-        for density, group in by_round(rs, None):
-            round_ = group[0]["round"]
-            if round_ == 0:
-                continue
-            row = [f"{100 * group[0]['target_density']:g}", f"{100 * density:.2f}", len(group),
-                   metric(group, ACCURACY, 100)]  # fmt: skip
-            row += [metric([r for r in rs if r["round"] == round_ and r.get("control") == c],
-                           ACCURACY, 100) for c in controls]  # fmt: skip
-            row += [metric(_sibling_at(g, group), ACCURACY, 100) for _, g in others]
-            rows.append(row)
+
+        def cells(round_: int, group: Records) -> list[str]:
+            theirs = [[r for r in rs if r["round"] == round_ and r.get("control") == c]
+                      for c in controls]  # fmt: skip
+            return [metric(t, ACCURACY, 100) for t in theirs] + [
+                metric(_sibling_at(g, group), ACCURACY, 100) for _, g in others]  # fmt: skip
+
         headers = ["target Pm (%)", "Pm (%)", "seeds", f"{criterion} acc. (%)"]
         headers += [f"{c} acc. (%)" for c in controls]
         headers += [f"{s} acc. (%)" for s, _ in others]
         dense = [r for r in rs if r.get("round") == 0]
-        parts = [
-            f"### {entry.id}",
-            entry.description.strip(),
-            f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier, "
-            f"pruned at initialisation by `{criterion}` ({entry.params.scope}); dense: "
+        setting = (
+            f", pruned at initialisation by `{criterion}` ({entry.params.scope}); dense: "
             f"{metric(dense, ACCURACY, 100)}% final test accuracy. A sibling's column reads its "
             "tickets at each seed's density, as the claims do: the round there, else interpolated "
-            "in log density between its two rounds around it (– outside its range). Values are means ± standard deviations over seeds.",
-            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
-        ]
-        if rs:
-            figure = plots / f"{entry.id}.png"
-            curves = [(criterion, by_round(rs, None))]
-            curves += [(c, by_round(rs, c)) for c in controls]
-            curves += [(s, by_round(g, None)) for s, g in others]
-            pai_figure(figure_title(entry), curves, dense, figure, 1 / entry.data.num_classes)
-            parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
-        if verdicts:
-            parts.append(verdict_table(verdicts))
-        return "\n\n".join(parts)
+            "in log density between its two rounds around it (– outside its range)."
+        )
+        table = tabulate(density_rows(rs, cells), headers=headers, tablefmt="github",
+                         disable_numparse=True)  # fmt: skip
+        curves = [(criterion, by_round(rs, None))]
+        curves += [(c, by_round(rs, c)) for c in controls]
+        curves += [(s, by_round(g, None)) for s, g in others]
+        return density_section(entry, setting, table, curves, verdicts, plots, out)

@@ -10,9 +10,9 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.pai import ACCURACY, pai_figure
-from lthbench.report.plots import by_round, figure_title
-from lthbench.report.tables import Records, metric, siblings, verdict_table
+from lthbench.report.pai import ACCURACY, density_rows, density_section, headline_at_density
+from lthbench.report.plots import by_round
+from lthbench.report.tables import Records, metric, siblings
 from lthbench.run.experiment import Experiment
 from lthbench.runner.cost import flops_label
 
@@ -29,13 +29,7 @@ class SparsePage(MethodPage):
         return entry.method_name
 
     def headline(self, entry: Experiment, records: Records) -> str:
-        own = by_round(records, None)
-        if len(own) < 2:
-            return "–"
-        density, last = own[-1]
-        dense = metric(own[0][1], ACCURACY, 100, 1)
-        return (f"dense {dense}% → {self.own_label(entry)} {metric(last, ACCURACY, 100, 1)}% "
-                f"at Pm {100 * density:.1f}%")  # fmt: skip
+        return headline_at_density(self.own_label(entry), records)
 
     def section(
         self, entry: Experiment, records: dict[str, Records], verdicts: list[Verdict], plots: Path,
@@ -44,42 +38,30 @@ class SparsePage(MethodPage):
         rs = records.get(entry.id, [])
         baselines = list(getattr(entry.params, "baselines", []))
         own = self.own_label(entry)
-        rows = []
-        for density, group in by_round(rs, None):
-            round_ = group[0]["round"]
-            if round_ == 0:
-                continue
-            row = [f"{100 * group[0]['target_density']:g}", f"{100 * density:.2f}", len(group),
-                   metric(group, ACCURACY, 100), _flops(group)]  # fmt: skip
+
+        def cells(round_: int, group: Records) -> list[str]:
+            out = [_flops(group)]
             for baseline in baselines:
                 theirs = [r for r in rs if r["round"] == round_ and r.get("control") == baseline]
-                row += [metric(theirs, ACCURACY, 100), _flops(theirs)]
-            rows.append(row)
+                out += [metric(theirs, ACCURACY, 100), _flops(theirs)]
+            return out
+
         headers = ["target Pm (%)", "Pm (%)", "seeds", f"{own} acc. (%)", f"{own} training FLOPs"]
         for baseline in baselines:
             headers += [f"{baseline} acc. (%)", f"{baseline} training FLOPs"]
         dense = [r for r in rs if r.get("round") == 0]
-        parts = [
-            f"### {entry.id}",
-            entry.description.strip(),
-            f"Model `{entry.model.name}`, dataset `{entry.dataset.name}`, {entry.tier} tier; "
-            f"dense: {metric(dense, ACCURACY, 100)}% final test accuracy, "
-            f"{_flops(dense)} to train. Training FLOPs as each run trained (see the "
-            "[training-cost page](training-cost.md)). Values are means ± standard deviations "
-            "over seeds.",
-            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
-        ]
-        if rs:
-            figure = plots / f"{entry.id}.png"
-            others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
-            curves = [(own, by_round(rs, None))]
-            curves += [(b, by_round(rs, b)) for b in baselines]
-            curves += [(s, by_round(g, None)) for s, g in others]
-            pai_figure(figure_title(entry), curves, dense, figure, 1 / entry.data.num_classes)
-            parts.append(f"![{entry.id}]({figure.relative_to(out).as_posix()})")
-        if verdicts:
-            parts.append(verdict_table(verdicts))
-        return "\n\n".join(parts)
+        setting = (
+            f"; dense: {metric(dense, ACCURACY, 100)}% final test accuracy, {_flops(dense)} to "
+            "train. Training FLOPs as each run trained (see the "
+            "[training-cost page](training-cost.md))."
+        )
+        table = tabulate(density_rows(rs, cells), headers=headers, tablefmt="github",
+                         disable_numparse=True)  # fmt: skip
+        others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
+        curves = [(own, by_round(rs, None))]
+        curves += [(b, by_round(rs, b)) for b in baselines]
+        curves += [(s, by_round(g, None)) for s, g in others]
+        return density_section(entry, setting, table, curves, verdicts, plots, out)
 
 
 @register_page("gradual")

@@ -3,26 +3,27 @@ at matched final density, against the training FLOPs each result cost.
 
 Sparse training is about cost (Evci et al. 2020 report accuracy beside training and inference
 FLOPs), and a pruning method's result costs everything trained to find it: an iterative
-ticket, its whole chain of rounds. Each method prices its own records
+ticket, its whole chain of rounds. Records arrive priced: each method prices its own
 (:meth:`lthbench.methods.base.Method.training_flops`, RigL's convention of
-:mod:`lthbench.methods.training_cost`) from ``lthbench plan``'s per-layer forward FLOPs, so
-the page builds no model. Results are matched by final density: points whose densities stand
-for one another (:func:`lthbench.spec.density.stands_for`) share a panel.
+:mod:`lthbench.methods.training_cost`), from ``lthbench plan``'s per-layer forward FLOPs or
+from what the run counted, so the page builds no model. Results are matched by final density:
+points whose densities stand for one another (:func:`lthbench.spec.density.stands_for`) share
+a panel; a structurally slimmed network (Early-Bird's) stands at its share of the parameters.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from lthbench.methods import METHODS
 from lthbench.report.plots import mean_std, pyplot, save_figure
 from lthbench.report.tables import Records, stat
 from lthbench.run.experiment import Experiment
-from lthbench.runner.cost import CostEstimate, flops_label
+from lthbench.runner.cost import flops_label
 from lthbench.spec.density import stands_for
 
 ACCURACY = "final_test_accuracy"
@@ -31,28 +32,29 @@ TITLE = "Accuracy against training cost"
 MARKERS = "osD^vP*Xph<>"
 
 
-def priced(entry: Experiment, records: Records, estimate: CostEstimate) -> list[dict[str, Any]]:
-    """Each record with the training FLOPs its method says it cost (``training_flops``),
-    seed by seed; records it does not price are left out."""
-    method = METHODS[entry.method_name]
-    out = []
-    for seed in sorted({r["seed"] for r in records}):
-        own = [r for r in records if r["seed"] == seed]
-        costs = method.training_flops(entry, own, estimate.forward_flops)
-        out += [{**r, "training_flops": c} for r, c in zip(own, costs, strict=True)
-                if c is not None and r.get(ACCURACY) is not None]  # fmt: skip
-    return out
+def final_density(record: dict[str, Any]) -> float:
+    """Where a result stands among sparse ones: its ``density`` (the share of prunable
+    weights kept), or for a structurally slimmed network its ``parameter_density`` (the share
+    of the dense network's parameters it keeps); 1 for a dense network."""
+    return float(record.get("density") or record.get("parameter_density") or 1.0)
 
 
 def points(entry: Experiment, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One point per result of the entry (round and control) over its seeds."""
     groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for record in records:
-        groups.setdefault((record.get("round"), record.get("control")), []).append(record)
+        if record.get("training_flops") is None or record.get(ACCURACY) is None:
+            continue
+        key = (record.get("round"), record.get("control"), record.get("ratio"))
+        groups.setdefault(key, []).append(record)
     out = []
-    for (round_, control), group in groups.items():
-        density = statistics.fmean(float(r.get("density") or 1.0) for r in group)
-        label = entry.id + (f" {control}" if control else "")
+    for (round_, control, ratio), group in groups.items():
+        density = statistics.fmean(final_density(r) for r in group)
+        label = (
+            entry.id
+            + (f" {control}" if control else "")
+            + (f" p = {100 * ratio:.3g}%" if ratio is not None and density < 1.0 else "")
+        )
         out.append({"entry": entry.id, "method": entry.method_name, "label": label,
                     "round": round_, "control": control, "density": density,
                     "records": group,
@@ -123,17 +125,16 @@ def _figure(title: str, panels: list[tuple[float, list[dict[str, Any]]]],
     save_figure(figure, title, path, shown)
 
 
-def section(title: str, entries: list[Experiment], records: dict[str, Records],
-            estimates: dict[str, CostEstimate], plots: Path, out: Path) -> str | None:  # fmt: skip
+def section(title: str, entries: list[Experiment], records: dict[str, Records], plots: Path,
+            out: Path) -> str | None:  # fmt: skip
     """One network and dataset: a figure with a panel per matched density and its table."""
     all_points: list[dict[str, Any]] = []
     unpriced = []
     for entry in entries:
-        estimate = estimates.get(entry.id)
-        if estimate is None or not estimate.forward_flops:
+        own = records.get(entry.id, [])
+        if own and all(r.get("training_flops") is None for r in own):
             unpriced.append(entry.id)
-            continue
-        all_points += points(entry, priced(entry, records.get(entry.id, []), estimate))
+        all_points += points(entry, own)
     panels = matched(all_points)
     if not panels:
         return None
@@ -148,7 +149,7 @@ def section(title: str, entries: list[Experiment], records: dict[str, Records],
                          stat([float(r[ACCURACY]) for r in point["records"]], 100),
                          flops_label(point["flops"]),
                          f"{point['flops'] / base:.2f}×" if base else "–"])  # fmt: skip
-    figure = plots / f"training-cost-{title.replace(' ', '-').replace('/', '-')}.png"
+    figure = plots / f"training-cost-{re.sub(r'[^A-Za-z0-9_.]+', '-', title).strip('-')}.png"
     _figure(f"{title}: accuracy against training FLOPs", panels, dense, figure)
     headers = ["matched density (%)", "method", "result", "density (%)", "seeds",
                "final test acc. (%)", "training FLOPs", "÷ its dense run"]  # fmt: skip
@@ -161,20 +162,32 @@ def section(title: str, entries: list[Experiment], records: dict[str, Records],
     return "\n\n".join(parts)
 
 
-def body(entries: list[Experiment], records: dict[str, Records],
-         estimates: dict[str, CostEstimate], plots: Path, out: Path) -> str | None:  # fmt: skip
+def _named(spec: Any) -> str:
+    """A model or dataset spec as a title: its name, and the settings it sets."""
+    settings = {
+        **spec.model_dump(mode="json", exclude_defaults=True),
+        **getattr(spec, "kwargs", {}),
+    }
+    shown = ", ".join(
+        f"{k} {v}" for k, v in sorted(settings.items()) if k not in ("name", "kwargs")
+    )
+    return f"{spec.name} ({shown})" if shown else spec.name
+
+
+def body(entries: list[Experiment], records: dict[str, Records], plots: Path,
+         out: Path) -> str | None:  # fmt: skip
     """The page's body, one section per network and dataset where two methods meet at a
     density; None when there is none."""
     groups: dict[tuple[str, str], list[Experiment]] = {}
     for entry in entries:
-        key = (entry.model.model_dump_json(), entry.dataset.name)
+        key = (entry.model.model_dump_json(), entry.dataset.model_dump_json())
         groups.setdefault(key, []).append(entry)
     sections = []
     for group in groups.values():
         if len({e.method_name for e in group}) < 2:
             continue
-        title = f"{group[0].model.name} on {group[0].dataset.name}"
-        shown = section(title, group, records, estimates, plots, out)
+        title = f"{_named(group[0].model)} on {_named(group[0].dataset)}"
+        shown = section(title, group, records, plots, out)
         if shown is not None:
             sections.append(shown)
     if not sections:
@@ -186,7 +199,10 @@ def body(entries: list[Experiment], records: dict[str, Records],
         "step that took RigL's dense gradient 2 f_S + f_D (Evci et al. 2020, appendix H; "
         "ShrinkBench's convention). A pruning method's result costs everything trained to "
         "find it: an iterative ticket its whole chain of rounds, a rewound round the steps "
-        "from its rewind point. Forward FLOPs per layer are `lthbench plan`'s "
+        "from its rewind point; Early-Bird's a search up to its draw and the slim network's training "
+        "after it, each at the cost `torch.utils.flop_counter` counts for it, its slim networks "
+        "placed at the share of the dense network's parameters they keep. Forward FLOPs per "
+        "layer are `lthbench plan`'s "
         "(`torch.utils.flop_counter`). Accuracies are means ± standard deviations over seeds; "
         "FLOPs are means."
     )

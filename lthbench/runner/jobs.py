@@ -20,8 +20,10 @@ from lthbench.data.base import OFFLINE, DataAccess
 from lthbench.errors import UserError
 from lthbench.methods import METHODS, Method
 from lthbench.methods.records import checked
+from lthbench.methods.training_cost import priced
 from lthbench.provenance import code_stamp
 from lthbench.run import Experiment, SeedResults
+from lthbench.runner.cost import stored_estimate
 from lthbench.runner.resolve import check_fit, resolve_sibling
 from lthbench.store import RunStore
 
@@ -218,18 +220,23 @@ def collect(
     budget: float = 1.0,
 ) -> dict[str, list[dict[str, Any]]]:
     """Stored records by entry id for ``experiments`` and every sibling entry their claims
-    name (siblings get the same overrides and budget)."""
+    name (siblings get the same overrides and budget), each with the training FLOPs its
+    method prices it at (:func:`~lthbench.methods.training_cost.priced`) where ``lthbench
+    plan`` left the entry's estimate in the store."""
     todo = list(experiments)
     records: dict[str, list[dict[str, Any]]] = {}
     while todo:
         experiment = todo.pop()
         if experiment.id in records:
             continue
-        records[experiment.id] = [
+        found = [
             record
             for seed in experiment.seeds
             for record in stored_records(Job(experiment, seed), store)
         ]
+        estimate = stored_estimate(experiment, store) if found else None
+        records[experiment.id] = priced(METHODS[experiment.method_name], experiment, found,
+                                        estimate.forward_flops if estimate else None)  # fmt: skip
         for sibling in experiment.entry.siblings:
             if sibling not in records:
                 found = resolve_sibling(sibling, registry, overrides, budget)

@@ -6,8 +6,12 @@ from __future__ import annotations
 DENSITY_MATCH = 1.25
 """A result stands for a claim's density when within this factor of it (the papers' points
 fall between the rounds of a schedule); farther, the claim's result counts as missing."""
-SAME_DENSITY = 1e-6
-"""Two densities closer than this (relative) are the same density (a schedule's rounding)."""
+SAME_DENSITY = 1e-3
+"""Two densities closer than this (relative) are the same density: methods that round each
+layer's count to whole weights differently (gradual pruning's round(d · n) per layer, ERK's
+budget) land up to half a weight per layer apart, under a thousandth of the kept weights
+wherever each layer keeps over 500 (9% of the 96-channel MNIST-1D CNN: GMP 0.089986, RigL
+0.090003)."""
 
 
 def density_ratio(a: float, b: float) -> float:

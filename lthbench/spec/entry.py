@@ -177,9 +177,10 @@ class Claim(_Strict):
     matched_by: Literal["density", "training_flops"] = "density"
     """Where a sibling entry (``reference: entry:<id>``) is read for each result compared: at
     its final density, or at its training FLOPs (the sibling's results interpolated in log
-    FLOPs), for claims made at equal training cost. Both sides must record
-    ``training_flops`` (gradual pruning and sparse training do; a result without it reads
-    as missing)."""
+    FLOPs), for claims made at equal training cost. Both sides need a price: the runs that
+    count their own (gradual pruning, sparse training, Early-Bird) always have one; the
+    others are priced from the ``lthbench plan`` estimate in the store (``lthbench run``
+    leaves it there); a result without one reads as missing."""
     factor: Annotated[float, Field(gt=0)] = 1.0
     """The reference is multiplied by this first (0.62 for '38% earlier than dense')."""
     offset: float = 0.0

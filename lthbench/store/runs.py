@@ -482,6 +482,11 @@ class RunStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda stream: stream.write(text))
 
+    def estimate_keys(self) -> list[str]:
+        """The keys of the cached estimates (what a read that prices results depends on)."""
+        folder = self.root / "estimates"
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
     def estimate(self, key: str) -> dict[str, Any] | None:
         try:
             value = json.loads((self.root / "estimates" / f"{_plain(key)}.json").read_text())

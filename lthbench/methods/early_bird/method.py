@@ -70,6 +70,9 @@ class EarlyBirdRecord(RunRecord):
     parameters: int | None = None
     training_flops: float | None = None
     channel_density: float | None = None
+    parameter_density: float | None = None
+    """The slim network's parameters ÷ the dense network's: where it stands beside
+    unstructured sparse results (pages that match results by density place it there)."""
     requested_channel_density: float | None = None
     emptied_layers: list[str] | None = None
     training_flops_saving_vs_dense: float | None = None
@@ -90,7 +93,7 @@ class EarlyBird(Method):
         "ratio", "drawn", "draw_epoch", "draw_iteration", "draw_fraction", "training_flops",
         "training_flops_saving_vs_dense", "training_flops_saving_vs_slimming",
         "wall_time_saving_vs_dense", "wall_time_saving_vs_slimming", "step_flops",
-        "inference_flops", "parameters", "channel_density",
+        "inference_flops", "parameters", "channel_density", "parameter_density",
     }  # fmt: skip
     units = {  # a draw is seen only at an evaluation: its grid is the evaluation interval
         "draw_iteration": AT_AN_EVALUATION, "draw_epoch": Unit("epochs"),
@@ -232,8 +235,12 @@ class EarlyBird(Method):
         result = results.result(extra)
         if result is None:
             return None
+        costs = results.run_for(extra).figures(SLIM_COSTS) or {}
+        dense = results.run_for().figures(DENSE_COSTS) or {}
+        if costs.get("parameters") and dense.get("parameters"):
+            costs = {**costs, "parameter_density": costs["parameters"] / dense["parameters"]}
         return {
-            **result, **(results.run_for(extra).figures(SLIM_COSTS) or {}), "round": None,
+            **result, **costs, "round": None,
             "phase": phase, "ratio": ratio, "control": None if phase == "eb_train" else phase,
         }  # fmt: skip
 

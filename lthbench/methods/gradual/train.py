@@ -10,12 +10,7 @@ from torch import nn
 
 from lthbench.methods.gradual.identity import FIGURES, pruned_extra
 from lthbench.methods.gradual.params import GradualParams
-from lthbench.methods.sparse_figures import (
-    cache_dense_cost,
-    cache_figures,
-    forward_flops,
-    keep_final,
-)
+from lthbench.methods.sparse_figures import forward_flops, keep_final, train_sparse
 from lthbench.prune.criteria import CRITERIA
 from lthbench.prune.dynamic import DynamicMask, keep_top
 from lthbench.prune.mask import full_mask, prunable_weights
@@ -26,12 +21,9 @@ from lthbench.train import TrainHooks
 
 
 def train_seed(context: Context, params: GradualParams) -> None:
-    context.train_run(label="dense")
-    cache_dense_cost(context)
-    for target in params.densities:
-        extra = pruned_extra(params, target)
-        context.train_run(extra, _prepare(context, params, target), f"GMP {100 * target:g}%")
-        cache_figures(context, context.run_for(extra), FIGURES)
+    runs = ((pruned_extra(params, target), _prepare(context, params, target),
+             f"GMP {100 * target:g}%") for target in params.densities)  # fmt: skip
+    train_sparse(context, runs, FIGURES)
 
 
 def scheduled_density(params: GradualParams, target: float, step: int, start: int, end: int,

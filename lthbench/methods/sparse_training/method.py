@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from lthbench.errors import UserError
 from lthbench.methods.base import (
-    RUN_METRICS,
     Experiment,
     Method,
     PlannedTraining,
@@ -16,6 +15,7 @@ from lthbench.methods.base import (
     register_method,
 )
 from lthbench.methods.sparse_records import (
+    SPARSE_METRICS,
     SparseRecord,
     density_problem,
     pending,
@@ -36,13 +36,7 @@ class SparseTraining(Method):
     name = "sparse_training"
     Params = SparseTrainingParams
     Record = SparseRecord
-    metrics = RUN_METRICS | {
-        "density",
-        "target_density",
-        "round",
-        "training_flops",
-        "inference_flops",
-    }
+    metrics = SPARSE_METRICS
 
     def claim_problem(self, claim: Any, params: Any) -> str | None:
         return reference_problem(claim.reference, {"dense", *params.baselines}) or (

@@ -9,12 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lthbench.methods.sparse_figures import (
-    cache_dense_cost,
-    cache_figures,
-    forward_flops,
-    keep_final,
-)
+from lthbench.methods.sparse_figures import forward_flops, keep_final, train_sparse
 from lthbench.methods.sparse_training.identity import (
     FIGURES,
     GROWTH_SEED_OFFSET,
@@ -32,14 +27,10 @@ from lthbench.train import TrainHooks
 
 
 def train_seed(context: Context, params: SparseTrainingParams) -> None:
-    context.train_run(label="dense")
-    cache_dense_cost(context)
-    for target in params.densities:
-        for update in (params.update, *params.baselines):
-            extra = sparse_extra(params, target, update)
-            context.train_run(extra, _prepare(context, params, target, update),
-                              f"{update} {100 * target:g}%")  # fmt: skip
-            cache_figures(context, context.run_for(extra), FIGURES)
+    runs = ((sparse_extra(params, target, update), _prepare(context, params, target, update),
+             f"{update} {100 * target:g}%")
+            for target in params.densities for update in (params.update, *params.baselines))  # fmt: skip
+    train_sparse(context, runs, FIGURES)
 
 
 def sparse_weights(model: nn.Module, params: SparseTrainingParams) -> dict[str, nn.Parameter]:
