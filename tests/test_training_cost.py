@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from lthbench.claims.select import read_at
 from lthbench.cli import main
 from lthbench.methods import METHODS
 from lthbench.methods.training_cost import forward_at, run_flops
+from lthbench.report.training_cost import shared_dense
 from lthbench.runner.cost import flops_label, stored_estimate
 from lthbench.runner.jobs import collect
 from lthbench.runner.resolve import load_experiment
@@ -113,3 +115,16 @@ def test_early_birds_slim_networks_meet_unstructured_ones_at_their_parameter_sha
     row = next(line for line in page.splitlines() if "| tiny-eb p = 50% " in line)
     assert f"| {flops_label(ticket['training_flops'])} " in row
     assert "| tiny-cnn-gmp " in page
+
+
+def test_entries_that_share_dense_runs_share_one_dense_point() -> None:
+    """An entry whose dense runs are among another's (the same network, fewer seeds) is drawn
+    at that entry's point; different runs keep their own."""
+
+    def point(entry: str, runs: list[str]) -> dict[str, Any]:
+        return {"entry": entry, "records": [{"run_id": r} for r in runs]}
+
+    shared = shared_dense([point("rigl", ["a", "b"]), point("eb", ["a", "b", "c"]),
+                           point("gmp", ["a", "b"]), point("other", ["d"])])  # fmt: skip
+    assert sorted(p["label"] for p in shared) == ["dense: eb, gmp, rigl", "dense: other"]
+    assert next(p for p in shared if "eb" in p["label"])["entry"] == "eb"  # the most seeds

@@ -78,8 +78,12 @@ def save_figure(figure: Any, title: str, path: Path, records: Records) -> None:
     """Title (how many seeds the error bars span), layout, and a PNG without a timestamp (the
     same results give the same bytes)."""
     plt = pyplot()
-    seeds = len({r["seed"] for r in records})
-    spread = "one seed: no spread shown" if seeds == 1 else f"mean ± 1 s.d. over {seeds} seeds"
+    per_entry: dict[Any, set[Any]] = {}
+    for r in records:
+        per_entry.setdefault(r.get("entry_id"), set()).add(r["seed"])
+    counts = sorted({len(seeds) for seeds in per_entry.values()}) or [0]
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    spread = "one seed: no spread shown" if counts == [1] else f"mean ± 1 s.d. over {seeds} seeds"
     figure.suptitle(f"{title} ({spread})")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

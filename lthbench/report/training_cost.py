@@ -63,13 +63,18 @@ def points(entry: Experiment, records: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def shared_dense(dense: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Dense points once per set of runs: entries that share their dense run share a point."""
-    by_runs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for point in dense:
-        runs = tuple(sorted(str(r.get("run_id")) for r in point["records"]))
-        by_runs.setdefault(runs, []).append(point)
-    return [{**same[0], "label": "dense: " + ", ".join(sorted(p["entry"] for p in same))}
-            for same in by_runs.values()]  # fmt: skip
+    """Dense points once per set of runs: an entry whose dense runs are among another's (the
+    same network, fewer seeds) shares that entry's point."""
+    kept: list[tuple[set[str], dict[str, Any], list[str]]] = []
+    for point in sorted(dense, key=lambda p: (-len(p["records"]), p["entry"])):
+        runs = {str(r.get("run_id")) for r in point["records"]}
+        home = next((k for k in kept if runs <= k[0]), None)
+        if home is None:
+            kept.append((runs, point, [point["entry"]]))
+        else:
+            home[2].append(point["entry"])
+    return [{**point, "label": "dense: " + ", ".join(sorted(entries))}
+            for _, point, entries in kept]  # fmt: skip
 
 
 def matched(all_points: list[dict[str, Any]]) -> list[tuple[float, list[dict[str, Any]]]]:
@@ -115,6 +120,7 @@ def _figure(title: str, panels: list[tuple[float, list[dict[str, Any]]]],
                 [point["flops"]], [mean], marker=MARKERS[number % len(MARKERS)], color="black",
                 linestyle="none", markerfacecolor="none")  # fmt: skip
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(plt.NullFormatter())  # labelled minor ticks overlap
         axis.set_xlabel("training FLOPs")
         axis.set_ylabel("final test accuracy (%)")
         axis.set_title(f"final density ≈ {100 * density:.3g}%")
