@@ -69,6 +69,29 @@ def test_a_method_whose_pending_lies_fails_conformance(
     assert len(problems) == 1 and problems[0].startswith("pending is False with planned run ")
 
 
+class MispricedRecords(toy_method.HalfBudget):
+    """The toy method, but ``training_flops`` prices one record too few and one at zero."""
+
+    name = "toy_mispriced"
+
+    def training_flops(self, experiment: Any, records: list[dict[str, Any]],
+                       forward: Any) -> list[float | None]:  # fmt: skip
+        return [0.0] * (len(records) - 1) if len(records) > 1 else [0.0]
+
+
+def test_a_method_whose_prices_do_not_fit_its_records_fails_conformance(
+    write_entry: Callable[..., Path], tmp_path: Path
+) -> None:
+    register_method(MispricedRecords)
+    try:
+        experiment = load_experiment(write_entry({"method": {"name": "toy_mispriced"}}))
+        problems = conformance_problems(experiment, tmp_path / "store", NO_DATA)
+    finally:
+        METHODS.pop("toy_mispriced")
+    assert len(problems) == 1
+    assert problems[0].startswith("training_flops priced ")
+
+
 def test_a_record_with_a_misspelt_key_is_refused_when_emitted() -> None:
     record = {"entry_id": "e", "seed": 0, "method": "lottery", "final_test_acuracy": 0.9}
     with pytest.raises(RecordError, match="final_test_acuracy: Extra inputs are not permitted"):

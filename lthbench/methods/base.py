@@ -123,10 +123,13 @@ class Method:
 
     def training_flops(self, experiment: Experiment, records: list[dict[str, Any]],
                        forward: Mapping[str, int]) -> list[float | None]:  # fmt: skip
-        """What producing each of one seed's ``records`` cost to train, in FLOPs, for pages
-        that compare methods at equal cost (:mod:`lthbench.methods.training_cost`'s
-        convention; ``forward``: one example's forward FLOPs by module). By default each
-        record's own ``training_flops``; None where the method does not count it."""
+        """What producing each of one seed's ``records`` cost to train, in FLOPs, for the
+        training-cost page and claims ``matched_by: training_flops`` (records are priced as
+        they are read: :func:`lthbench.runner.jobs.collect`;
+        :mod:`lthbench.methods.training_cost`'s convention; ``forward``: one example's forward
+        FLOPs by module). By default each record's own ``training_flops``; None where the
+        method does not count it. The conformance suite checks one price per record, and a
+        record's own count kept."""
         return [record.get("training_flops") for record in records]
 
     def pending(self, results: SeedResults, params: Any) -> bool:

@@ -15,13 +15,17 @@ What it checks, in order:
    the store (a run another entry shares may be there while this entry's others are not);
 4. ``records`` reads without building a model, loading data or loading weights, returns
    records, and every one conforms to the method's ``Record`` model;
-5. after ``gc`` removes what ``releasable`` offers, ``pending`` is still False and ``run``
+5. ``training_flops`` prices the records from the entry's ``lthbench plan`` estimate: one
+   price per record, each None or a positive finite number, and a record that counted its own
+   cost priced at it;
+6. after ``gc`` removes what ``releasable`` offers, ``pending`` is still False and ``run``
    retrains nothing: every stored result stays byte for byte, and ``records`` is unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +34,10 @@ from unittest import mock
 import torch
 
 from lthbench.data import DATASETS
+from lthbench.methods import Method
 from lthbench.methods.records import RecordError
 from lthbench.run import Experiment
+from lthbench.runner.cost import ensure_estimate
 from lthbench.runner.jobs import Job, execute, stored_records
 from lthbench.store import RunStore
 
@@ -58,6 +64,22 @@ def reading_only() -> Iterator[None]:
 
 def _results(store: RunStore) -> dict[str, bytes]:
     return {p.parent.name: p.read_bytes() for p in store.root.glob("runs/*/result.json")}
+
+
+def _price_problems(method: Method, experiment: Experiment, records: list[dict[str, Any]],
+                    store: RunStore) -> list[str]:  # fmt: skip
+    forward = ensure_estimate(experiment, store).forward_flops
+    prices = method.training_flops(experiment, records, forward)
+    if len(prices) != len(records):
+        return [f"training_flops priced {len(prices)} of {len(records)} records"]
+    problems = []
+    for record, price in zip(records, prices, strict=True):
+        own = record.get("training_flops")
+        if price is not None and not (math.isfinite(price) and price > 0):
+            problems.append(f"training_flops priced a record at {price!r}")
+        elif own is not None and price != own:
+            problems.append(f"training_flops priced a record that counted {own} at {price}")
+    return problems
 
 
 def conformance_problems(experiment: Experiment, store_root: Path, data_root: Path,
@@ -102,6 +124,7 @@ def conformance_problems(experiment: Experiment, store_root: Path, data_root: Pa
         return [*problems, str(error)]
     if not records:
         problems.append("records returned nothing after run")
+    problems += _price_problems(method, experiment, records, store)
     before = _results(store)
     for run, kind in method.releasable(results, params):
         run.release_state(kind)
