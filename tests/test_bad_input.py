@@ -245,6 +245,23 @@ BAD_ENTRIES: dict[str, tuple[dict[str, Any] | str, str]] = {
         },
         "claims[0].where.densty: not a field of method 'lottery''s records (LotteryRecord)",
     ),
+    "sibling selection misspelt": (
+        {
+            "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},
+            "claims": [
+                {
+                    "id": "X",
+                    "statement": "s",
+                    "kind": "lthbench",
+                    "metric": "final_test_accuracy",
+                    "op": ">=",
+                    "reference": "entry:tiny",
+                    "reference_where": {"ratoi": 0.7},
+                }
+            ],
+        },
+        "claims[0].reference_where.ratoi: not a field of any method's records",
+    ),
     "claim metric misspelt": (
         {
             "method": {"name": "lottery", "params": {"rounds": 1, "prune_fraction": 0.2}},

@@ -175,6 +175,24 @@ def test_a_sibling_is_read_at_equal_training_flops_when_the_claim_says_so() -> N
         Claim.model_validate(claim(reference="dense", matched_by="training_flops"))
 
 
+def test_a_sibling_result_named_by_reference_where_is_read_as_named() -> None:
+    """A small-dense network is one of a sibling's results by its own fields (Early-Bird's
+    slim architecture from scratch at a ratio), whatever the compared result's density."""
+    sibling = [{"seed": 0, "round": None, "control": c, "ratio": p, ACC: a}
+               for c, p, a in [(None, 0.7, 0.85), ("scratch", 0.7, 0.91), ("scratch", 0.5, 0.94)]]  # fmt: skip
+    left = {"seed": 0, "round": 2, "control": None, "density": 0.09}
+    named = {"ratio": 0.7, "control": "scratch"}
+    read = reference_result("entry:eb", ACC, left, [], {"eb": sibling}, "density", named)
+    assert read is not None and read[ACC] == 0.91
+    assert reference_result("entry:eb", ACC, {**left, "seed": 1}, [], {"eb": sibling},
+                            "density", named) is None  # fmt: skip
+    with pytest.raises(ValueError, match="reference_where picks a sibling entry's result"):
+        Claim.model_validate(claim(reference="dense", reference_where=named))
+    with pytest.raises(ValueError, match="leave matched_by out"):
+        Claim.model_validate(claim(reference="entry:eb", reference_where=named,
+                                   matched_by="training_flops"))  # fmt: skip
+
+
 def test_the_holm_view_matches_a_hand_computation() -> None:
     # m = 5 at family-wise 0.025: thresholds 0.005, 0.00625, 0.00833, 0.0125, 0.025
     p = [0.004, 0.03, 0.006, 0.009, 0.0001]

@@ -114,7 +114,7 @@ def evaluate(
                 right = float(claim.reference)
             else:
                 other = reference_result(claim.reference, claim.metric, left, records, siblings,
-                                         claim.matched_by)  # fmt: skip
+                                         claim.matched_by, claim.reference_where)  # fmt: skip
                 if other is None or other.get(claim.metric) is None:
                     continue
                 right = float(other[claim.metric])

@@ -118,14 +118,18 @@ def same_ratio(left: dict[str, Any]) -> dict[str, Any]:
 def reference_result(
     reference: str, metric: str, left: dict[str, Any], records: Records,
     siblings: dict[str, Records], matched_by: str = "density",
+    reference_where: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:  # fmt: skip
-    """The result a named reference points to for ``left``'s seed (a sibling read at
-    ``left``'s density or, ``matched_by='training_flops'``, at its training FLOPs)."""
+    """The result a named reference points to for ``left``'s seed (a sibling's result that
+    ``reference_where`` names, else the sibling read at ``left``'s density or,
+    ``matched_by='training_flops'``, at its training FLOPs)."""
     if reference == "dense":
         return select(records, left["seed"], {"round": 0})
     sibling = sibling_of(reference)
     if sibling is not None:
         other = siblings.get(sibling, [])
+        if reference_where:
+            return select(other, left["seed"], reference_where)
         mine = [r for r in of_seed(other, left["seed"]) if r.get("control") is None]
         if matched_by == "training_flops":
             cost = left.get("training_flops")

@@ -141,6 +141,11 @@ def _check_claims(entry: Entry, method: Any, params: BaseModel) -> None:
                     f"claims[{index}].where.{key}: not a field of method {entry.method.name!r}'s "
                     f"records ({method.Record.__name__}); allowed: {', '.join(sorted(allowed_where))}"
                 )
+        anywhere = set().union(*(where_keys(m.Record) for m in METHODS.values()))
+        for key in claim.reference_where:
+            if key not in anywhere:
+                raise UserError(f"claims[{index}].reference_where.{key}: not a field of any "
+                                f"method's records; allowed: {', '.join(sorted(anywhere))}")  # fmt: skip
         problem = method.claim_problem(claim, params)
         if problem:
             raise UserError(f"claims[{index}].{problem}")

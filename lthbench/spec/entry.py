@@ -181,6 +181,11 @@ class Claim(_Strict):
     count their own (gradual pruning, sparse training, Early-Bird) always have one; the
     others are priced from the ``lthbench plan`` estimate in the store (``lthbench run``
     leaves it there); a result without one reads as missing."""
+    reference_where: dict[str, bool | float | int | str] = Field(default_factory=dict)
+    """Which of a sibling entry's results (``reference: entry:<id>``) each result is compared
+    with, by fields of the sibling's records, as ``where`` names this entry's: e.g.
+    ``{ratio: 0.7, control: scratch}`` for Early-Bird's slim architecture trained from
+    scratch (a small-dense network). Empty: the sibling is read by ``matched_by``."""
     factor: Annotated[float, Field(gt=0)] = 1.0
     """The reference is multiplied by this first (0.62 for '38% earlier than dense')."""
     offset: float = 0.0
@@ -233,6 +238,12 @@ class Claim(_Strict):
             isinstance(self.reference, str) and self.reference.startswith("entry:")
         ):
             raise ValueError("matched_by reads a sibling entry: it needs reference: entry:<id>")
+        if self.reference_where and sibling_of(self.reference) is None:
+            raise ValueError("reference_where picks a sibling entry's result: it needs "
+                             "reference: entry:<id>")  # fmt: skip
+        if self.reference_where and self.matched_by != "density":
+            raise ValueError("reference_where names the sibling's result itself: leave "
+                             "matched_by out")  # fmt: skip
         if self.id in self.given:
             raise ValueError("a claim cannot be given itself")
         if self.id in self.preconditions:
