@@ -100,8 +100,12 @@ def test_early_birds_slim_networks_meet_unstructured_ones_at_their_parameter_sha
     write_entry(eb, name="tiny-eb")
     gmp = gradual_entry(densities=[0.5], start="1ep", end="3ep", frequency="1ep",
                         include_output=True)  # fmt: skip
-    registry = write_entry({**gmp, "model": eb["model"], "training": eb["training"]},
-                           name="tiny-cnn-gmp").parent  # fmt: skip
+    small_dense = {"id": "G", "statement": "s", "metric": "final_test_accuracy", "op": ">",
+                   "reference": "entry:tiny-eb", "where": {"density": 0.5},
+                   "reference_where": {"ratio": 0.5, "control": "scratch"},
+                   "kind": "lthbench", "source": "tests"}  # fmt: skip
+    registry = write_entry({**gmp, "model": eb["model"], "training": eb["training"],
+                            "claims": [small_dense]}, name="tiny-cnn-gmp").parent  # fmt: skip
     store = ["--registry", str(registry), "--store", str(tmp_path / "store")]
     assert main(["reproduce", *store, "--out", str(tmp_path / "pages"), "--quiet"]) == 0
     capsys.readouterr()
@@ -115,6 +119,13 @@ def test_early_birds_slim_networks_meet_unstructured_ones_at_their_parameter_sha
     row = next(line for line in page.splitlines() if "| tiny-eb p = 50% " in line)
     assert f"| {flops_label(ticket['training_flops'])} " in row
     assert "| tiny-cnn-gmp " in page
+    # its page renders with a sibling that is no density curve, and the claim reads the
+    # small-dense network the sibling trained from scratch
+    scratch = next(r for r in records if r.get("control") == "scratch")
+    assert main(["check", "tiny-cnn-gmp", *store, "--json"]) in (0, 1)
+    verdict = json.loads(capsys.readouterr().out)[0]
+    assert verdict["reference_mean"] == pytest.approx(scratch["final_test_accuracy"])
+    assert "### tiny-cnn-gmp" in (tmp_path / "pages" / "gradual.md").read_text()
 
 
 def test_entries_that_share_dense_runs_share_one_dense_point() -> None:

@@ -67,6 +67,14 @@ def pai_figure(title: str, curves: list[tuple[str, list[tuple[float, Records]]]]
     save_figure(figure, title, path, shown)
 
 
+def density_siblings(entry: Experiment, records: dict[str, Records]) -> list[tuple[str, Records]]:
+    """The sibling entries its claims name whose results lie along density (a curve beside
+    the entry's); a sibling read otherwise (Early-Bird's slim networks, by ratio) is in the
+    verdicts only."""
+    return [(s, records[s]) for s in siblings(entry)
+            if records.get(s) and all(r.get("density") for r in records[s])]  # fmt: skip
+
+
 def headline_at_density(label: str, records: Records) -> str:
     """Dense accuracy → ``label``'s at the lowest density: a page's one-line summary."""
     own = by_round(records, None)
@@ -130,7 +138,7 @@ class PaiPage(MethodPage):
         rs = records.get(entry.id, [])
         controls = list(entry.params.controls)
         criterion = entry.params.criterion
-        others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
+        others = density_siblings(entry, records)
 
         def cells(round_: int, group: Records) -> list[str]:
             theirs = [[r for r in rs if r["round"] == round_ and r.get("control") == c]

@@ -10,9 +10,15 @@ from tabulate import tabulate
 
 from lthbench.claims import Verdict
 from lthbench.report.pages import MethodPage, register_page
-from lthbench.report.pai import ACCURACY, density_rows, density_section, headline_at_density
+from lthbench.report.pai import (
+    ACCURACY,
+    density_rows,
+    density_section,
+    density_siblings,
+    headline_at_density,
+)
 from lthbench.report.plots import by_round
-from lthbench.report.tables import Records, metric, siblings
+from lthbench.report.tables import Records, metric
 from lthbench.run.experiment import Experiment
 from lthbench.runner.cost import flops_label
 
@@ -57,7 +63,7 @@ class SparsePage(MethodPage):
         )
         table = tabulate(density_rows(rs, cells), headers=headers, tablefmt="github",
                          disable_numparse=True)  # fmt: skip
-        others = [(s, records[s]) for s in siblings(entry) if records.get(s)]
+        others = density_siblings(entry, records)
         curves = [(own, by_round(rs, None))]
         curves += [(b, by_round(rs, b)) for b in baselines]
         curves += [(s, by_round(g, None)) for s, g in others]
