@@ -77,6 +77,7 @@ def test_every_method_meets_on_the_cost_page_and_a_ticket_costs_its_chain(
     # the records claims and pages read carry that price (read through the store's estimate)
     read = collect([entry], RunStore(tmp_path / "store"))["tiny-lottery"]
     assert [r["training_flops"] for r in read] == pytest.approx(by_hand)
+    assert [r["inference_flops"] for r in read] == pytest.approx([3904, 2112, 1216])
     assert f"| {flops_label(by_hand[2])} " in page
     # a claim at equal training FLOPs reads the ticket chain interpolated at its cost
     gmp = collect([load_experiment(registry / "tiny-gmp-3x.yaml")],

@@ -40,14 +40,22 @@ def run_flops(forward: Mapping[str, int], layer_densities: Mapping[str, float] |
 def priced(method: Method, experiment: Experiment, records: list[dict[str, Any]],
            forward: Mapping[str, int] | None) -> list[dict[str, Any]]:  # fmt: skip
     """``records`` (any seeds) with ``training_flops`` as ``method`` prices them, seed by seed
-    (a ticket's price needs its seed's earlier rounds). Without ``forward`` (no ``lthbench
-    plan`` estimate) only the records that counted their own cost carry one."""
+    (a ticket's price needs its seed's earlier rounds), and each priced network's
+    ``inference_flops`` (one example's forward at its final mask) where it did not count its
+    own. Without ``forward`` (no ``lthbench plan`` estimate) only the records that counted
+    their own costs carry them."""
     if not forward:
         return records
     out: list[dict[str, Any]] = []
     for seed in sorted({r["seed"] for r in records}):
         own = [r for r in records if r["seed"] == seed]
         costs = method.training_flops(experiment, own, forward)
-        out += [r if cost is None else {**r, "training_flops": cost}
-                for r, cost in zip(own, costs, strict=True)]  # fmt: skip
+        for record, cost in zip(own, costs, strict=True):
+            if cost is None:
+                out.append(record)
+                continue
+            inference = record.get("inference_flops")
+            if inference is None:
+                inference = forward_at(forward, record.get("layer_densities"))
+            out.append({**record, "training_flops": cost, "inference_flops": inference})
     return out

@@ -58,8 +58,14 @@ def points(entry: Experiment, records: list[dict[str, Any]]) -> list[dict[str, A
         out.append({"entry": entry.id, "method": entry.method_name, "label": label,
                     "round": round_, "control": control, "density": density,
                     "records": group,
-                    "flops": statistics.fmean(r["training_flops"] for r in group)})  # fmt: skip
+                    "flops": statistics.fmean(r["training_flops"] for r in group),
+                    "inference": _mean_of(group, "inference_flops")})  # fmt: skip
     return out
+
+
+def _mean_of(group: list[dict[str, Any]], key: str) -> float | None:
+    values = [float(r[key]) for r in group if r.get(key) is not None]
+    return statistics.fmean(values) if values else None
 
 
 def shared_dense(dense: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,11 +160,13 @@ def section(title: str, entries: list[Experiment], records: dict[str, Records], 
                          f"{100 * point['density']:.2f}", len(point["records"]),
                          stat([float(r[ACCURACY]) for r in point["records"]], 100),
                          flops_label(point["flops"]),
-                         f"{point['flops'] / base:.2f}×" if base else "–"])  # fmt: skip
+                         f"{point['flops'] / base:.2f}×" if base else "–",
+                         "–" if point["inference"] is None else flops_label(point["inference"])])  # fmt: skip
     figure = plots / f"training-cost-{re.sub(r'[^A-Za-z0-9_.]+', '-', title).strip('-')}.png"
     _figure(f"{title}: accuracy against training FLOPs", panels, dense, figure)
     headers = ["matched density (%)", "method", "result", "density (%)", "seeds",
-               "final test acc. (%)", "training FLOPs", "÷ its dense run"]  # fmt: skip
+               "final test acc. (%)", "training FLOPs", "÷ its dense run",
+               "inference FLOPs (one example)"]  # fmt: skip
     parts = [f"## {title}",
              f"![{title}]({figure.relative_to(out).as_posix()})",
              tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]  # fmt: skip
@@ -209,7 +217,8 @@ def body(entries: list[Experiment], records: dict[str, Records], plots: Path,
         "after it, each at the cost `torch.utils.flop_counter` counts for it, its slim networks "
         "placed at the share of the dense network's parameters they keep. Forward FLOPs per "
         "layer are `lthbench plan`'s "
-        "(`torch.utils.flop_counter`). Accuracies are means ± standard deviations over seeds; "
-        "FLOPs are means."
+        "(`torch.utils.flop_counter`). Inference FLOPs are one example's forward pass at the "
+        "final mask, as Evci et al. report them beside training FLOPs (a slim network's own "
+        "count). Accuracies are means ± standard deviations over seeds; FLOPs are means."
     )
     return "\n\n".join([intro, *sections])

@@ -155,7 +155,14 @@ def ensure_estimate(experiment: Experiment, store: RunStore) -> CostEstimate:
 
 def flops_label(flops: float) -> str:
     """FLOPs with an SI prefix: 3.2 PFLOP."""
-    for prefix, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6)):
+    for prefix, scale in (
+        ("E", 1e18),
+        ("P", 1e15),
+        ("T", 1e12),
+        ("G", 1e9),
+        ("M", 1e6),
+        ("k", 1e3),
+    ):
         if flops >= scale:
             return f"{flops / scale:.3g} {prefix}FLOP"
     return f"{flops:.3g} FLOP"
