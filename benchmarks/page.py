@@ -47,8 +47,9 @@ def main_command_goals(full_tier: dict[str, Any], rate: float, loop_overhead: fl
     for minute, shown in sorted(full_tier["eta"].items(), key=lambda kv: int(kv[0])):
         error = abs(shown["eta"] - shown["true"]) / shown["true"]
         rows.append((f"ETA's error at minute {minute} (|shown − true| ÷ true)", [error], 0.25,
-                     True, "families whose runs had not yet ended were priced at the plan's "
-                     "FLOPs over the matrix-product rate"))  # fmt: skip
+                     True, "each waiting run is priced at the FLOP rate its model family has shown "
+                     "so far (else every finished run's); the entries that run last are small "
+                     "nets slower per FLOP than the large ones measured first"))  # fmt: skip
     return rows
 
 
