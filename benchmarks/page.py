@@ -47,9 +47,9 @@ def main_command_goals(full_tier: dict[str, Any], rate: float, loop_overhead: fl
     for minute, shown in sorted(full_tier["eta"].items(), key=lambda kv: int(kv[0])):
         error = abs(shown["eta"] - shown["true"]) / shown["true"]
         rows.append((f"ETA's error at minute {minute} (|shown − true| ÷ true)", [error], 0.25,
-                     True, "each waiting run is priced at the FLOP rate its model family has shown "
-                     "so far (else every finished run's); the entries that run last are small "
-                     "nets slower per FLOP than the large ones measured first"))  # fmt: skip
+                     True, "runs were priced at rates not yet measured on their own network and "
+                     "method: the small nets that run last are slower per FLOP than the large "
+                     "ones measured first"))  # fmt: skip
     return rows
 
 

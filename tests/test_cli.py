@@ -194,6 +194,41 @@ def test_a_piped_suite_prints_each_entrys_verdicts_as_its_last_run_ends(
     )
 
 
+def test_the_eta_prices_an_unseen_network_at_its_timed_steps_as_the_finished_runs_compare(
+) -> None:  # fmt: skip
+    from lthbench.cli.progress import Clock
+
+    clock = Clock(workers=1, prior_flops_per_s=1e9)
+    clock.flops = {"a1": 4e9, "a2": 4e9, "b1": 2e9}
+    clock.family = {"a1": "big", "a2": "big", "b1": "small"}
+    jobs = [object(), object()]
+    clock.job = {"a1": jobs[0], "a2": jobs[0], "b1": jobs[1]}
+    clock.timed = {"big": 4e9, "small": 0.5e9}  # the small net's steps: 8x fewer FLOP/s
+    assert clock.left() == pytest.approx(1.0 + 1.0 + 4.0)  # at the timed rates
+    clock.finished("a1", seconds=2.0)  # big ran at half its timed rate: measured wins
+    assert clock.left() == pytest.approx(4e9 / 2e9 + 2e9 / 0.5e9)  # small still at its own
+    clock.finished("b1", seconds=1.0)
+    assert clock.rate("small") == pytest.approx(2e9)
+    assert Clock(workers=1, prior_flops_per_s=1e9).rate("never timed") == 1e9  # the prior
+
+
+def test_a_network_family_is_the_model_with_its_settings_data_and_batch(
+    write_entry: Callable[..., Path],
+) -> None:  # fmt: skip
+    from lthbench.cli.progress import network_family, step_seconds
+    from lthbench.runner.resolve import select
+
+    paths = [write_entry(name="base"),
+             write_entry({"model": {"kwargs": {"hidden": [16, 8]}}}, name="narrow"),
+             write_entry({"training": {"batch_size": 50}}, name="small-batch")]  # fmt: skip
+    base, narrow, small_batch = select([str(p) for p in paths], None, [], 1.0, False, None)
+    families = {network_family(e) for e in (base, narrow, small_batch)}
+    assert len(families) == 3 and "hidden=[16, 8]" in network_family(narrow)
+    other = base
+    threads = torch.get_num_threads()
+    assert 0 < step_seconds(other) < 5.0 and torch.get_num_threads() == threads
+
+
 def test_the_eta_shares_the_planned_work_among_workers_at_each_familys_rate() -> None:
     from lthbench.cli.progress import Clock
 

@@ -8,11 +8,14 @@ the output is a file or a pipe, a plain line every few seconds (no ``\\r``). Eac
 line is printed as the run ends.
 
 The ETA weighs every waiting run by its planned FLOPs (``lthbench plan``'s estimate of its
-entry, per run), converted to seconds at the rate measured so far for its model family (the
-FLOPs of its finished runs over their training time), else at the rate of every finished run,
-else, before any run ends, at this machine's matmul rate times a prior efficiency; the sum is
-shared among the workers. Counting runs instead (a 55-s test_resnet run and a 0.3-s LeNet run
-alike) gave ETAs off by 5× early in a suite.
+entry, per run), converted to seconds at the rate measured so far for its family (one method
+training one network, a model with its settings, on one dataset at one batch size: the FLOPs
+of its finished runs over their time). A family none of whose runs has ended is priced at the
+rate a few timed training steps of its network reached when the suite started. The sum is
+shared among the workers. Counting runs instead (a 55-s test_resnet run and a 0.3-s
+LeNet run alike) gave ETAs off by 5× early in a suite; one rate for every network of a model
+name left the ETA 31% short at minute 20 on a machine whose matrix product was fast (a
+32-channel 1-D CNN ran at a tenth of the 96-channel one's FLOP rate).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Clock:
     """Each run's job: a job's runs train one after the other."""
     done_flops: dict[str, float] = field(default_factory=dict)
     done_seconds: dict[str, float] = field(default_factory=dict)
+    timed: dict[str, float] = field(default_factory=dict)
+    """Each family's FLOP/s in a few timed training steps of its network (a prior)."""
 
     def finished(self, run_id: str, seconds: float) -> None:
         name = self.family.get(run_id, "?")
@@ -64,9 +69,14 @@ class Clock:
         self.done_seconds[name] = self.done_seconds.get(name, 0.0) + max(seconds, 1e-3)
 
     def rate(self, name: str) -> float:
-        """One worker's FLOP/s for runs of family ``name``."""
+        """One worker's FLOP/s for runs of family ``name``: measured on its finished runs,
+        else its network's timed steps' rate, else every finished run's rate, else the prior.
+        (Scaling the timed rate by how the finished runs compared with theirs made the ETA
+        worse: replayed over a finished tier, 42-49% long at minutes 1 and 3.)"""
         if self.done_seconds.get(name):
             return self.done_flops[name] / self.done_seconds[name]
+        if name in self.timed:
+            return self.timed[name]
         seconds = sum(self.done_seconds.values())
         return sum(self.done_flops.values()) / seconds if seconds else self.prior_flops_per_s
 
@@ -207,23 +217,57 @@ def _occupied(run: Run, result: dict[str, Any]) -> float:
         return float(result.get("wall_time_s") or 0.0)
 
 
-def suite_clock(waiting: dict[str, tuple[Any, Run]], store: Any, workers: int) -> Clock:
+TIMED_STEP_FLOPS = 4e9
+"""Networks whose training step is at most this many FLOPs get their steps timed when a suite
+starts on a CPU (tens of milliseconds each); larger ones run near the matrix-product rate."""
+
+
+def suite_clock(waiting: dict[str, tuple[Any, Run]], store: Any, workers: int,
+                time_steps: bool = True) -> Clock:  # fmt: skip
     """The ETA's clock for the waiting runs (a :class:`SuiteProgress`'s): each run's share of
-    its entry's planned FLOPs (``lthbench plan``'s estimate, computed and cached when missing)."""
+    its entry's planned FLOPs (``lthbench plan``'s estimate, computed and cached when missing);
+    ``time_steps``: time a few steps of each small network on this CPU (not for a GPU)."""
     from lthbench.runner.cost import ensure_estimate
 
     clock = Clock(workers, matmul_flops_per_s() * PRIOR_EFFICIENCY)
     per_run: dict[str, float] = {}
+    timed: dict[str, float] = {}  # seconds per step, by network
     for run_id, (job, _) in waiting.items():
         experiment = job.experiment
+        network = network_family(experiment)
+        family = f"{experiment.method_name}: {network}"  # a method's hooks cost per step too
         if experiment.id not in per_run:
             estimate = ensure_estimate(experiment, store)
             per_run[experiment.id] = ((estimate.training_flops + estimate.evaluation_flops)
                                       / max(estimate.runs, 1))  # fmt: skip
+            if time_steps and 0 < estimate.step_flops <= TIMED_STEP_FLOPS:
+                if network not in timed:
+                    timed[network] = step_seconds(experiment)
+                clock.timed[family] = estimate.step_flops / timed[network]
         clock.flops[run_id] = per_run[experiment.id]
-        clock.family[run_id] = experiment.model.name
+        clock.family[run_id] = family
         clock.job[run_id] = job
     return clock
+
+
+def network_family(experiment: Any) -> str:
+    """Runs whose steps cost alike: one network (model and its settings) on one dataset at one
+    batch size."""
+    model = experiment.model
+    settings = ",".join(f"{k}={v}" for k, v in sorted((model.kwargs or {}).items()))
+    return (f"{model.name}({settings}) on {experiment.dataset.name}, "
+            f"batch {experiment.training.batch_size}")  # fmt: skip
+
+
+def step_seconds(experiment: Any) -> float:
+    """A few timed training steps of the entry's network at its batch size (a CPU model)."""
+    from lthbench.models import create_model
+    from lthbench.train.flops import training_step_seconds
+
+    data = experiment.data
+    model = create_model(experiment.model, data.num_classes, data.input_size)
+    return max(training_step_seconds(model, experiment.training.batch_size,
+                                     tuple(data.input_size)), 1e-6)  # fmt: skip
 
 
 def entry_flops(clock: Clock) -> dict[str, float]:

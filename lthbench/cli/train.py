@@ -147,7 +147,8 @@ def _execute(jobs: list[Any], store: Any, args: argparse.Namespace, device: Any)
     as_json = getattr(args, "json", False)
     progress = SuiteProgress(jobs, store, quiet=args.quiet, as_json=as_json)
     if not isinstance(executor, RayExecutor):  # a cluster's workers are not counted here
-        progress.clock = suite_clock(progress.waiting, store, getattr(executor, "workers", 1))
+        progress.clock = suite_clock(progress.waiting, store, getattr(executor, "workers", 1),
+                                     time_steps=device.type == "cpu")  # fmt: skip
         jobs = ordered(jobs, entry_flops(progress.clock))
     with progress:
         arrival = VerdictsOnArrival(jobs, store, registry_of(args), progress.write,

@@ -10,6 +10,7 @@ count as two FLOPs, as FlopCounterMode does; batch-norm and element-wise work is
 from __future__ import annotations
 
 import copy
+import time
 
 import torch
 from torch import nn
@@ -59,3 +60,30 @@ def layer_forward_flops(model: nn.Module, input_size: tuple[int, ...]) -> dict[s
         if name and f"{root}.{name}" in counts:
             out[name] = int(counts[f"{root}.{name}"])
     return out
+
+
+def training_step_seconds(model: nn.Module, batch_size: int, input_size: tuple[int, ...],
+                          steps: int = 3) -> float:  # fmt: skip
+    """Seconds one plain training step of ``model`` (forward, cross-entropy, backward, SGD
+    update on random data) takes on this CPU with one thread, the fastest of ``steps`` after a
+    warm-up. A small network's step costs per operator rather than per FLOP (the bench page
+    measured 4% to 60% of the matrix-product rate across the embedded networks), so the
+    suite's ETA prices a network it has not trained yet by this, not by its FLOPs alone."""
+    model = copy.deepcopy(model).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    inputs = torch.randn((batch_size, *input_size))
+    labels = torch.zeros(batch_size, dtype=torch.long)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a worker trains
+    try:
+        best = float("inf")
+        for step in range(steps + 1):
+            began = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(inputs), labels).backward()
+            optimizer.step()
+            if step:
+                best = min(best, time.perf_counter() - began)
+        return best
+    finally:
+        torch.set_num_threads(threads)
