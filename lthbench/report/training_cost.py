@@ -171,7 +171,8 @@ def section(title: str, entries: list[Experiment], records: dict[str, Records], 
              f"![{title}]({figure.relative_to(out).as_posix()})",
              tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]  # fmt: skip
     if unpriced:
-        parts.append("Not priced (no `lthbench plan` estimate in this store): "
+        parts.append("Not priced (its method gives these results no training cost, or this "
+                     "store has no `lthbench plan` estimate of the entry): "
                      + ", ".join(sorted(unpriced)) + ".")  # fmt: skip
     return "\n\n".join(parts)
 
