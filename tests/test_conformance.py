@@ -48,6 +48,16 @@ def test_every_method_conforms(
     assert conformance_problems(experiment, tmp_path / "store", NO_DATA) == []
 
 
+def problems_of(method: type, write_entry: Callable[..., Path], tmp_path: Path) -> list[str]:
+    """The conformance problems of a toy entry run by ``method``, registered for this call."""
+    register_method(method)
+    try:
+        experiment = load_experiment(write_entry({"method": {"name": method.name}}))
+        return conformance_problems(experiment, tmp_path / "store", NO_DATA)
+    finally:
+        METHODS.pop(method.name)
+
+
 class LyingPending(toy_method.HalfBudget):
     """The toy method, but ``pending`` forgets its half-budget run."""
 
@@ -60,12 +70,7 @@ class LyingPending(toy_method.HalfBudget):
 def test_a_method_whose_pending_lies_fails_conformance(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:
-    register_method(LyingPending)
-    try:
-        experiment = load_experiment(write_entry({"method": {"name": "toy_lying_pending"}}))
-        problems = conformance_problems(experiment, tmp_path / "store", NO_DATA)
-    finally:
-        METHODS.pop("toy_lying_pending")
+    problems = problems_of(LyingPending, write_entry, tmp_path)
     assert len(problems) == 1 and problems[0].startswith("pending is False with planned run ")
 
 
@@ -82,12 +87,7 @@ class MispricedRecords(toy_method.HalfBudget):
 def test_a_method_whose_prices_do_not_fit_its_records_fails_conformance(
     write_entry: Callable[..., Path], tmp_path: Path
 ) -> None:
-    register_method(MispricedRecords)
-    try:
-        experiment = load_experiment(write_entry({"method": {"name": "toy_mispriced"}}))
-        problems = conformance_problems(experiment, tmp_path / "store", NO_DATA)
-    finally:
-        METHODS.pop("toy_mispriced")
+    problems = problems_of(MispricedRecords, write_entry, tmp_path)
     assert len(problems) == 1
     assert problems[0].startswith("training_flops priced ")
 
